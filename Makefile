@@ -1,0 +1,56 @@
+# The face of the workbook. Every target that needs Python creates the environment first
+# (a virtual environment in .venv from the pinned requirements.lock) when it is missing or stale.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+STUDY ?= 2024-annual
+JOBS ?=
+SCALE ?=
+
+RUN_FLAGS = $(if $(JOBS),--jobs $(JOBS)) $(if $(filter 1 yes true,$(FORCE)),--force) $(if $(ONLY),--only $(ONLY))
+
+.DEFAULT_GOAL := help
+.PHONY: help setup report test lab new-study validate bench clean lock
+
+help: ## list the targets
+	@echo "Customer-insight workbook. Targets:"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@echo "Variables: STUDY=$(STUDY)  JOBS=n (parallel notebooks, default: cores)  FORCE=1 (rerun all)  ONLY=name (one notebook)  SCALE=x (bench)"
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+setup: $(STAMP) ## create the environment (.venv) from requirements.lock
+	@echo "environment ready: $(VENV)"
+
+report: $(STAMP) ## render a study's reports: make report STUDY=2024-annual [JOBS=2 FORCE=1 ONLY=name]
+	$(BIN)/python -m insight report $(STUDY) $(RUN_FLAGS)
+
+validate: $(STAMP) ## check a study's params and data without running anything
+	$(BIN)/python -m insight validate $(STUDY)
+
+test: $(STAMP) ## run the whole test suite (units, references, notebooks, browser)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lab: $(STAMP) ## start JupyterLab in the project environment
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+new-study: $(STAMP) ## scaffold params/$(STUDY).yaml from the commented template (never overwrites)
+	$(BIN)/python -m insight new-study $(STUDY)
+
+bench: $(STAMP) ## benchmark the full report on a large demo company: make bench [SCALE=20]
+	$(BIN)/python -m insight.bench $(if $(SCALE),--scale $(SCALE))
+
+lock: ## re-resolve requirements.in into requirements.lock (needs the package registry)
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet -r requirements.in
+	.lock-venv/bin/pip freeze --exclude-editable > requirements.lock
+	rm -rf .lock-venv
+
+clean: ## remove reports and caches (keeps the environment)
+	rm -rf reports .cache

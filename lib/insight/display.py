@@ -1,0 +1,181 @@
+"""How results reach a reviewer: captioned tables and figures with their base, notes, findings.
+
+Everything here returns or displays self-contained HTML: figures are embedded PNGs, tables are
+styled HTML with every cell escaped. Captions are numbered by the report stylesheet (CSS
+counters), so notebooks never count by hand.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+SMALL_BASE = 30
+MIN_BASE = 10
+_STYLED = False
+
+
+def esc(value: Any) -> str:
+    """Escape any value for HTML; the one way data text reaches a report."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def fmt_n(n) -> str:
+    try:
+        return f"{int(n):,}"
+    except (TypeError, ValueError):
+        return "?"
+
+
+def base_label(base, small_base: int = SMALL_BASE, min_base: int = MIN_BASE) -> str:
+    """'n = 1,234', flagged when small, 'suppressed' when tiny."""
+    if base is None:
+        return ""
+    if isinstance(base, str):
+        return esc(base)
+    if base < min_base:
+        return f"n = {fmt_n(base)} — too small to report"
+    if base < small_base:
+        return f"n = {fmt_n(base)} ⚠ small base, read with care"
+    return f"n = {fmt_n(base)}"
+
+
+def _emit(markup: str):
+    try:
+        from IPython.display import HTML, display
+    except ImportError:  # pragma: no cover
+        print(markup)
+        return
+    display(HTML(markup))
+
+
+def caption_html(kind: str, caption: str, base=None, note: str | None = None) -> str:
+    parts = [f'<span class="cap-text">{esc(caption)}</span>']
+    if base is not None:
+        parts.append(f'<span class="cap-base">({esc(base_label(base))})</span>')
+    cap = f'<figcaption class="caption {kind}-caption">{" ".join(parts)}</figcaption>'
+    if note:
+        cap += f'<p class="cap-note">{esc(note)}</p>'
+    return cap
+
+
+def table_html(data, caption: str, base=None, note: str | None = None, *, index: bool = True,
+               precision: int = 1, percent: list[str] | tuple[str, ...] = (), max_rows: int = 200) -> str:
+    """A styled, escaped HTML table in a captioned <figure>."""
+    import pandas as pd
+
+    if isinstance(data, pd.io.formats.style.Styler):
+        styler = data
+    else:
+        df = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+        if len(df) > max_rows:
+            note = ((note + " ") if note else "") + f"First {max_rows} of {len(df):,} rows shown."
+            df = df.head(max_rows)
+        styler = df.style
+        fmt = {}
+        for col in df.columns:
+            if col in percent:
+                fmt[col] = (lambda v, p=precision: "" if pd.isna(v) else f"{v:.{p}%}")
+            elif pd.api.types.is_float_dtype(df[col]):
+                fmt[col] = (lambda v, p=precision: "" if pd.isna(v) else f"{v:,.{p}f}")
+            elif pd.api.types.is_integer_dtype(df[col]):
+                fmt[col] = (lambda v: "" if pd.isna(v) else f"{v:,}")
+        styler = styler.format(fmt, escape="html", na_rep="")
+        styler = styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
+        if not index:
+            styler = styler.hide(axis="index")
+    styler = styler.set_table_attributes('class="insight-table"')
+    body = styler.to_html()
+    return f'<figure class="insight-figure table-figure">{caption_html("table", caption, base, note)}{body}</figure>'
+
+
+def show_table(data, caption: str, base=None, note: str | None = None, **kw) -> None:
+    """Display a DataFrame (or a pandas Styler) as a captioned table; text is escaped."""
+    _emit(table_html(data, caption, base, note, **kw))
+
+
+def figure_png(fig, dpi: int = 96) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def figure_html(fig, caption: str, base=None, note: str | None = None, alt: str | None = None) -> str:
+    import matplotlib.pyplot as plt
+
+    data = figure_png(fig)
+    plt.close(fig)
+    return (f'<figure class="insight-figure chart-figure">'
+            f'<img alt="{esc(alt or caption)}" src="data:image/png;base64,{data}"/>'
+            f'{caption_html("figure", caption, base, note)}</figure>')
+
+
+def show_figure(fig, caption: str, base=None, note: str | None = None, alt: str | None = None) -> None:
+    """Display a matplotlib figure as an embedded PNG with a numbered caption and its base."""
+    _emit(figure_html(fig, caption, base, note, alt))
+
+
+def show_note(text: str, kind: str = "info", title: str | None = None) -> None:
+    """A callout box: kind is info, warning or skip."""
+    head = f"<strong>{esc(title)}</strong> " if title else ""
+    _emit(f'<div class="insight-note note-{esc(kind)}">{head}{esc(text)}</div>')
+
+
+def show_finding(f) -> None:
+    bits = []
+    if f.metric is not None and f.value is not None:
+        bits.append(f"{esc(f.metric)} = {esc(_num(f.value))}")
+    if f.ci_low is not None and f.ci_high is not None:
+        bits.append(f"95% CI {esc(_num(f.ci_low))} to {esc(_num(f.ci_high))}")
+    if f.base is not None:
+        bits.append(esc(base_label(f.base)))
+    if f.test:
+        bits.append(esc(f.test))
+    if f.p_value is not None:
+        bits.append(f"p {esc(p_label(f.p_value))}")
+    if f.effect_size is not None:
+        bits.append(f"{esc(f.effect_size_name or 'effect size')} = {esc(_num(f.effect_size))}")
+    if f.hypothesis:
+        bits.append(f"hypothesis {esc(f.hypothesis)}" + (f": {esc(f.evidence)}" if f.evidence else ""))
+    detail = f'<div class="finding-detail">{" · ".join(bits)}</div>' if bits else ""
+    _emit(f'<div class="insight-finding finding-{esc(f.severity)}" data-finding="{esc(f.id)}">'
+          f'<div class="finding-statement">{esc(f.statement)}</div>{detail}</div>')
+
+
+def _num(v) -> str:
+    if isinstance(v, float):
+        return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+    return str(v)
+
+
+def p_label(p: float | None) -> str:
+    if p is None:
+        return ""
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
+
+
+def setup_plots() -> None:
+    """The house plot style: readable sizes, a colour-blind-safe palette, CJK-capable fonts."""
+    global _STYLED
+    if _STYLED:
+        return
+    import matplotlib
+    matplotlib.use("Agg") if not _in_kernel() else None
+    import seaborn as sns
+    from insight.fonts import font_family
+    sns.set_theme(style="whitegrid", context="notebook", palette="colorblind",
+                  rc={"figure.figsize": (7.5, 4.2), "figure.dpi": 96, "font.family": font_family(),
+                      "axes.titleweight": "bold"})
+    _STYLED = True
+
+
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+        return get_ipython() is not None
+    except ImportError:
+        return False

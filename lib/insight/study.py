@@ -1,0 +1,71 @@
+"""The one entry point of every notebook: `study = load_study("2024-annual")`.
+
+It validates the params, prepares the data once (load, map, validate, pseudonymise, cache as
+Parquet; see insight.data.prepare) and hands out canonical tables on demand.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from insight.config import Params
+from insight.params import load_params, warnings_of
+from insight.paths import Project
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    from insight.data.prepare import Prepared
+
+
+class MissingTableError(LookupError):
+    pass
+
+
+@dataclass
+class Study:
+    name: str
+    params: Params
+    project: Project
+    _frames: dict = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def prepared(self) -> "Prepared":
+        from insight.data.prepare import prepare_study_data
+        return prepare_study_data(self.params, self.project)
+
+    @property
+    def tables(self) -> list[str]:
+        return sorted(self.prepared.tables)
+
+    def has(self, *tables: str) -> bool:
+        return all(t in self.prepared.tables for t in tables)
+
+    def table(self, name: str) -> "pd.DataFrame":
+        """A canonical table as a DataFrame (a fresh copy each call; loaded once)."""
+        if name not in self.prepared.tables:
+            raise MissingTableError(f"study {self.name!r} has no {name!r} table; it has: {', '.join(self.tables) or 'none'}")
+        if name not in self._frames:
+            import pandas as pd
+            self._frames[name] = pd.read_parquet(self.prepared.tables[name])
+        return self._frames[name].copy()
+
+    @property
+    def period(self):
+        return self.params.study.period
+
+    @property
+    def title(self) -> str:
+        return self.params.study.title
+
+    @property
+    def warnings(self) -> list:
+        return [*warnings_of(self.params), *self.prepared.warnings]
+
+
+def load_study(study: str = "2024-annual", project: Project | None = None) -> Study:
+    """Validate the study params (raising ParamsError with every problem) and return a Study."""
+    project = project or Project.find()
+    params = load_params(study, project)
+    return Study(study, params, project)

@@ -1,0 +1,105 @@
+"""Shared fixtures.
+
+- `project_root`: the repository.
+- `small_project`: a temporary project tree whose params are the bundled demo studies at a small
+  scale (tests stay fast); notebooks/ and templates/ are the repository's own (symlinked).
+- `run_notebook(rel_path, study=...)`: executes a notebook with papermill on the small project
+  and returns the executed notebook (nbformat), failing with the cell's error if it raises.
+- `shared_datasets`: ../shared/datasets, or the test is skipped when absent.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL_SCALE = 0.5
+SHARED = ROOT.parent / "shared" / "datasets"
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return ROOT
+
+
+def make_project(dest: Path, scale: float = SMALL_SCALE) -> Path:
+    """A project tree at `dest` with the demo studies at `scale`."""
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "params").mkdir(exist_ok=True)
+    for p in (ROOT / "params").glob("*.yaml"):
+        text = p.read_text(encoding="utf-8")
+        text = re.sub(r"demo: \{scale: [0-9.]+", f"demo: {{scale: {scale}", text)
+        (dest / "params" / p.name).write_text(text, encoding="utf-8")
+    for name in ("notebooks", "templates"):
+        link = dest / name
+        if not link.exists():
+            link.symlink_to(ROOT / name, target_is_directory=True)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def small_project(tmp_path_factory) -> Path:
+    return make_project(tmp_path_factory.mktemp("small-project"))
+
+
+@pytest.fixture(scope="session")
+def small_env(small_project):
+    """Environment for processes (kernels) that must see the small project."""
+    env = dict(os.environ)
+    env["INSIGHT_ROOT"] = str(small_project)
+    env.pop("INSIGHT_FINDINGS", None)
+    return env
+
+
+@pytest.fixture
+def use_small_project(small_project, monkeypatch):
+    monkeypatch.setenv("INSIGHT_ROOT", str(small_project))
+    return small_project
+
+
+@pytest.fixture(scope="session")
+def run_notebook(small_project, tmp_path_factory):
+    import papermill as pm
+    import nbformat
+
+    out_dir = tmp_path_factory.mktemp("executed")
+
+    def run(rel_path: str, study: str = "2024-annual", **parameters):
+        src = ROOT / "notebooks" / rel_path
+        out = out_dir / (src.stem + f"-{study}.ipynb")
+        old = os.environ.get("INSIGHT_ROOT")
+        os.environ["INSIGHT_ROOT"] = str(small_project)
+        try:
+            pm.execute_notebook(str(src), str(out), parameters={"study": study, **parameters},
+                                kernel_name="python3", cwd=str(src.parent), progress_bar=False)
+        finally:
+            if old is None:
+                os.environ.pop("INSIGHT_ROOT", None)
+            else:
+                os.environ["INSIGHT_ROOT"] = old
+        return nbformat.read(str(out), as_version=4)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def shared_datasets() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip("../shared/datasets is absent")
+    return SHARED
+
+
+def notebook_text(nb) -> str:
+    """All outputs of an executed notebook as one string (HTML and text)."""
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            parts.append(str(data.get("text/html", "")))
+            parts.append(str(data.get("text/plain", "")))
+            parts.append(str(out.get("text", "")))
+    return "\n".join(parts)
