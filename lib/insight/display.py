@@ -67,8 +67,9 @@ def table_html(data, caption: str, base=None, note: str | None = None, *, index:
                precision: int = 1, percent: list[str] | tuple[str, ...] = (), max_rows: int = 200) -> str:
     """A styled, escaped HTML table in a captioned <figure>."""
     import pandas as pd
+    from pandas.io.formats.style import Styler
 
-    if isinstance(data, pd.io.formats.style.Styler):
+    if isinstance(data, Styler):
         styler = data
     else:
         df = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)

@@ -1,0 +1,72 @@
+"""The notebooks of the workbook and what each needs, read from their own metadata.
+
+Each notebook carries `metadata.insight`: title, summary, requires (canonical tables), stage (1 =
+analyses, run in parallel; 2 = synthesis, after them), order (position on the index). An analyst's
+new notebook without that metadata still runs: stage 1, no requirements, titled by its file name.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from insight.paths import Project
+
+
+@dataclass(frozen=True)
+class NotebookInfo:
+    name: str            # file stem, unique across notebooks/: used by ONLY= and in report file names
+    path: Path
+    rel: str             # path relative to notebooks/
+    title: str
+    summary: str = ""
+    requires: tuple[str, ...] = ()
+    stage: int = 1
+    order: int = 100
+    area: str = ""
+
+    @property
+    def html_name(self) -> str:
+        return f"{self.name}.html"
+
+
+class CatalogError(Exception):
+    pass
+
+
+def _title_from_cells(nb: dict, fallback: str) -> str:
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            src = "".join(cell.get("source", ""))
+            for line in src.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return fallback
+
+
+def read_info(path: Path, root: Path) -> NotebookInfo:
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CatalogError(f"{path}: not a readable notebook ({exc}); open and save it in JupyterLab") from None
+    meta = (nb.get("metadata") or {}).get("insight") or {}
+    rel = path.relative_to(root).as_posix()
+    title = meta.get("title") or _title_from_cells(nb, path.stem.replace("_", " ").capitalize())
+    return NotebookInfo(
+        name=path.stem, path=path, rel=rel, title=str(title), summary=str(meta.get("summary", "")),
+        requires=tuple(meta.get("requires", ())), stage=int(meta.get("stage", 1)),
+        order=int(meta.get("order", 100)), area=rel.split("/")[0] if "/" in rel else "",
+    )
+
+
+def discover(project: Project) -> list[NotebookInfo]:
+    root = project.notebooks_dir
+    infos = [read_info(p, root) for p in sorted(root.rglob("*.ipynb"))
+             if ".ipynb_checkpoints" not in p.parts and not p.name.startswith(".")]
+    seen: dict[str, str] = {}
+    for info in infos:
+        if info.name in seen:
+            raise CatalogError(f"two notebooks are both named {info.name!r}: {seen[info.name]} and {info.rel}; "
+                               "rename one (report files and ONLY= use the file name)")
+        seen[info.name] = info.rel
+    return sorted(infos, key=lambda i: (i.stage, i.order, i.rel))

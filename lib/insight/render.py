@@ -1,0 +1,81 @@
+"""Executed notebook -> the reviewer's HTML, with our nbconvert template (templates/report)."""
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+from insight.paths import Project
+
+_HEADING = re.compile(r'<h([23]) id="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def _toc(body: str) -> str:
+    main_start = body.find("<main>")
+    items = []
+    for m in _HEADING.finditer(body, main_start if main_start >= 0 else 0):
+        level, anchor, inner = m.group(1), m.group(2), m.group(3)
+        if 'class="no-toc"' in m.group(0):
+            continue
+        text = html.unescape(_TAGS.sub("", inner)).rstrip("¶").strip()
+        items.append(f'<li class="toc-h{level}"><a href="#{html.escape(anchor)}">{html.escape(text)}</a></li>')
+    if not items:
+        return ""
+    return "<h2 class=\"no-toc\">Contents</h2><ol>" + "".join(items) + "</ol>"
+
+
+def exporter(project: Project):
+    from nbconvert import HTMLExporter
+    from traitlets.config import Config
+
+    c = Config()
+    c.HTMLExporter.extra_template_basedirs = [str(project.templates_dir)]
+    c.HTMLExporter.template_name = "report"
+    c.HTMLExporter.exclude_input_prompt = True
+    c.HTMLExporter.exclude_output_prompt = True
+    c.HTMLExporter.embed_images = True
+    c.TagRemovePreprocessor.enabled = True
+    c.TagRemovePreprocessor.remove_cell_tags = {"remove-cell", "remove_cell"}
+    c.TagRemovePreprocessor.remove_input_tags = {"remove-input", "remove_input"}
+    return HTMLExporter(config=c)
+
+
+def render_notebook(nb, out_html: Path, project: Project, meta: dict) -> Path:
+    """Render an executed notebook (path or nbformat node) to `out_html`. `meta` fills the header and
+    the provenance footer (title, study, findings, fingerprints, packages, commit, ...)."""
+    import nbformat
+
+    if not hasattr(nb, "cells"):
+        nb = nbformat.read(str(nb), as_version=4)
+    exp = exporter(project)
+    body, _ = exp.from_notebook_node(nb, resources={"insight": meta, "metadata": {"name": meta.get("title", "report")}})
+    body = body.replace("<!--INSIGHT-TOC-->", _toc(body), 1)
+    out_html.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_html.with_suffix(".html.tmp")
+    tmp.write_text(body, encoding="utf-8")
+    tmp.replace(out_html)
+    return out_html
+
+
+_EXTERNAL = [
+    (re.compile(r"<script\b", re.I), "a <script> element"),
+    (re.compile(r"<link\b[^>]*\bhref\s*=\s*[\"']?(?!#)", re.I), "a <link> to another file"),
+    (re.compile(r"\b(?:src|href|poster|data)\s*=\s*[\"']?\s*(?:https?:)?//", re.I), "an attribute loading a URL"),
+    (re.compile(r"url\(\s*[\"']?\s*(?:https?:)?//", re.I), "a CSS url() to the network"),
+    (re.compile(r"@import\b", re.I), "a CSS @import"),
+    (re.compile(r"<(?:iframe|object|embed)\b", re.I), "an embedded frame/object"),
+]
+
+
+def external_references(html_text: str) -> list[str]:
+    """Everything in a report that would load or run something from outside the file.
+    Plain links a reader may click (<a href="https://...">) are allowed; loads are not."""
+    found = []
+    for pattern, what in _EXTERNAL:
+        for m in pattern.finditer(html_text):
+            snippet = html_text[max(0, m.start() - 40): m.end() + 60].replace("\n", " ")
+            if what == "an attribute loading a URL" and re.search(r"<a\b[^>]*$", html_text[max(0, m.start() - 300): m.start()]):
+                continue  # a clickable hyperlink, not a load
+            found.append(f"{what}: …{snippet}…")
+    return found

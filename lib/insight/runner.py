@@ -1,0 +1,363 @@
+"""`make report STUDY=x`: validate, decide, run notebooks in parallel, render, publish, index.
+
+Publishing is atomic per file: notebooks execute and render into .cache/runs/<study>/, and only a
+complete, successful HTML replaces reports/<study>/<name>.html. A failed run keeps the last good
+report, its own rendering (with papermill's error banner) goes to reports/<study>/failed/, and
+the index marks it failed with a link to the failing cell. A notebook reruns only when its input
+hash changes: the notebook file, the study params, the data fingerprint, the lib/insight source,
+the report template, and (for the synthesis stage) the findings it reads.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from insight.catalog import NotebookInfo, discover
+from insight.findings import read_findings_file
+from insight.paths import PACKAGE_DIR, Project
+
+MANIFEST = "manifest.json"
+PACKAGES = ["python", "insight", "pandas", "numpy", "scipy", "statsmodels", "pingouin", "scikit-learn",
+            "matplotlib", "seaborn", "pandera", "papermill", "nbconvert", "jupyterlab"]
+
+
+# --- hashing -------------------------------------------------------------------------------------
+
+def _hash_files(paths, h=None):
+    h = h or hashlib.blake2b(digest_size=16)
+    for p in paths:
+        h.update(str(p.name).encode())
+        h.update(p.read_bytes())
+    return h
+
+
+def source_hash(project: Project) -> str:
+    """The lib/insight source and the report template: a change to either reruns everything."""
+    files = sorted(PACKAGE_DIR.rglob("*.py")) + sorted(PACKAGE_DIR.rglob("*.yaml"))
+    files += sorted(p for p in (project.templates_dir / "report").rglob("*") if p.is_file())
+    return _hash_files(files).hexdigest()
+
+
+def input_hash(*parts: str | bytes) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        h.update(part if isinstance(part, bytes) else part.encode())
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+# --- context shared by the run ---------------------------------------------------------------------
+
+def git_commit(project: Project) -> str:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=project.root, capture_output=True,
+                             text=True, timeout=5).stdout.strip()
+        if not sha:
+            return "not a git checkout"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "lib", "notebooks", "templates", "params"],
+                               cwd=project.root, capture_output=True, text=True, timeout=5).stdout.strip()
+        return sha + (" (with uncommitted changes)" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def package_versions() -> dict[str, str]:
+    from importlib import metadata
+    out = {"python": sys.version.split()[0]}
+    for name in PACKAGES[1:]:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _now() -> str:
+    return dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+# --- one notebook, in a worker process --------------------------------------------------------------
+
+def execute_job(job: dict) -> dict:
+    """Run one notebook with papermill, then render it. Runs in a worker process."""
+    work = Path(job["work_dir"])
+    work.mkdir(parents=True, exist_ok=True)
+    out_nb = work / f"{job['name']}.ipynb"
+    out_html = work / f"{job['name']}.html"
+    findings = work / f"{job['name']}.findings.json"
+    for p in (out_nb, out_html, findings):
+        p.unlink(missing_ok=True)
+    os.environ.update({"INSIGHT_ROOT": job["root"], "INSIGHT_NOTEBOOK": job["name"],
+                       "INSIGHT_FINDINGS": str(findings), "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+                       "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
+    started = _now()
+    t0 = time.perf_counter()
+    result = {"name": job["name"], "status": "ok", "error": None, "started": started}
+    try:
+        import papermill as pm
+        pm.execute_notebook(job["path"], str(out_nb), parameters={"study": job["study"]}, kernel_name="python3",
+                            cwd=str(Path(job["path"]).parent), progress_bar=False, log_output=False,
+                            request_save_on_cell_execute=False)
+    except Exception as exc:  # noqa: BLE001 - any failure of the notebook is reported, not raised
+        result["status"] = "failed"
+        ename = getattr(exc, "ename", type(exc).__name__)
+        evalue = getattr(exc, "evalue", str(exc))
+        result["error"] = f"{ename}: {evalue}".strip()[:2000]
+        result["error_cell"] = getattr(exc, "exec_count", None)
+    result["duration"] = round(time.perf_counter() - t0, 2)
+    result["findings"] = read_findings_file(findings) if result["status"] == "ok" else []
+    meta = dict(job["meta"])
+    meta.update(started=started, duration=f"{result['duration']:.1f} s", status=result["status"],
+                findings=[f for f in result["findings"] if f.get("severity") in ("key", "warning")][:8]
+                or result["findings"][:6])
+    if out_nb.exists():
+        try:
+            from insight.render import render_notebook
+            render_notebook(out_nb, out_html, Project(Path(job["root"])), meta)
+            result["html"] = str(out_html)
+        except Exception:  # noqa: BLE001
+            result["status"] = "failed"
+            result["error"] = (result["error"] or "") + "\nrendering failed: " + traceback.format_exc(limit=3)
+    return result
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+@dataclass
+class RunOptions:
+    jobs: int | None = None
+    force: bool = False
+    only: list[str] = field(default_factory=list)
+    quiet: bool = False
+
+
+class Progress:
+    def __init__(self, total: int, quiet: bool = False):
+        self.total, self.n, self.quiet = total, 0, quiet
+
+    def line(self, tag: str, name: str, detail: str = "", count: bool = True) -> None:
+        if count:
+            self.n += 1
+        if self.quiet:
+            return
+        pos = f"[{self.n:>2}/{self.total}]" if count else "       "
+        print(f"{pos} {tag:<8} {name}{('  ' + detail) if detail else ''}", flush=True)
+
+
+def run_report(study: str, options: RunOptions | None = None, project: Project | None = None) -> int:
+    """Render a study. Returns the exit code: 0 all good, 1 a notebook failed, 2 invalid input."""
+    from insight.params import ParamsError, load_params
+
+    options = options or RunOptions()
+    project = project or Project.find()
+    t_start = time.perf_counter()
+    try:
+        params = load_params(study, project)
+    except ParamsError as exc:
+        print(exc.report(), file=sys.stderr)
+        return 2
+    try:
+        notebooks = discover(project)
+    except Exception as exc:  # noqa: BLE001
+        print(f"ERROR {exc}", file=sys.stderr)
+        return 2
+    unknown = [o for o in options.only if o not in {n.name for n in notebooks} | {n.rel for n in notebooks}]
+    if unknown:
+        print(f"ERROR ONLY={','.join(unknown)}: no such notebook; notebooks are: "
+              + ", ".join(n.name for n in notebooks), file=sys.stderr)
+        return 2
+    from insight.data.prepare import DataError, data_fingerprint, prepare_study_data
+    try:
+        prepared = prepare_study_data(params, project)
+    except DataError as exc:
+        print(exc.report() if hasattr(exc, "report") else str(exc), file=sys.stderr)
+        return 2
+
+    report_dir = project.report_dir(study)
+    work_dir = project.cache_dir / "runs" / study
+    manifest_path = report_dir / MANIFEST
+    old = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
+    old_nbs = old.get("notebooks", {})
+    params_file = project.params_file(study)
+    params_bytes = params_file.read_bytes()
+    data_fp = data_fingerprint(params, project)
+    src_hash = source_hash(project)
+    commit = git_commit(project)
+    packages = package_versions()
+    jobs = options.jobs or os.cpu_count() or 1
+    base_meta = {
+        "study": study, "study_title": params.study.title, "params_file": str(params_file.relative_to(project.root)),
+        "period": f"{params.study.period.start} to {params.study.period.end}", "commit": commit,
+        "packages": packages, "fingerprints": dict(prepared.fingerprints), "params_text": params_bytes.decode("utf-8"),
+        "rendered": dt.date.today().isoformat(),
+    }
+
+    selected = set(options.only)
+    entries: dict[str, dict] = {}
+    plan: dict[int, list[NotebookInfo]] = {}
+    progress = Progress(len(notebooks), options.quiet)
+    allowed = params.report.notebooks
+    for nb in notebooks:
+        prev = old_nbs.get(nb.name, {})
+        entry = {"rel": nb.rel, "title": nb.title, "summary": nb.summary, "stage": nb.stage, "order": nb.order,
+                 "html": prev.get("html"), "last_good": prev.get("last_good")}
+        missing = [t for t in nb.requires if t not in prepared.tables]
+        reason = None
+        if allowed is not None and nb.name not in allowed:
+            reason = "not in this study's report.notebooks list"
+        elif nb.name in params.report.exclude_notebooks:
+            reason = "excluded by this study's report.exclude_notebooks"
+        elif missing:
+            reason = "no " + " / ".join(t.replace("_", " ") for t in missing) + " data in this study"
+        if reason:
+            entry.update(status="not applicable", reason=reason, html=None)
+            entries[nb.name] = entry
+            progress.line("skip", nb.rel, reason)
+            continue
+        if selected and nb.name not in selected and nb.rel not in selected:
+            entries[nb.name] = {**prev, **{k: entry[k] for k in ("rel", "title", "summary", "stage", "order")}} \
+                if prev else {**entry, "status": "not run", "reason": "not selected by ONLY="}
+            progress.line("skip", nb.rel, "not selected (ONLY=)")
+            continue
+        entries[nb.name] = entry
+        plan.setdefault(nb.stage, []).append(nb)
+
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "findings").mkdir(exist_ok=True)
+    failed = 0
+    for stage in sorted(plan):
+        upstream = b""
+        if stage > 1:  # later stages read the findings of earlier ones
+            collect_findings(report_dir, entries, before_stage=stage)
+            upstream = (report_dir / "findings.json").read_bytes()
+            prev_name = params.study.previous_study
+            if prev_name:
+                prev_findings = project.report_dir(prev_name) / "findings.json"
+                upstream += project.params_file(prev_name).read_bytes()
+                upstream += prev_findings.read_bytes() if prev_findings.exists() else b""
+        todo = []
+        for nb in plan[stage]:
+            h = input_hash(nb.path.read_bytes(), params_bytes, data_fp, src_hash, upstream)
+            prev = old_nbs.get(nb.name, {})
+            entry = entries[nb.name]
+            entry["input_hash"] = h
+            html_ok = prev.get("html") and (report_dir / prev["html"]).exists()
+            if not options.force and prev.get("status") in ("ok", "unchanged") and prev.get("input_hash") == h and html_ok:
+                entry.update(status="unchanged", duration=prev.get("duration"), started=prev.get("started"),
+                             outputs=prev.get("outputs", []), html=prev["html"])
+                progress.line("skip", nb.rel, "unchanged since the last run")
+                continue
+            meta = {**base_meta, "title": nb.title, "summary": nb.summary, "notebook": "notebooks/" + nb.rel,
+                    "input_hash": h}
+            todo.append({"name": nb.name, "path": str(nb.path), "study": study, "root": str(project.root),
+                         "work_dir": str(work_dir), "meta": meta})
+        failed += _run_jobs(todo, jobs, entries, report_dir, progress)
+    collect_findings(report_dir, entries)
+    manifest = {"study": study, "title": params.study.title, "updated": _now(), "commit": commit,
+                "data_fingerprint": data_fp, "fingerprints": dict(prepared.fingerprints),
+                "warnings": [_problem_dict(w) for w in prepared.warnings], "notebooks": entries}
+    _atomic_write(manifest_path, json.dumps(manifest, indent=1, ensure_ascii=False))
+    from insight.index_page import write_index
+    write_index(project, study, params, manifest)
+    total = time.perf_counter() - t_start
+    if not options.quiet:
+        ok = sum(1 for e in entries.values() if e.get("status") == "ok")
+        unchanged = sum(1 for e in entries.values() if e.get("status") == "unchanged")
+        print(f"{study}: {ok} rendered, {unchanged} unchanged, {failed} failed in {total:.1f} s -> "
+              f"{(report_dir / 'index.html').relative_to(project.root)}", flush=True)
+    return 1 if failed else 0
+
+
+def _problem_dict(p) -> dict:
+    return {k: getattr(p, k, None) for k in ("file", "key", "message", "fix", "line", "severity")}
+
+
+def _run_jobs(todo: list[dict], jobs: int, entries: dict, report_dir: Path, progress: Progress) -> int:
+    if not todo:
+        return 0
+    failed = 0
+    for job in todo:
+        progress.line("run", entries[job["name"]]["rel"], count=False)
+    workers = max(1, min(jobs, len(todo)))
+    if workers == 1:
+        results = (execute_job(j) for j in todo)
+        for res in results:
+            failed += _publish(res, entries, report_dir, progress)
+        return failed
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        pending = {pool.submit(execute_job, j): j for j in todo}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                job = pending.pop(fut)
+                try:
+                    res = fut.result()
+                except Exception as exc:  # noqa: BLE001 - a crashed worker fails that notebook only
+                    res = {"name": job["name"], "status": "failed", "error": f"worker crashed: {exc}",
+                           "duration": 0, "findings": [], "started": _now()}
+                failed += _publish(res, entries, report_dir, progress)
+    return failed
+
+
+def _publish(res: dict, entries: dict, report_dir: Path, progress: Progress) -> int:
+    name = res["name"]
+    entry = entries[name]
+    entry.update(duration=res.get("duration"), started=res.get("started"))
+    html_src = Path(res["html"]) if res.get("html") else None
+    if res["status"] == "ok" and html_src and html_src.exists():
+        target = report_dir / f"{name}.html"
+        html_src.replace(target)
+        _atomic_write(report_dir / "findings" / f"{name}.json",
+                      json.dumps(res.get("findings", []), indent=1, ensure_ascii=False))
+        entry.update(status="ok", html=target.name, outputs=[target.name], error=None, error_link=None,
+                     last_good={"input_hash": entry.get("input_hash"), "rendered": res.get("started")})
+        progress.line("done", entry["rel"], f"{res['duration']:.1f} s")
+        return 0
+    entry.update(status="failed", error=res.get("error"), input_hash=None)
+    if html_src and html_src.exists():
+        failed_dir = report_dir / "failed"
+        failed_dir.mkdir(exist_ok=True)
+        target = failed_dir / f"{name}.html"
+        html_src.replace(target)
+        entry["error_link"] = f"failed/{name}.html#papermill-error-cell"
+    else:
+        entry["error_link"] = None
+    # the last good report stays where it was; entry["html"] still points at it when it exists
+    if entry.get("html") and not (report_dir / entry["html"]).exists():
+        entry["html"] = None
+    progress.line("FAILED", entry["rel"], f"{res.get('duration', 0):.1f} s  {(res.get('error') or '').splitlines()[0][:160]}")
+    return 1
+
+
+def collect_findings(report_dir: Path, entries: dict, before_stage: int | None = None) -> list[dict]:
+    """Gather the per-notebook findings of every notebook that has a good report into findings.json
+    (only those of stages before `before_stage` when given: what a later stage reads)."""
+    out = []
+    for name, entry in sorted(entries.items(), key=lambda kv: (kv[1].get("stage", 1), kv[1].get("order", 100), kv[0])):
+        if entry.get("status") in ("not applicable",):
+            continue
+        if before_stage is not None and entry.get("stage", 1) >= before_stage:
+            continue
+        path = report_dir / "findings" / f"{name}.json"
+        if path.exists() and entry.get("html"):
+            for f in read_findings_file(path):
+                f.setdefault("notebook", name)
+                out.append(f)
+    _atomic_write(report_dir / "findings.json", json.dumps(out, indent=1, ensure_ascii=False))
+    return out

@@ -1,0 +1,110 @@
+"""From recorded findings to a verdict per hypothesis — the rule, in one place, documented and tested.
+
+Each finding linked to a hypothesis carries `evidence` (supports / contradicts / inconclusive) and a
+source (survey, crm, qual, ...). Its weight:
+
+- **strong**: quantitative (survey, crm, success, journey) with p < alpha;
+- **moderate**: qualitative, voiced by at least `min_participants` participants (finding.base);
+- **weak**: everything else (a non-significant difference, a handful of interviews).
+
+Verdict:
+- **supported**: strong support, and no strong contradiction;
+  or moderate support from one source agreeing with strong support from another (noted as "sources agree");
+- **rejected**: strong contradiction and no strong support;
+- **mixed**: strong evidence both ways, or moderate support against strong contradiction or vice versa;
+- **not enough evidence**: no strong evidence either way (only weak or inconclusive findings, or none).
+
+Only qualitative support, however broad, gives at most "not enough evidence" with the note that it is
+suggestive: a qualitative theme shows that something happens, not how often.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+QUANT_SOURCES = {"survey", "crm", "success", "journey", "data"}
+VERDICTS = ("supported", "rejected", "mixed", "not_enough_evidence")
+
+
+def finding_strength(row, alpha: float = 0.05, min_participants: int = 3) -> str:
+    source = row.get("source") or ""
+    p = row.get("p_value")
+    evidence = row.get("evidence")
+    if evidence not in ("supports", "contradicts"):
+        return "weak"
+    if source in QUANT_SOURCES:
+        return "strong" if p is not None and not pd.isna(p) and p < alpha else "weak"
+    if source == "qual":
+        base = row.get("base")
+        return "moderate" if base is not None and not pd.isna(base) and base >= min_participants else "weak"
+    return "weak"
+
+
+@dataclass
+class Verdict:
+    hypothesis: str
+    verdict: str
+    reason: str
+    n_findings: int
+    sources: list[str]
+
+
+def verdict_for(findings: pd.DataFrame, alpha: float = 0.05, min_participants: int = 3) -> tuple[str, str]:
+    """The verdict and a one-line reason for one hypothesis' findings."""
+    if findings.empty:
+        return "not_enough_evidence", "no finding tested this hypothesis"
+    strength = findings.apply(lambda r: finding_strength(r, alpha, min_participants), axis=1)
+    ev = findings["evidence"]
+    s_sup = findings[(strength == "strong") & (ev == "supports")]
+    s_con = findings[(strength == "strong") & (ev == "contradicts")]
+    m_sup = findings[(strength == "moderate") & (ev == "supports")]
+    m_con = findings[(strength == "moderate") & (ev == "contradicts")]
+    if len(s_sup) and not len(s_con):
+        if len(m_con):
+            return "mixed", "a significant quantitative result supports it, but interviews contradict it"
+        agree = sorted(set(s_sup["source"]) | set(m_sup["source"]))
+        note = f"sources agree ({', '.join(agree)})" if len(agree) > 1 else f"one source ({agree[0]})"
+        return "supported", f"significant supporting evidence; {note}"
+    if len(s_con) and not len(s_sup):
+        if len(m_sup):
+            return "mixed", "a significant quantitative result contradicts it, but interviews support it"
+        return "rejected", "significant contradicting evidence and no significant support"
+    if len(s_sup) and len(s_con):
+        return "mixed", "significant evidence points both ways"
+    if len(m_sup) and not len(m_con):
+        return "not_enough_evidence", "only qualitative support: suggestive, not measured"
+    if len(m_con) and not len(m_sup):
+        return "not_enough_evidence", "only qualitative contradiction: suggestive, not measured"
+    if len(m_sup) and len(m_con):
+        return "not_enough_evidence", "interviews point both ways and nothing was measured"
+    return "not_enough_evidence", "no significant difference was found (it may exist but be too small to detect)"
+
+
+def hypothesis_verdicts(findings: pd.DataFrame, hypotheses, alpha: float = 0.05,
+                        min_participants: int = 3) -> pd.DataFrame:
+    """One row per hypothesis of the study: verdict, reason, evidence counts by direction and source."""
+    rows = []
+    linked = findings[findings["hypothesis"].notna()] if not findings.empty else findings
+    for h in hypotheses:
+        f = linked[linked["hypothesis"] == h.id] if not linked.empty else linked
+        f = f[~f["id"].astype(str).str.startswith("synthesis.")] if not f.empty else f
+        verdict, reason = verdict_for(f, alpha, min_participants)
+        ev = f["evidence"] if not f.empty else pd.Series(dtype=object)
+        rows.append({
+            "hypothesis": h.id, "dimension": h.dimension, "statement": h.statement, "verdict": verdict,
+            "reason": reason, "supporting": int((ev == "supports").sum()),
+            "contradicting": int((ev == "contradicts").sum()), "inconclusive": int((ev == "inconclusive").sum()),
+            "sources": ", ".join(sorted(set(f["source"].dropna()))) if not f.empty else "",
+        })
+    return pd.DataFrame(rows)
+
+
+def evidence_table(findings: pd.DataFrame, hypothesis: str, alpha: float = 0.05, min_participants: int = 3) -> pd.DataFrame:
+    """The findings behind one hypothesis with their strength, for the reviewer."""
+    f = findings[(findings["hypothesis"] == hypothesis) & ~findings["id"].astype(str).str.startswith("synthesis.")].copy()
+    if f.empty:
+        return pd.DataFrame(columns=["source", "evidence", "strength", "statement", "base", "p_value", "effect_size"])
+    f["strength"] = f.apply(lambda r: finding_strength(r, alpha, min_participants), axis=1)
+    cols = ["source", "evidence", "strength", "statement", "base", "p_value", "effect_size", "effect_size_name", "notebook"]
+    return f[cols].sort_values(["strength", "source"]).reset_index(drop=True)

@@ -1,0 +1,161 @@
+"""The whole demo study rendered on a small scale: every notebook runs, reports are offline and
+self-contained, no personal data from the inputs appears, hostile text stays text, and the index
+and a report open in headless Chromium with no console error and no network request."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from insight.paths import Project
+from insight.render import external_references
+from insight.runner import RunOptions, run_report
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "test-output"
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def rendered(small_project):
+    """Render 2023-annual then 2024-annual (which compares with it) on the small demo."""
+    os.environ["INSIGHT_ROOT"] = str(small_project)
+    try:
+        project = Project(small_project)
+        codes = {s: run_report(s, RunOptions(jobs=2, quiet=False), project) for s in ("2023-annual", "2024-annual")}
+    finally:
+        os.environ.pop("INSIGHT_ROOT", None)
+    return project, codes
+
+
+def _manifest(project, study):
+    import json
+    return json.loads((project.report_dir(study) / "manifest.json").read_text())
+
+
+def test_every_notebook_renders(rendered):
+    project, codes = rendered
+    m = _manifest(project, "2024-annual")["notebooks"]
+    failed = {k: v.get("error") for k, v in m.items() if v["status"] == "failed"}
+    assert not failed, failed
+    assert codes["2024-annual"] == 0 and codes["2023-annual"] == 0
+    assert all(v["status"] == "ok" for v in m.values()), {k: v["status"] for k, v in m.items()}
+    assert len(m) >= 2
+
+
+def _htmls(project):
+    return sorted(project.reports_dir.rglob("*.html"))
+
+
+def test_reports_are_offline_and_script_free(rendered):
+    project, _ = rendered
+    htmls = _htmls(project)
+    assert htmls
+    for html in htmls:
+        text = html.read_text(encoding="utf-8")
+        assert not external_references(text), (html.name, external_references(text)[:3])
+        assert html.stat().st_size < 5 * 1024 * 1024, f"{html.name} is over 5 MB"
+
+
+def test_no_raw_personal_data_in_reports(rendered):
+    """Every email and phone number in the generated inputs is absent from every HTML report."""
+    project, _ = rendered
+    from insight.demo import generate
+    from insight.params import load_params
+    spec = load_params("2024-annual", project).data.demo
+    tables = generate(scale=spec.scale, seed=spec.seed)
+    needles = set()
+    for t in tables.values():
+        for col in ("email", "phone", "name"):
+            if col in t.columns:
+                needles |= {str(v) for v in t[col].dropna().unique() if len(str(v)) > 5}
+        for col in t.columns:
+            if t[col].dtype == object:
+                for text in t[col].dropna().astype(str):
+                    needles |= set(EMAIL.findall(text))
+    needles = {n for n in needles if "@" in n or any(c.isdigit() for c in n)} | \
+              {n for n in needles if " " in n and n.istitle()}  # emails, phones, full names
+    assert len(needles) > 50
+    for html in _htmls(project):
+        text = html.read_text(encoding="utf-8")
+        leaked = [n for n in needles if n in text]
+        assert not leaked, f"{html.name} shows personal data: {leaked[:5]}"
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path and os.geteuid() == 0:  # the test set-up installs Debian's chromium when absent
+        subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False, capture_output=True,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        path = shutil.which("chromium")
+    if not path:
+        pytest.fail("Debian's chromium is not installed and could not be installed (apt-get install chromium)")
+    return path
+
+
+def test_index_and_report_in_headless_chromium(rendered):
+    project, _ = rendered
+    from playwright.sync_api import sync_playwright
+    OUT.mkdir(exist_ok=True)
+    report_dir = project.report_dir("2024-annual")
+    pages = [report_dir / "index.html"]
+    m = _manifest(project, "2024-annual")["notebooks"]
+    pages += [report_dir / e["html"] for e in m.values() if e.get("html")][:2]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        try:
+            for page_path in pages:
+                page = browser.new_page(viewport={"width": 1200, "height": 900})
+                errors, requests = [], []
+                page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                page.on("request", lambda req: requests.append(req.url))
+                page.goto(page_path.as_uri(), wait_until="load")
+                assert page.title()
+                if page_path.name != "index.html":
+                    folds = page.locator("details.code-fold")
+                    if folds.count():
+                        assert not folds.first.evaluate("d => d.open")
+                        folds.first.locator("summary").click()
+                        assert folds.first.evaluate("d => d.open")
+                page.screenshot(path=str(OUT / f"browser-{page_path.stem}.png"), full_page=False)
+                external = [u for u in requests if not u.startswith(("file://", "data:"))]
+                assert not errors, f"{page_path.name}: console errors {errors}"
+                assert not external, f"{page_path.name}: network requests {external}"
+                page.close()
+        finally:
+            browser.close()
+
+
+def _findings(project, study):
+    import json
+    return {f["id"]: f for f in json.loads((project.report_dir(study) / "findings.json").read_text())}
+
+
+def test_synthesis_verdicts_match_planted_effects(rendered):
+    """H1 (enterprise onboarding gap) is planted true; H3 (smb value gap) is planted false."""
+    project, _ = rendered
+    f = _findings(project, "2024-annual")
+    assert f["synthesis.verdict.H1"]["extra"]["verdict"] == "supported"
+    assert f["synthesis.verdict.H3"]["extra"]["verdict"] in ("rejected", "not_enough_evidence")
+    assert any(k.startswith("synthesis.summary.") for k in f)
+    index = (project.report_dir("2024-annual") / "index.html").read_text()
+    assert "Executive summary" in index and "Hypothesis verdicts" in index
+
+
+def test_say_do_gap_and_year_over_year(rendered):
+    project, _ = rendered
+    f = _findings(project, "2024-annual")
+    gap = f["synthesis.say_do.promoters_churned"]
+    assert gap["value"] >= 5 and gap["value"] / gap["base"] >= 0.05  # PLANTED churned_promoters: 12% of promoters
+    nps = f["synthesis.yoy.nps"]
+    assert nps["p_value"] < 0.05 and nps["value"] < 0  # PLANTED nps_shift: 25 -> 10

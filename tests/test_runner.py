@@ -1,0 +1,191 @@
+"""The runner on a toy project: incremental reruns for each kind of change, a failing notebook keeps
+the last good report, parallel workers, ONLY=, skipped notebooks with their reason."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from insight import runner
+from insight.paths import Project
+from insight.runner import RunOptions, run_report
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PARAMS = """
+study:
+  name: toy
+  title: "Toy study"
+  trigger: ad_hoc
+  period: {start: 2024-01-01, end: 2024-12-31}
+objectives: {why: w, who: w, when: w, what: w}
+questions: [{id: Q1, text: t, business_goal: g, owner: product}]
+data:
+  tables:
+    customers: {path: data/customers.csv}
+"""
+
+CUSTOMERS = "customer_id,region,segment,signup_date,status\nC1,EMEA,smb,2023-01-05,existing\nC2,APAC,enterprise,2023-03-01,churned\n"
+
+
+def write_nb(path: Path, code: str, meta: dict) -> None:
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["insight"] = meta
+    params = new_code_cell('study = "toy"')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [new_markdown_cell(f"# {meta.get('title', path.stem)}\n\n## Part"), params, new_code_cell(code)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+
+
+PARALLEL = """
+import os, time
+from insight.findings import record_finding
+t0 = time.time(); time.sleep(1.5)
+record_finding("{name}.timing", "ran", extra={{"pid": os.getpid(), "start": t0, "end": time.time()}}, severity="key")
+"""
+
+
+@pytest.fixture
+def toy(tmp_path, monkeypatch) -> Project:
+    root = tmp_path / "toy"
+    (root / "params").mkdir(parents=True)
+    (root / "params" / "toy.yaml").write_text(PARAMS, encoding="utf-8")
+    (root / "data").mkdir()
+    (root / "data" / "customers.csv").write_text(CUSTOMERS, encoding="utf-8")
+    (root / "templates").symlink_to(ROOT / "templates", target_is_directory=True)
+    nbs = root / "notebooks"
+    write_nb(nbs / "a" / "alpha.ipynb", PARALLEL.format(name="alpha"), {"title": "Alpha", "order": 1})
+    write_nb(nbs / "a" / "beta.ipynb",
+             PARALLEL.format(name="beta") + "\nfrom pathlib import Path\nimport os\n"
+             "if (Path(os.environ['INSIGHT_ROOT']) / 'FAIL').exists():\n    raise ValueError('planted failure')\n",
+             {"title": "Beta", "order": 2})
+    write_nb(nbs / "b" / "needs_survey.ipynb", "print('never')",
+             {"title": "Needs survey", "requires": ["survey_responses"], "order": 3})
+    write_nb(nbs / "synth.ipynb",
+             "from insight.findings import load_findings, record_finding\nf = load_findings(study)\n"
+             "record_finding('synthesis.summary.1', f'{len(f)} findings read', severity='key')",
+             {"title": "Synthesis", "stage": 2, "order": 90})
+    monkeypatch.setenv("INSIGHT_ROOT", str(root))
+    monkeypatch.chdir(root)
+    # the real source hash is tested on its own; pinning it keeps edits elsewhere from rerunning the toy
+    monkeypatch.setattr(runner, "source_hash", lambda project: "pinned-source")
+    return Project(root)
+
+
+def manifest(p: Project) -> dict:
+    return json.loads((p.report_dir("toy") / "manifest.json").read_text())
+
+
+def statuses(p: Project) -> dict:
+    return {k: v["status"] for k, v in manifest(p)["notebooks"].items()}
+
+
+def run(p, **kw):
+    return run_report("toy", RunOptions(quiet=True, **kw), p)
+
+
+def test_full_then_incremental(toy, monkeypatch):
+    assert run(toy, jobs=2) == 0
+    first = statuses(toy)
+    assert first == {"alpha": "ok", "beta": "ok", "needs_survey": "not applicable", "synth": "ok"}
+    m = manifest(toy)
+    assert m["notebooks"]["needs_survey"]["reason"] == "no survey responses data in this study"
+    for name in ("alpha", "beta", "synth"):
+        e = m["notebooks"][name]
+        assert e["input_hash"] and e["duration"] > 0 and e["outputs"] == [f"{name}.html"]
+    index = (toy.report_dir("toy") / "index.html").read_text()
+    assert "no survey responses data in this study" in index and "2 findings read" in index
+
+    # parallel: alpha and beta ran in two processes at the same time
+    findings = json.loads((toy.report_dir("toy") / "findings.json").read_text())
+    t = {f["id"]: f["extra"] for f in findings if f["id"].endswith(".timing")}
+    assert t["alpha.timing"]["pid"] != t["beta.timing"]["pid"]
+    assert t["alpha.timing"]["start"] < t["beta.timing"]["end"] and t["beta.timing"]["start"] < t["alpha.timing"]["end"]
+
+    # nothing changed: nothing reruns, and it is quick
+    t0 = time.perf_counter()
+    assert run(toy) == 0
+    warm = time.perf_counter() - t0
+    assert set(statuses(toy).values()) == {"unchanged", "not applicable"}, statuses(toy)
+    assert warm < 10  # the 3-second target is measured by `make bench`, not here
+
+    # the notebook file changed: only it reruns (its findings are the same, so the synthesis does not)
+    nb = toy.notebooks_dir / "a" / "alpha.ipynb"
+    nb.write_text(nb.read_text().replace("ran", "ran again"))
+    run(toy)
+    s = statuses(toy)
+    assert s["alpha"] == "ok" and s["beta"] == "unchanged"
+
+    # the params changed: everything reruns
+    pf = toy.params_file("toy")
+    pf.write_text(pf.read_text().replace('"Toy study"', '"Toy study v2"'))
+    run(toy)
+    assert {statuses(toy)[k] for k in ("alpha", "beta", "synth")} == {"ok"}
+
+    # a data file changed: everything reruns
+    data = toy.root / "data" / "customers.csv"
+    data.write_text(data.read_text() + "C3,LATAM,mid_market,2024-02-01,existing\n")
+    run(toy)
+    assert {statuses(toy)[k] for k in ("alpha", "beta", "synth")} == {"ok"}
+
+    # the lib/insight source changed: everything reruns
+    monkeypatch.setattr(runner, "source_hash", lambda project: "changed-source")
+    run(toy)
+    assert {statuses(toy)[k] for k in ("alpha", "beta", "synth")} == {"ok"}
+    run(toy)
+    assert {statuses(toy)[k] for k in ("alpha", "beta", "synth")} == {"unchanged"}
+
+    # FORCE reruns all; ONLY runs one
+    run(toy, force=True)
+    assert {statuses(toy)[k] for k in ("alpha", "beta", "synth")} == {"ok"}
+    run(toy, force=True, only=["beta"])
+    s = statuses(toy)
+    assert s["beta"] == "ok" and s["alpha"] == "ok"  # alpha kept its entry from the previous run
+    assert manifest(toy)["notebooks"]["alpha"]["started"] != manifest(toy)["notebooks"]["beta"]["started"]
+
+
+def test_source_hash_covers_the_package_and_template(tmp_path):
+    from insight.paths import PACKAGE_DIR
+    root = tmp_path / "p"
+    (root / "templates" / "report").mkdir(parents=True)
+    (root / "templates" / "report" / "index.html.j2").write_text("a")
+    project = Project(root)
+    h1 = runner.source_hash(project)
+    assert h1 == runner.source_hash(project) and len(h1) == 32
+    (root / "templates" / "report" / "index.html.j2").write_text("b")
+    assert runner.source_hash(project) != h1
+    assert (PACKAGE_DIR / "runner.py").exists()
+
+
+def test_failing_notebook_keeps_last_good_report(toy):
+    assert run(toy, jobs=2) == 0
+    good = (toy.report_dir("toy") / "beta.html").read_bytes()
+    (toy.root / "FAIL").write_text("x")
+    beta = toy.notebooks_dir / "a" / "beta.ipynb"
+    beta.write_text(beta.read_text().replace("ran", "ran, then failed"))
+    assert run(toy, jobs=2) == 1
+    assert (toy.report_dir("toy") / "beta.html").read_bytes() == good
+    m = manifest(toy)["notebooks"]
+    assert m["beta"]["status"] == "failed" and "planted failure" in m["beta"]["error"]
+    assert m["beta"]["html"] == "beta.html"
+    failed = toy.report_dir("toy") / "failed" / "beta.html"
+    assert 'id="papermill-error-cell"' in failed.read_text()
+    index = (toy.report_dir("toy") / "index.html").read_text()
+    assert "failed/beta.html#papermill-error-cell" in index and "planted failure" in index
+    assert m["alpha"]["status"] == "unchanged"
+    # a failed notebook is retried on the next run, and recovers
+    (toy.root / "FAIL").unlink()
+    assert run(toy) == 0
+    assert statuses(toy)["beta"] == "ok"
+
+
+def test_unknown_only_is_an_error(toy, capsys):
+    assert run(toy, only=["nope"]) == 2
+    assert "no such notebook" in capsys.readouterr().err
