@@ -26,12 +26,12 @@ class Synthesis:
     notes: list = field(default_factory=list)
 
 
-def survey_frame(study, wave: int | None = None) -> pd.DataFrame | None:
-    """The analysis-ready respondents of a wave (cleaned with the study's rules), or None."""
+def survey_frame(study) -> pd.DataFrame | None:
+    """The study's analysis-ready respondents (cleaned and weighted by the survey pipeline), or None."""
     if not study.has("survey_responses"):
         return None
-    from insight.survey import analysis_responses
-    return analysis_responses(study, wave=wave)
+    from insight.survey.pipeline import prepare_survey
+    return prepare_survey(study).data
 
 
 def synthesize(study) -> Synthesis:
