@@ -1,0 +1,246 @@
+"""Read one export file into a raw DataFrame, or say precisely why it cannot be read.
+
+CSV: UTF-8, UTF-8 with BOM, UTF-16 (Excel "Unicode text"), GBK/GB18030, Latin-1/cp1252; the
+encoding is the declared one (`encoding:` in params) or detected: UTF-8 is tried strictly first,
+then charset-normalizer guesses; single-byte guesses are read as cp1252 (Excel's Western
+encoding) when that decodes, else Latin-1. The delimiter is sniffed unless declared. `.gz` files
+are decompressed. Every value is read as text (ids keep their leading zeros; "NA" stays a
+region); the mapping step parses types. Excel .xlsx by sheet name; Parquet as typed.
+
+Each loaded frame carries `_row`: the row number as the user sees it in the file (the header is
+row 1, so the first data row is 2; in Parquet the first row is 1), for error messages.
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from insight.config.data import TableSpec
+from insight.data.problems import problem
+from insight.params import Problem
+from insight.paths import Project
+
+ROW = "_row"
+NA_VALUES = ["", "NaN", "nan", "NULL", "null", "None", "none", "#N/A", "N/A", "n/a", "-nan"]
+_CJK = {"gb18030", "gbk", "gb2312", "hz", "big5", "big5hkscs", "cp950", "shift_jis", "cp932", "euc_jp",
+        "euc_kr", "cp949", "iso2022_jp", "utf_16", "utf_32"}
+_FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
+            ".parquet": "parquet", ".pq": "parquet"}
+
+
+@dataclass
+class Loaded:
+    frame: pd.DataFrame
+    file: str          # the path as shown to users
+    details: str       # how it was read: format, encoding, delimiter, sheet
+
+
+def display_path(path: Path, project: Project) -> str:
+    try:
+        return str(path.resolve().relative_to(project.root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def file_format(spec: TableSpec, path: Path) -> str | None:
+    if spec.format:
+        return spec.format
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+        if not suffixes:
+            return "csv"
+    return _FORMATS.get(suffixes[-1]) if suffixes else None
+
+
+def read_table(name: str, spec: TableSpec, project: Project) -> tuple[Loaded | None, list[Problem]]:
+    path = project.resolve(spec.path)
+    shown = display_path(path, project)
+    key = f"data.tables.{name}.path"
+    if not path.exists():
+        near = sorted(p.name for p in path.parent.glob("*"))[:20] if path.parent.is_dir() else []
+        return None, [problem(shown, key, f"the {name} file does not exist",
+                              "correct `path:` (relative to the project root, or absolute)"
+                              + (f"; files in {display_path(path.parent, project)}: {', '.join(near)}" if near else ""))]
+    if path.is_dir():
+        return None, [problem(shown, key, "is a folder, not a file", "point `path:` at the file itself")]
+    fmt = file_format(spec, path)
+    try:
+        if fmt == "csv":
+            return _read_csv(name, spec, path, shown)
+        if fmt == "xlsx":
+            return _read_xlsx(name, spec, path, shown)
+        if fmt == "parquet":
+            return _read_parquet(name, path, shown)
+    except MemoryError:  # pragma: no cover
+        raise
+    except Exception as exc:  # a reader failing in a way we did not foresee: still one clear problem
+        return None, [problem(shown, name, f"could not be read as {fmt}: {type(exc).__name__}: {exc}",
+                              "check that the file is a valid export in that format")]
+    return None, [problem(shown, key, f"cannot tell the format of {path.name}",
+                          "add `format: csv`, `format: xlsx` or `format: parquet`")]
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+def _sniff_binary(raw: bytes) -> str | None:
+    """A reason the bytes are not a text table, or None."""
+    head = raw[:8192]
+    if head.startswith(b"PK\x03\x04"):
+        return "is a zip archive (an Excel .xlsx workbook?), not a CSV text file"
+    if head.startswith(b"PAR1"):
+        return "is a Parquet file, not a CSV text file"
+    if head.startswith(b"%PDF"):
+        return "is a PDF document, not a CSV text file"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "is an old Excel .xls (or other OLE) file, not a CSV text file"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None  # UTF-16 with a BOM
+    control = sum(1 for b in head if b < 9 or 13 < b < 32)
+    if b"\x00" in head or control > max(2, len(head) // 100):
+        return "holds binary data, not text"
+    return None
+
+
+def decode(raw: bytes, declared: str = "auto") -> tuple[str | None, str, str | None]:
+    """(text, encoding used, reason it failed)."""
+    if declared and declared.lower() != "auto":
+        enc = declared
+        try:
+            return raw.decode(enc), enc, None
+        except LookupError:
+            return None, enc, f"{enc!r} is not an encoding Python knows"
+        except UnicodeDecodeError as exc:
+            line = raw[:exc.start].count(b"\n") + 1
+            return None, enc, (f"is not valid {enc}: byte {raw[exc.start:exc.start + 1]!r} at byte offset "
+                               f"{exc.start:,} (line {line}) cannot be decoded")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16"), "utf-16", None
+        except UnicodeDecodeError:
+            pass
+    try:
+        text = raw.decode("utf-8-sig")
+        return text, ("utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"), None
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw[:200_000]).best()
+    guess = (best.encoding if best else "").lower().replace("-", "_")
+    if guess in ("gbk", "gb2312"):
+        guess = "gb18030"  # the superset Windows writes for "Chinese (Simplified)"
+    if guess in _CJK:
+        try:
+            return raw.decode(guess), guess, None
+        except UnicodeDecodeError:
+            pass
+    for enc in ("cp1252", "latin-1"):
+        try:
+            return raw.decode(enc), enc, None
+        except UnicodeDecodeError:
+            continue
+    return None, "unknown", "its text encoding could not be recognised"  # pragma: no cover
+
+
+def sniff_delimiter(text: str) -> str:
+    sample = "\n".join(text[:64_000].splitlines()[:50])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        header = sample.splitlines()[0] if sample else ""
+        counts = {d: header.count(d) for d in ",;\t|"}
+        best = max(counts, key=counts.get)
+        return best if counts[best] else ","
+
+
+def _read_csv(name: str, spec: TableSpec, path: Path, shown: str) -> tuple[Loaded | None, list[Problem]]:
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            return None, [problem(shown, name, f"is a damaged gzip file ({exc})", "export the file again")]
+    if not raw.strip():
+        return None, [problem(shown, name, "the file is empty", "export the table again, with its header row and data")]
+    reason = _sniff_binary(raw)
+    if reason:
+        return None, [problem(shown, name, f"{path.name} {reason}",
+                              "point `path:` at the CSV export, or set `format:` (xlsx, parquet) to match the file")]
+    text, enc, reason = decode(raw, spec.encoding)
+    if text is None:
+        return None, [problem(shown, name, f"{path.name} {reason}",
+                              "remove `encoding:` to detect it, or declare the right one "
+                              "(utf-8, utf-8-sig, gb18030, cp1252, latin-1)")]
+    delim = spec.delimiter or sniff_delimiter(text)
+    try:
+        df = pd.read_csv(io.StringIO(text), sep=delim, dtype=str, keep_default_na=False, na_values=NA_VALUES,
+                         skip_blank_lines=True)
+    except pd.errors.EmptyDataError:
+        return None, [problem(shown, name, "the file is empty", "export the table again, with its header row and data")]
+    except pd.errors.ParserError as exc:
+        return None, [problem(shown, name, f"is not a well-formed CSV table: {exc}",
+                              f"check quoting on that line, or declare `delimiter:` (read with {delim!r})")]
+    df.columns = [str(c).strip() for c in df.columns]
+    if df.empty:
+        return None, [problem(shown, name, "has a header row but no data rows",
+                              "export the table again with its data")]
+    df[ROW] = range(2, len(df) + 2)
+    details = f"CSV, encoding {enc}, delimiter {_delim_name(delim)}" + (", gzip" if path.suffix.lower() == ".gz" else "")
+    return Loaded(df, shown, details), []
+
+
+def _delim_name(d: str) -> str:
+    return {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(d, repr(d))
+
+
+# --- Excel and Parquet ---------------------------------------------------------------------------
+
+def _read_xlsx(name: str, spec: TableSpec, path: Path, shown: str) -> tuple[Loaded | None, list[Problem]]:
+    import difflib
+    import zipfile
+
+    import openpyxl
+
+    if path.stat().st_size == 0:
+        return None, [problem(shown, name, "the file is empty", "export the workbook again")]
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+        return None, [problem(shown, name, f"{path.name} is not a readable .xlsx workbook ({exc})",
+                              "save it from Excel as .xlsx (not .xls or .csv), or set `format:` to match the file")]
+    sheets = list(wb.sheetnames)
+    wb.close()
+    if not spec.sheet or spec.sheet not in sheets:
+        close = difflib.get_close_matches(spec.sheet or "", sheets, n=1)
+        what = f"has no sheet {spec.sheet!r}" if spec.sheet else "needs a sheet name"
+        return None, [problem(shown, f"data.tables.{name}.sheet", f"the workbook {what}; its sheets are: {', '.join(sheets)}",
+                              f"write `sheet: {close[0] if close else sheets[0]}`")]
+    df = pd.read_excel(path, sheet_name=spec.sheet, engine="openpyxl")
+    df.columns = [str(c).strip() for c in df.columns]
+    df = df.dropna(how="all")
+    if df.empty:
+        return None, [problem(shown, name, f"the sheet {spec.sheet!r} has no data rows", "pick the sheet that holds the table")]
+    df[ROW] = df.index.to_numpy() + 2
+    df = df.reset_index(drop=True)
+    return Loaded(df, shown, f"Excel workbook, sheet {spec.sheet!r}"), []
+
+
+def _read_parquet(name: str, path: Path, shown: str) -> tuple[Loaded | None, list[Problem]]:
+    if path.stat().st_size == 0:
+        return None, [problem(shown, name, "the file is empty", "write the table again")]
+    try:
+        df = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types
+        return None, [problem(shown, name, f"{path.name} is not a readable Parquet file ({type(exc).__name__}: {exc})",
+                              "write it again with pandas.DataFrame.to_parquet, or set `format:` to match the file")]
+    if df.empty:
+        return None, [problem(shown, name, "has no rows", "write the table again with its data")]
+    df = df.reset_index(drop=True)
+    df[ROW] = range(1, len(df) + 1)
+    return Loaded(df, shown, "Parquet"), []

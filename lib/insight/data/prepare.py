@@ -1,0 +1,360 @@
+"""Prepare a study's data once: load, map, validate, restrict, pseudonymise, cache as Parquet.
+
+    prepared = prepare_study_data(params, project)
+    prepared.tables["orders"]  -> Path of the canonical, validated, pseudonymised Parquet file
+
+Sources: the generated demo company (`data.demo`), and/or the user's exports (`data.tables`; a
+table given there replaces the demo's). Every problem in every table is collected and raised at
+once as DataError before anything is written. Soft problems are `warnings`.
+
+Survey responses and the qualitative tables are restricted to the study period (the study's own
+fieldwork): survey responses by `started_at`, qualitative sources by `date`, coded segments with
+their sources. Transactional tables (customers, orders, interactions, usage...) keep their full
+history, which the analyses need.
+
+The cache lives in <project>/.cache/studies/<study>/<fingerprint>/ (tables as Parquet plus
+manifest.json). It is written into a temporary folder and renamed into place, under a file lock,
+so parallel notebooks never see half a cache and a failed run leaves nothing behind. The
+fingerprint covers the data files' contents, the data spec, the study period, the source of the
+data layer (and of the demo generator for the demo), and the identity of the pseudonymisation
+key; unchanged inputs reuse the cache.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from insight.config import Params
+from insight.data import pii
+from insight.data.loaders import ROW, Loaded, display_path, read_table
+from insight.data.mapping import map_table
+from insight.data.problems import DataError
+from insight.data.schema import TABLES
+from insight.data.validate import check_references, missing_warnings, validate_table
+from insight.params import Problem
+from insight.paths import PACKAGE_DIR, Project
+
+FORMAT_VERSION = 1
+RESTRICTED = {"survey_responses": "started_at", "qual_sources": "date"}
+KEEP_CACHES = 3
+
+
+@dataclass
+class Prepared:
+    tables: dict[str, Path]
+    warnings: list[Problem] = field(default_factory=list)
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    personal: dict[str, dict] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    details: dict[str, list[str]] = field(default_factory=dict)   # how each table was read and mapped
+    profile: dict[str, dict] = field(default_factory=dict)        # period, customers, missing values
+    fingerprint: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["tables"] = {k: v.name for k, v in self.tables.items()}
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict, folder: Path) -> "Prepared":
+        d = dict(d)
+        d["tables"] = {k: folder / v for k, v in d["tables"].items()}
+        d["warnings"] = [Problem(**w) for w in d["warnings"]]
+        return cls(**d)
+
+
+# --- fingerprints -------------------------------------------------------------------------------
+
+_FILE_HASHES: dict[tuple, str] = {}
+
+
+def file_hash(path: Path, chunk: int = 1 << 20) -> str:
+    """blake2b of the file's bytes (memoised on path, size and modification time)."""
+    st = path.stat()
+    memo = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if memo in _FILE_HASHES:
+        return _FILE_HASHES[memo]
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    _FILE_HASHES[memo] = h.hexdigest()
+    return _FILE_HASHES[memo]
+
+
+def _code_hash(folder: Path) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for p in sorted(folder.glob("*.py")):
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def _demo_id(params: Params) -> str:
+    demo = params.data.demo
+    return json.dumps({"scale": demo.scale, "seed": demo.seed, "code": _code_hash(PACKAGE_DIR / "demo")},
+                      sort_keys=True)
+
+
+def _fingerprints(params: Params, project: Project, key: bytes | None = None) -> tuple[str, dict[str, str]]:
+    """(whole fingerprint, per-table fingerprints of the tables named in params.data.tables)."""
+    key = pii.load_key(project) if key is None else key
+    common = json.dumps({
+        "format": FORMAT_VERSION,
+        "data_code": _code_hash(PACKAGE_DIR / "data"),
+        "key": pii.key_id(key),
+        "personal": params.data.personal_columns,
+        "segments": params.data.segments,
+        "missing_warning": params.data.missing_warning,
+        "period": [str(params.study.period.start), str(params.study.period.end)],
+    }, sort_keys=True)
+    per: dict[str, str] = {}
+    whole = hashlib.blake2b(digest_size=10)
+    whole.update(common.encode())
+    if params.data.demo is not None:
+        whole.update(_demo_id(params).encode())
+    for name, spec in sorted(params.data.tables.items()):
+        path = project.resolve(spec.path)
+        content = file_hash(path) if path.is_file() else "missing"
+        h = hashlib.blake2b(digest_size=10)
+        h.update(common.encode())
+        h.update(content.encode())
+        h.update(json.dumps(spec.model_dump(mode="json"), sort_keys=True).encode())
+        per[name] = h.hexdigest()
+        whole.update(f"{name}:{per[name]}".encode())
+    return whole.hexdigest(), per
+
+
+def data_fingerprint(params: Params, project: Project | None = None) -> str:
+    """Cheap content fingerprint of a study's data inputs (does not load the data)."""
+    project = project or Project.find()
+    return _fingerprints(params, project)[0]
+
+
+# --- the cache ----------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _lock(path: Path):
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _read_cache(folder: Path) -> Prepared | None:
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
+        return None
+    try:
+        prepared = Prepared.from_json(json.loads(manifest.read_text(encoding="utf-8")), folder)
+    except (ValueError, TypeError, KeyError):
+        return None
+    if not all(p.is_file() for p in prepared.tables.values()):
+        return None
+    return prepared
+
+
+def prepare_study_data(params: Params, project: Project | None = None, *, force: bool = False) -> Prepared:
+    """The study's canonical tables as Parquet files (built once per data fingerprint)."""
+    project = project or Project.find()
+    key = pii.load_key(project)
+    fp, per = _fingerprints(params, project, key)
+    root = project.study_cache(params.study.name)
+    final = root / fp
+    if not force and (cached := _read_cache(final)) is not None:
+        return cached
+    with _lock(root / f".{fp}.lock"):
+        if not force and (cached := _read_cache(final)) is not None:
+            return cached
+        frames, prepared = build(params, project, key, fp, per)
+        tmp = root / f".tmp-{fp}-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        try:
+            for name, df in frames.items():
+                df.to_parquet(tmp / f"{name}.parquet", index=False)
+                prepared.tables[name] = tmp / f"{name}.parquet"
+            (tmp / "manifest.json").write_text(json.dumps(prepared.to_json(), indent=1, default=str), encoding="utf-8")
+            if final.exists():
+                shutil.rmtree(final)
+            os.rename(tmp, final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        _prune(root, keep=final)
+    out = _read_cache(final)
+    assert out is not None
+    return out
+
+
+def _prune(root: Path, keep: Path) -> None:
+    """Keep the newest few prepared versions of a study (older fingerprints are stale)."""
+    dirs = sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".") and d != keep),
+                  key=lambda d: d.stat().st_mtime, reverse=True)
+    for d in dirs[KEEP_CACHES - 1:]:
+        if time.time() - d.stat().st_mtime > 60:
+            shutil.rmtree(d, ignore_errors=True)
+    for lock in root.glob(".*.lock"):
+        if lock.name != f".{keep.name}.lock" and time.time() - lock.stat().st_mtime > 3600:
+            lock.unlink(missing_ok=True)
+
+
+# --- building -----------------------------------------------------------------------------------
+
+def _demo_tables(params: Params) -> dict[str, pd.DataFrame]:
+    from insight.demo import generate  # lazy: only demo studies pay for the generator
+
+    demo = params.data.demo
+    return generate(scale=demo.scale, seed=demo.seed)
+
+
+def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict | None = None
+          ) -> tuple[dict[str, pd.DataFrame], Prepared]:
+    """Load, map, validate, restrict and pseudonymise every table (no cache involved).
+    Raises DataError with every problem of every table."""
+    per = per or {}
+    data = params.data
+    segments = data.segments
+    loaded: dict[str, Loaded] = {}
+    specs = {}
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+    details: dict[str, list[str]] = {}
+    fingerprints: dict[str, str] = {}
+
+    if data.demo is not None:
+        label = "demo company"
+        how = f"generated by insight.demo (scale {data.demo.scale:g}, seed {data.demo.seed})"
+        demo_fp = hashlib.blake2b(_demo_id(params).encode(), digest_size=10).hexdigest()
+        for name, df in _demo_tables(params).items():
+            if name not in TABLES or name in data.tables:
+                continue
+            df = df.reset_index(drop=True).copy()
+            df[ROW] = range(1, len(df) + 1)
+            loaded[name] = Loaded(df, label, how)
+            fingerprints[name] = hashlib.blake2b(f"{demo_fp}:{name}:{fp}".encode(), digest_size=10).hexdigest()
+    reads: dict[tuple, tuple] = {}   # several tables may be derived from one export: read it once
+    for name, spec in data.tables.items():
+        memo = (str(project.resolve(spec.path)), spec.format, spec.sheet, spec.encoding, spec.delimiter)
+        if memo not in reads:
+            reads[memo] = read_table(name, spec, project)
+            errors += reads[memo][1]   # a file's problems are reported once, not once per table
+        got = reads[memo][0]
+        if got is not None:
+            loaded[name] = got
+            specs[name] = spec
+            fingerprints[name] = per.get(name, "")
+
+    frames: dict[str, pd.DataFrame] = {}
+    files = {name: ld.file for name, ld in loaded.items()}
+    for name, ld in loaded.items():
+        df, m = map_table(name, ld.frame, specs.get(name), ld.file, segments)
+        errors += m.errors
+        warnings += m.warnings
+        details[name] = [ld.details, *m.notes]
+        if df is None:
+            continue
+        df = df.reset_index(drop=True)
+        if df.empty:
+            errors.append(Problem(ld.file, name, "no rows are left after the mapping (drop_missing / exclude)",
+                                  "check `exclude:` and `drop_missing:` for this table"))
+            continue
+        problems = validate_table(name, df, ld.file, segments)
+        errors += problems
+        warnings += missing_warnings(name, df, ld.file, data.missing_warning)
+        frames[name] = df
+    ref_errors, ref_notes = check_references(frames, files)
+    errors += ref_errors
+    if errors:
+        raise DataError(errors + warnings)
+
+    notes = list(ref_notes)
+    frames = restrict_to_period(frames, params, details)
+    personal: dict[str, dict] = {}
+    for name in list(frames):
+        frames[name], personal[name] = protect(name, frames[name], specs.get(name), params, key)
+    profile = {name: profile_table(name, df) for name, df in frames.items()}
+    out = {name: df.drop(columns=[ROW]) for name, df in frames.items()}
+    prepared = Prepared(
+        tables={}, warnings=warnings, fingerprints=fingerprints, personal=personal,
+        sources={name: ld.file for name, ld in loaded.items() if name in out},
+        rows={name: len(df) for name, df in out.items()}, details=details, profile=profile,
+        fingerprint=fp, notes=notes)
+    return out, prepared
+
+
+def restrict_to_period(frames: dict[str, pd.DataFrame], params: Params, details: dict) -> dict[str, pd.DataFrame]:
+    start = pd.Timestamp(params.study.period.start)
+    end = pd.Timestamp(params.study.period.end) + pd.Timedelta(days=1)
+    for name, col in RESTRICTED.items():
+        if name not in frames:
+            continue
+        df = frames[name]
+        keep = ((df[col] >= start) & (df[col] < end)).to_numpy(dtype=bool)
+        if not keep.all():
+            details.setdefault(name, []).append(
+                f"{int((~keep).sum()):,} rows outside the study period {params.study.period.start} to "
+                f"{params.study.period.end} left out (by {col})")
+            frames[name] = df.loc[keep].reset_index(drop=True)
+    if "coded_segments" in frames and "qual_sources" in frames:
+        df = frames["coded_segments"]
+        keep = df["source_id"].isin(frames["qual_sources"]["source_id"]).to_numpy(dtype=bool)
+        if not keep.all():
+            details.setdefault("coded_segments", []).append(
+                f"{int((~keep).sum()):,} coded segments of sources outside the study period left out")
+            frames["coded_segments"] = df.loc[keep].reset_index(drop=True)
+    return frames
+
+
+def protect(name: str, df: pd.DataFrame, spec, params: Params, key: bytes) -> tuple[pd.DataFrame, dict]:
+    """Pseudonymise personal columns and mask emails/phones in free text."""
+    table = TABLES[name]
+    canon = {c.name for c in table.columns}
+    flagged = {c.name for c in table.columns if c.personal}
+    if spec is not None and spec.personal is not None:   # the table's own list is taken as written
+        wanted = set(spec.personal) | flagged
+    else:  # the study-wide names apply to personal canonical columns and to extra (survey) columns
+        wanted = flagged | {c for c in params.data.personal_columns if c not in canon}
+    personal_cols = [c for c in df.columns if c in wanted]
+    text_cols = [c.name for c in table.columns if c.free_text and c.name in df.columns and c.name not in personal_cols]
+    if table.extra_columns:  # survey answers: any text column may hold an open end
+        text_cols += [c for c in df.columns if c not in canon and c != ROW and c not in personal_cols
+                      and (df[c].dtype == object or str(df[c].dtype) in ("str", "string"))]
+    df = df.copy()
+    for c in personal_cols:
+        df[c] = pii.pseudonymise(df[c], key)
+    emails = phones = 0
+    for c in text_cols:
+        df[c], e, p = pii.mask_series(df[c])
+        emails += e
+        phones += p
+    info = {"pseudonymised": personal_cols, "masked": text_cols, "emails_masked": emails, "phones_masked": phones}
+    return df, info
+
+
+def profile_table(name: str, df: pd.DataFrame) -> dict:
+    table = TABLES[name]
+    prof: dict = {"rows": int(len(df)), "date_column": table.date_column, "start": None, "end": None,
+                  "customers": None, "missing": {}}
+    if table.date_column and table.date_column in df.columns and df[table.date_column].notna().any():
+        prof["start"] = str(df[table.date_column].min().date())
+        prof["end"] = str(df[table.date_column].max().date())
+    if "customer_id" in df.columns:
+        prof["customers"] = int(df["customer_id"].nunique(dropna=True))
+    miss = df.drop(columns=[ROW], errors="ignore").isna().sum()
+    prof["missing"] = {str(k): int(v) for k, v in miss.items() if v}
+    return prof

@@ -1,0 +1,172 @@
+"""Validate canonical tables against insight.data.schema with pandera, plus the checks between
+tables (an order's customer must exist) and soft warnings for missing values.
+
+Types are parsed (with row-level messages) by insight.data.mapping before this runs; pandera
+checks what the schema declares about values: missing values in non-nullable columns, allowed
+values, ranges and unique keys. Every failure becomes one Problem per column and check with the
+count, the first file rows and example values, and what to write in params or the file.
+"""
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from insight.data.loaders import ROW
+from insight.data.mapping import allowed_values, norm_label
+from insight.data.problems import examples_text, many, problem, rows_text
+from insight.data.schema import TABLES, Table
+from insight.params import Problem
+
+# Columns whose missing values are expected by design (no warning): dates of events that have not
+# happened, answers only some rows have, links that only exist for some rows.
+MISSING_BY_DESIGN = {
+    "customers": {"churn_date", "churn_reason"},
+    "products": {"launch_date"},
+    "subscriptions": {"end_date", "renewal_date"},
+    "interactions": {"resolved_date", "product_id", "reason_code", "implemented", "text", "status"},
+    "survey_responses": {"submitted_at", "duration_seconds", "customer_id", "email"},
+    "participants": {"customer_id", "name"},
+    "qual_sources": {"participant_id", "title"},
+    "codebook": {"parent", "definition", "hypotheses"},
+    "coded_segments": {"participant_id", "turn", "is_probe"},
+    "journey_events": {"customer_id", "touchpoint", "segment"},
+    "usage": {"events"},
+    "feedback_items": {"planned_date", "shipped_date", "customer_told_date", "text"},
+    "reviews": {"customer_id", "text"},
+}
+
+
+def build_schema(table: Table, segments: list[str] | None = None) -> pa.DataFrameSchema:
+    columns = {}
+    for c in table.columns:
+        checks = []
+        allowed = allowed_values(table, c, segments)
+        if allowed is not None:
+            checks.append(pa.Check.isin(list(allowed)))
+        if c.min is not None:
+            checks.append(pa.Check.ge(c.min))
+        if c.max is not None:
+            checks.append(pa.Check.le(c.max))
+        columns[c.name] = pa.Column(nullable=c.nullable, checks=checks, required=c.required)
+    return pa.DataFrameSchema(columns, unique=list(table.key), report_duplicates="all", strict=False)
+
+
+def validate_table(name: str, df: pd.DataFrame, file: str, segments: list[str] | None = None) -> list[Problem]:
+    """Problems (errors) of one canonical table; df has a RangeIndex and the `_row` column."""
+    table = TABLES[name]
+    schema = build_schema(table, segments)
+    try:
+        schema.validate(df, lazy=True)
+        return []
+    except SchemaErrors as exc:
+        fc = exc.failure_cases
+    out: list[Problem] = []
+    rownums = df[ROW].to_numpy()
+    fc = fc.copy()
+    fc["check"] = fc["check"].astype(str)
+    for (col, check), grp in fc.groupby(["column", "check"], sort=False, dropna=False):
+        idx = pd.to_numeric(grp["index"], errors="coerce").dropna().astype(int).unique()
+        idx = np.sort(idx)
+        rows = rows_text(rownums[idx[:5]], len(idx)) if len(idx) else ""
+        key = f"{name}.{col}" if isinstance(col, str) else name
+        if "uniqueness" in check:
+            keycols = " + ".join(table.key)
+            ex = df.loc[idx[:5], list(table.key)].astype(str).agg(" / ".join, axis=1).tolist() if len(idx) else []
+            if col != table.key[0] and len(table.key) > 1:
+                continue  # one message per key, not per key column
+            out.append(problem(file, f"{name}.{keycols.replace(' + ', '+')}",
+                               f"{many(len(idx), 'row')} share their key ({keycols}) with another row ({rows}; "
+                               f"e.g. {examples_text(ex)})",
+                               "remove the duplicate rows from the file, or add `one_row_per_key: true` (with "
+                               "`aggregate:`) when several rows per key are expected"))
+        elif check == "not_nullable":
+            out.append(problem(file, key, f"{many(len(idx), 'row has', 'rows')} no {col} ({rows})",
+                               f"fill in {col} in the file, or drop those rows with `drop_missing: [{col}]`"))
+        elif check.startswith("isin"):
+            c = table.col(col)
+            allowed = list(allowed_values(table, c, segments) or [])
+            values = pd.Series(grp["failure_case"]).astype(str)
+            counts = values.value_counts()
+            suggest = {}
+            for v in counts.index[:5]:
+                close = difflib.get_close_matches(norm_label(v), allowed, n=1, cutoff=0.4)
+                suggest[v] = close[0] if close else "<one of the allowed values>"
+            mapping = ", ".join(f"{v!r}: {t}" for v, t in suggest.items())
+            seg_hint = " (or list your segments in `data.segments:`)" if col == "segment" else ""
+            out.append(problem(file, key,
+                               f"{many(len(idx), 'value is')} not allowed ({rows}; e.g. {examples_text(counts.index[:5])}); "
+                               f"allowed: {', '.join(map(str, allowed))}",
+                               f"map them in params with `values: {{{col}: {{{mapping}}}}}`{seg_hint}"))
+        elif check.startswith(("greater_than", "less_than", "in_range")):
+            c = table.col(col)
+            bound = f"at least {c.min:g}" if c.min is not None else ""
+            if c.max is not None:
+                bound += (" and " if bound else "") + f"at most {c.max:g}"
+            out.append(problem(file, key, f"{many(len(idx), 'value is')} out of range: must be {bound} ({rows}; e.g. "
+                                          f"{examples_text(grp['failure_case'].head(20).tolist())})",
+                               "correct them in the file, or drop those rows"))
+        elif check == "column_in_dataframe":
+            out.append(problem(file, f"{name}.{grp['failure_case'].iloc[0]}",
+                               f"the required column {grp['failure_case'].iloc[0]!r} is missing",
+                               "map it with `columns:`"))
+        else:
+            out.append(problem(file, key, f"{len(grp):,} values fail the check {check} ({rows})",
+                               "correct them in the file"))
+    return out
+
+
+def check_references(frames: dict[str, pd.DataFrame], files: dict[str, str]) -> tuple[list[Problem], list[str]]:
+    """Every non-missing value of a referencing column exists in the table it refers to.
+    Returns (errors, notes on checks that could not run because the other table is absent)."""
+    errors: list[Problem] = []
+    notes: list[str] = []
+    for name, df in frames.items():
+        for c in TABLES[name].columns:
+            if not c.references or c.name not in df.columns:
+                continue
+            other, ocol = c.references.split(".")
+            if other not in frames:
+                notes.append(f"{name}.{c.name} not checked against {other} (the study has no {other} table)")
+                continue
+            vals = df[c.name]
+            # distinct values first (object hash tables: Arrow-string isin is slow on large value sets)
+            known = pd.Index(frames[other][ocol].dropna().unique().astype(object), dtype=object)
+            distinct = pd.Index(vals.dropna().unique().astype(object), dtype=object)
+            unknown = distinct[known.get_indexer(distinct) < 0]
+            if len(unknown):
+                bad = vals.isin(unknown).to_numpy(dtype=bool)
+                unknown = pd.unique(vals[bad])
+                rows = rows_text(df[ROW].to_numpy()[bad][:5], int(bad.sum()))
+                errors.append(problem(files.get(name, name), f"{name}.{c.name}",
+                                      f"{many(bad.sum(), 'row')} refer{'s' if bad.sum() == 1 else ''} to {many(len(unknown), c.name + ' value')} "
+                                      f"missing from the {other} table "
+                                      f"({files.get(other, other)}) ({rows}; e.g. {examples_text(unknown[:5])})",
+                                      f"add them to the {other} file, or remove those rows; if the ids are written "
+                                      f"differently in the two files, align them (e.g. leading zeros)"))
+    return errors, notes
+
+
+def missing_warnings(name: str, df: pd.DataFrame, file: str, threshold: float) -> list[Problem]:
+    """Soft problems: missing values above the threshold in columns that should mostly be filled."""
+    out = []
+    table = TABLES[name]
+    n = len(df)
+    if not n:
+        return out
+    by_design = MISSING_BY_DESIGN.get(name, set())
+    for c in table.columns:
+        if c.name not in df.columns or c.name in by_design or c.personal:
+            continue
+        miss = df[c.name].isna().to_numpy()
+        k = int(miss.sum())
+        if k and k / n > threshold:
+            out.append(problem(file, f"{name}.{c.name}",
+                               f"{k / n:.1%} of {c.name} values are missing ({k:,} of {n:,} rows; "
+                               f"{rows_text(df[ROW].to_numpy()[miss][:5], k)})",
+                               f"fill them in the export if you can; analyses by {c.name} leave these rows out",
+                               "warning"))
+    return out

@@ -1,0 +1,74 @@
+"""Personal data: masking of emails/phones in free text, keyed pseudonyms, the key file."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import stat
+
+import pandas as pd
+import pytest
+
+from insight.data.pii import load_key, mask_series, mask_text, pseudonymise
+from insight.paths import Project
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Call me on +44 20 7946 0958 please", "Call me on [phone] please"),
+    ("(555) 123-4567", "[phone]"),
+    ("ring 138 0013 8000 now", "ring [phone] now"),
+    ("手机 13800138000 联系", "手机 [phone] 联系"),
+    ("tel:+86 138-0013-8000", "tel:[phone]"),
+    ("call 020 7946 0958 or 07700 900123", "call [phone] or [phone]"),
+    ("555.123.4567", "[phone]"),
+    ("+33 1 23 45 67 89", "[phone]"),
+    ("+49 (0)30 1234567", "[phone]"),
+    ("ph: 555-123-4567.", "ph: [phone]."),
+    ("mail john.doe@example.co.uk today", "mail [email] today"),
+    ("a.b+tag@sub.example.com, c_d@example.org", "[email], [email]"),
+])
+def test_mask_text_masks_emails_and_phones(text, expected):
+    assert mask_text(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "In 2023 we paid 12,000.50 USD", "years 2022 2023 2024", "date 2024-01-31 ok", "from 2023-01-01 to 2024-12-31",
+    "order 1234567890123", "price 1234.56", "ticket #123456", "version 3.2.1", "ids 12345 67890",
+    "1.234.567,89 EUR", "ORD-2024-000123", "budget 150 000 000 EUR", "1.234.567.890 units", "revenue 1000000 and 250000", "NPS 9 of 10, 3 seats", "31/01/2024",
+])
+def test_mask_text_leaves_plain_numbers(text):
+    assert mask_text(text) == text
+
+
+def test_mask_series_counts_and_keeps_missing():
+    s = pd.Series(["a@b.com and +44 20 7946 0958", None, "nothing in 2024", "(555) 123-4567"])
+    out, n_email, n_phone = mask_series(s)
+    assert out.tolist()[0] == "[email] and [phone]"
+    assert pd.isna(out.iloc[1])
+    assert out.iloc[2] == "nothing in 2024"
+    assert (n_email, n_phone) == (1, 2)
+
+
+def test_pseudonymise_is_keyed_hmac_stable_and_key_dependent():
+    s = pd.Series(["ann@example.com", "bo@example.com", None, "ann@example.com"])
+    a = pseudonymise(s, b"key-one")
+    # reference: HMAC-SHA256(key, value) computed directly with the standard library
+    ref = "anon-" + hmac.new(b"key-one", b"ann@example.com", hashlib.sha256).hexdigest()[:10]
+    assert a.iloc[0] == ref and a.iloc[3] == ref          # stable for a key, equal values equal
+    assert a.iloc[1] != ref and pd.isna(a.iloc[2])        # other values differ; missing stays missing
+    assert a.str.fullmatch(r"anon-[0-9a-f]{10}").sum() == 3
+    b = pseudonymise(s, b"key-two")
+    assert (a.dropna() != b.dropna()).all()                # another key, other pseudonyms
+    assert pseudonymise(s, b"key-one").equals(a)
+
+
+def test_key_file_created_once_owner_only(tmp_path, monkeypatch):
+    monkeypatch.delenv("INSIGHT_PII_KEY", raising=False)
+    project = Project(tmp_path)
+    k1 = load_key(project)
+    path = tmp_path / ".insight-key"
+    assert path.exists() and len(k1) >= 32
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert load_key(project) == k1
+    monkeypatch.setenv("INSIGHT_PII_KEY", "from-env")
+    assert load_key(project) == b"from-env"

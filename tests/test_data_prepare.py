@@ -1,0 +1,523 @@
+"""The data layer on small hand-made exports (tests/fixtures/data): mapping, validation, every
+bad-input case with its message, the cache, encodings and formats, PII never left in tables."""
+from __future__ import annotations
+
+import gzip
+import shutil
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from insight.data import DataError
+from insight.data.prepare import data_fingerprint, prepare_study_data
+from insight.data.testing import write_study
+from insight.params import ParamsError, load_params
+
+FIX = Path(__file__).parent / "fixtures" / "data"
+CUSTOMERS_MAP = {"Customer ID": "customer_id", "Contact": "name", "E-mail": "email", "Phone": "phone",
+                 "Region": "region", "Tier": "segment", "Signup": "signup_date", "Status": "status"}
+RAW_PII = ["ann.lee@example.com", "bo.chen@example.cn", "cy@example.org", "di.roy@example.com",
+           "+44 20 7946 0958", "138 0013 8000", "(555) 123-4567", "555-987-6543", "Ann Lee", "Bo Chen"]
+
+
+@pytest.fixture(autouse=True)
+def _key(monkeypatch):
+    monkeypatch.setenv("INSIGHT_PII_KEY", "test-key")
+
+
+def study(tmp_path, customers="customers.csv", orders="orders.csv", products="products.csv", specs=None):
+    """A project in tmp_path with the fixture files copied to data/ and a study 's' mapping them."""
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    tables = {}
+    for name, fname, extra in [("customers", customers, {"columns": CUSTOMERS_MAP}),
+                               ("products", products, {}), ("orders", orders, {})]:
+        if fname is None:
+            continue
+        if (FIX / fname).exists():
+            shutil.copy(FIX / fname, data / fname)
+        tables[name] = {"path": f"data/{fname}", **extra}
+    for name, spec in (specs or {}).items():
+        tables[name] = {**tables.get(name, {}), **spec}
+    project = write_study(tmp_path, "s", {"tables": tables})
+    return load_params("s", project), project
+
+
+def problems_of(exc) -> str:
+    return "\n".join(str(p) for p in exc.value.problems)
+
+
+def cache_is_empty(project) -> bool:
+    root = project.study_cache("s")
+    return not root.exists() or not [d for d in root.iterdir() if not d.name.startswith(".")]
+
+
+# --- the happy path ---------------------------------------------------------------------------
+
+def test_prepare_maps_validates_and_pseudonymises(tmp_path):
+    params, project = study(tmp_path)
+    prep = prepare_study_data(params, project)
+    assert set(prep.tables) == {"customers", "products", "orders"}
+    assert prep.rows == {"customers": 4, "products": 2, "orders": 4}
+    cust = pd.read_parquet(prep.tables["customers"])
+    # segment labels in any case/spacing become the canonical ones
+    assert cust["segment"].tolist() == ["enterprise", "smb", "mid_market", "smb"]
+    assert str(cust["signup_date"].dtype).startswith("datetime64")
+    assert cust["name"].str.fullmatch(r"anon-[0-9a-f]{10}").all()
+    assert cust["email"].str.fullmatch(r"anon-[0-9a-f]{10}").all()
+    assert "Notes" not in cust.columns  # an unmapped column (with a phone in it) never reaches the cache
+    orders = pd.read_parquet(prep.tables["orders"])
+    assert orders["revenue"].sum() == 4800.0 and orders["order_date"].min() == pd.Timestamp("2024-01-03")
+    # the product name is not personal data, only customers' contact names are
+    assert pd.read_parquet(prep.tables["products"])["name"].tolist() == ["Core platform", "Insight analytics"]
+    assert prep.personal["customers"]["pseudonymised"] == ["name", "email", "phone"]
+    # soft problem: 1 of 4 regions missing (25% > the 0% default threshold) is a warning, not an error
+    [w] = [w for w in prep.warnings if w.key == "customers.region"]
+    assert w.severity == "warning" and "25.0%" in w.message and "row 4" in w.message
+    assert prep.sources["customers"] == "data/customers.csv"
+    assert "delimiter semicolon" in prep.details["orders"][0]
+
+
+def test_no_raw_email_or_phone_left_in_any_table(tmp_path):
+    params, project = study(tmp_path)
+    prep = prepare_study_data(params, project)
+    for path in prep.tables.values():
+        text = pd.read_parquet(path).astype(str).to_csv()
+        for raw in RAW_PII:
+            assert raw not in text, (path.name, raw)
+
+
+def test_cache_reused_and_invalidated(tmp_path):
+    params, project = study(tmp_path)
+    first = prepare_study_data(params, project)
+    t0 = time.perf_counter()
+    again = prepare_study_data(params, project)
+    assert time.perf_counter() - t0 < 0.3
+    assert again.tables == first.tables and again.fingerprint == first.fingerprint
+    # a changed file gives a new fingerprint and a new prepared version
+    with open(tmp_path / "data" / "orders.csv", "a") as fh:
+        fh.write("O5;C001;P2;2024-04-01;1;800\n")
+    fp = data_fingerprint(params, project)
+    assert fp != first.fingerprint
+    assert prepare_study_data(params, project).rows["orders"] == 5
+
+
+def test_fingerprint_does_not_load_data(tmp_path, monkeypatch):
+    params, project = study(tmp_path)
+    import insight.data.loaders as loaders
+
+    monkeypatch.setattr(loaders, "read_table", lambda *a, **k: pytest.fail("fingerprint loaded data"))
+    fp = data_fingerprint(params, project)
+    assert fp == data_fingerprint(params, project) and len(fp) == 20
+
+
+def test_study_with_only_some_tables(tmp_path, monkeypatch):
+    params, project = study(tmp_path, orders=None, products=None)
+    prep = prepare_study_data(params, project)
+    assert set(prep.tables) == {"customers"}
+    from insight.study import load_study
+
+    s = load_study("s", project)
+    assert s.has("customers") and not s.has("orders")
+    assert len(s.table("customers")) == 4
+
+
+def test_values_mapping_and_yaml_booleans(tmp_path):
+    # YAML reads `Yes:`/`No:` keys as booleans; they still match the file's "Yes"/"No"
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "c.csv").write_text(
+        "id,seg,since,churned\nA,Large,2023-01-01,Yes\nB,Small,2023-02-01,No\n", encoding="utf-8")
+    project = write_study(tmp_path, "s", {"tables": {"customers": {
+        "path": "data/c.csv", "columns": {"id": "customer_id", "seg": "segment", "since": "signup_date", "churned": "status"},
+        "values": {"segment": {"Large": "enterprise", "Small": "smb"}, "status": {True: "churned", False: "existing"}},
+        "defaults": {"region": None}}}})
+    params = load_params("s", project)
+    cust = pd.read_parquet(prepare_study_data(params, project).tables["customers"])
+    assert cust["segment"].tolist() == ["enterprise", "smb"]
+    assert cust["status"].tolist() == ["churned", "existing"]
+
+
+# --- bad input: a clear message each, nothing written -------------------------------------------
+
+def test_missing_file(tmp_path):
+    params, project = study(tmp_path)
+    # params validation already names it...
+    (tmp_path / "data" / "orders.csv").unlink()
+    with pytest.raises(ParamsError) as exc:
+        load_params("s", project)
+    assert "file not found: data/orders.csv" in problems_of(exc)
+    # ...and so does the data layer when the file disappears after the params were read
+    with pytest.raises(DataError) as exc:
+        prepare_study_data(params, project)
+    text = problems_of(exc)
+    assert "orders file does not exist" in text and "data/orders.csv" in text and "customers.csv" in text
+    assert cache_is_empty(project)
+
+
+def test_wrong_excel_sheet_lists_sheets(tmp_path):
+    params, project = study(tmp_path)
+    xlsx = tmp_path / "data" / "products.xlsx"
+    with pd.ExcelWriter(xlsx) as xw:
+        pd.read_csv(FIX / "products.csv").to_excel(xw, sheet_name="Products", index=False)
+        pd.DataFrame({"a": [1]}).to_excel(xw, sheet_name="Notes", index=False)
+    params, project = study(tmp_path, products=None)
+    project = write_study(tmp_path, "s", {"tables": {**{k: v.model_dump(exclude_defaults=True) for k, v in params.data.tables.items()},
+                                                     "products": {"path": "data/products.xlsx", "sheet": "Produkte"}}})
+    params = load_params("s", project)
+    with pytest.raises(DataError) as exc:
+        prepare_study_data(params, project)
+    text = problems_of(exc)
+    assert "has no sheet 'Produkte'; its sheets are: Products, Notes" in text
+    assert "sheet: Products" in text
+    assert cache_is_empty(project)
+    # the right sheet loads
+    project = write_study(tmp_path, "s", {"tables": {**{k: v.model_dump(exclude_defaults=True) for k, v in params.data.tables.items()},
+                                                     "products": {"path": "data/products.xlsx", "sheet": "Products"}}})
+    prep = prepare_study_data(load_params("s", project), project)
+    assert pd.read_parquet(prep.tables["products"])["list_price"].tolist() == [1200.0, 800.0]
+    assert "sheet 'Products'" in prep.details["products"][0]
+
+
+def test_unmapped_required_column_suggests_mapping(tmp_path):
+    cmap = {k: v for k, v in CUSTOMERS_MAP.items() if k != "Signup"}
+    params, project = study(tmp_path, specs={"customers": {"columns": cmap}})
+    with pytest.raises(DataError) as exc:
+        prepare_study_data(params, project)
+    [p] = [p for p in exc.value.problems if p.key == "customers.signup_date"]
+    assert p.file == "data/customers.csv"
+    assert "required column 'signup_date' is missing" in p.message
+    assert "Signup" in p.message and "Notes" in p.message          # the file's columns are listed
+    assert "`columns: {Signup: signup_date}`" in p.fix
+    assert cache_is_empty(project)
+
+
+def test_unparseable_date_names_rows_and_format(tmp_path):
+    params, project = study(tmp_path, customers="customers_bad_dates.csv")
+    with pytest.raises(DataError) as exc:
+        prepare_study_data(params, project)
+    [p] = [p for p in exc.value.problems if p.key == "customers.signup_date"]
+    # data rows 3 and 4 of the file are rows 4 and 5 counting the header as row 1
+    assert "2 values could not be read as a date" in p.message and "rows 4, 5" in p.message and "'01.03.2023'" in p.message
+    assert "YYYY-MM-DD" in p.message
+    assert 'date_format: "%d.%m.%Y"' in p.fix
+    assert cache_is_empty(project)
+
+
+def test_date_format_declared(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "c.csv").write_text("customer_id,region,segment,signup_date,status\n"
+                                             "A,EMEA,smb,31/01/2023,existing\nB,APAC,smb,01/02/2023,existing\n")
+    project = write_study(tmp_path, "s", {"tables": {"customers": {"path": "data/c.csv", "date_format": "%d/%m/%Y"}}})
+    cust = pd.read_parquet(prepare_study_data(load_params("s", project), project).tables["customers"])
+    assert cust["signup_date"].tolist() == [pd.Timestamp("2023-01-31"), pd.Timestamp("2023-02-01")]
+
+
+def test_duplicate_keys(tmp_path):
+    params, project = study(tmp_path, customers="customers_dup_keys.csv", orders=None)
+    with pytest.raises(DataError) as exc:
+        prepare_study_data(params, project)
+    [p] = [p for p in exc.value.problems if p.key == "customers.customer_id"]
+    assert "2 rows share their key (customer_id)" in p.message and "rows 3, 5" in p.message and "'C002'" in p.message
+    assert "one_row_per_key" in p.fix
+    assert cache_is_empty(project)
+
+
+def test_order_for_unknown_customer(tmp_path):
+    params, project = study(tmp_path, orders="orders_unknown_customer.csv")
+    with pytest.raises(DataError) as exc:
+        prepare_study_data(params, project)
+    [p] = [p for p in exc.value.problems if p.key == "orders.customer_id"]
+    assert p.file == "data/orders_unknown_customer.csv"
+    assert "2 rows refer to 2 customer_id values missing from the customers table" in p.message
+    assert "rows 4, 5" in p.message and "'C998'" in p.message and "'C999'" in p.message
+    assert cache_is_empty(project)
+
+
+def test_unknown_category_lists_allowed_and_suggests_values(tmp_path):
+    params, project = study(tmp_path, customers="customers_bad_segment.csv")
+    with pytest.raises(DataError) as exc:
+        prepare_study_data(params, project)
+    [p] = [p for p in exc.value.problems if p.key == "customers.segment"]
+    assert "2 values are not allowed" in p.message and "rows 2, 3" in p.message
+    assert "'Gold'" in p.message and "allowed: enterprise, mid_market, smb" in p.message
+    assert "values: {segment: {" in p.fix and "'Gold':" in p.fix and "data.segments" in p.fix
+
+
+def test_own_segments_allowed(tmp_path):
+    params, project = study(tmp_path, customers="customers_bad_segment.csv")
+    project = write_study(tmp_path, "s", {"tables": {k: v.model_dump(exclude_defaults=True) for k, v in params.data.tables.items()},
+                                          "segments": ["gold", "small_biz", "mid_market", "smb"]})
+    cust = pd.read_parquet(prepare_study_data(load_params("s", project), project).tables["customers"])
+    assert cust["segment"].tolist() == ["gold", "small_biz", "mid_market", "smb"]
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "the file is empty"),
+    (b"order_id;customer_id;product_id;order_date;quantity;revenue\n", "has a header row but no data rows"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00" * 20, "holds binary data, not text"),
+    (b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 64, "is a zip archive (an Excel .xlsx workbook?)"),
+])
+def test_empty_and_binary_files(tmp_path, content, message):
+    params, project = study(tmp_path)
+    (tmp_path / "data" / "orders.csv").write_bytes(content)
+    with pytest.raises(DataError) as exc:
+        prepare_study_data(params, project)
+    [p] = [p for p in exc.value.problems if p.file == "data/orders.csv"]
+    assert message in p.message and p.fix
+    assert cache_is_empty(project)
+
+
+def test_every_problem_reported_at_once(tmp_path):
+    params, project = study(tmp_path, customers="customers_bad_dates.csv", orders="orders_unknown_customer.csv",
+                            products="empty.csv")
+    with pytest.raises(DataError) as exc:
+        prepare_study_data(params, project)
+    keys = {p.key for p in exc.value.problems if p.severity == "error"}
+    assert {"customers.signup_date", "products"} <= keys
+    assert "problems in the study's data; nothing was prepared or written" in str(exc.value)
+
+
+# --- encodings and formats ----------------------------------------------------------------------
+
+ZH = "customer_id,region,segment,signup_date,status,name\n" + "".join(
+    f"C{i},{r},smb,2023-0{1 + i % 9}-15,existing,{n}\n"
+    for i, (r, n) in enumerate([("华东", "张伟"), ("华南", "李娜"), ("华北", "王芳"), ("西南", "刘洋"), ("华东", "陈静"),
+                                ("东北", "杨磊"), ("华中", "赵敏"), ("西北", "黄强")]))
+LATIN = "customer_id;region;segment;signup_date;status;name\n" + "".join(
+    f"C{i};{r};smb;2023-0{1 + i % 9}-15;existing;{n}\n"
+    for i, (r, n) in enumerate([("Île-de-France", "José Müller"), ("Baden-Württemberg", "Zoë Dupré"),
+                                ("Comunidad Valenciana", "Begoña Núñez"), ("Besançon", "François Øster")]))
+
+
+@pytest.mark.parametrize("text, encoding, expected", [
+    (ZH, "utf-8", "utf-8"),
+    (ZH, "utf-8-sig", "utf-8-sig"),
+    (ZH, "gb18030", "gb18030"),
+    (ZH, "gbk", "gb18030"),
+    (LATIN, "cp1252", "cp1252"),
+    (LATIN, "latin-1", "cp1252"),   # Latin-1 letters decode the same as cp1252
+    (ZH, "utf-16", "utf-16"),
+])
+def test_encodings_detected(tmp_path, text, encoding, expected):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "c.csv").write_bytes(text.encode(encoding))
+    project = write_study(tmp_path, "s", {"tables": {"customers": {"path": "data/c.csv"}}})
+    params = load_params("s", project)
+    prep = prepare_study_data(params, project)
+    cust = pd.read_parquet(prep.tables["customers"])
+    want = pd.read_csv(pd.io.common.StringIO(text), sep=None, engine="python")
+    assert cust["region"].tolist() == want["region"].tolist()
+    assert f"encoding {expected}" in prep.details["customers"][0]
+
+
+def test_declared_encoding_used_and_wrong_one_reported(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "c.csv").write_bytes(ZH.encode("gb18030"))
+    project = write_study(tmp_path, "s", {"tables": {"customers": {"path": "data/c.csv", "encoding": "gb18030"}}})
+    prep = prepare_study_data(load_params("s", project), project)
+    assert pd.read_parquet(prep.tables["customers"])["region"].iloc[0] == "华东"
+    project = write_study(tmp_path, "s", {"tables": {"customers": {"path": "data/c.csv", "encoding": "utf-8"}}})
+    with pytest.raises(DataError) as exc:
+        prepare_study_data(load_params("s", project), project)
+    assert "is not valid utf-8" in problems_of(exc) and "line 2" in problems_of(exc)
+
+
+def test_gzip_tab_delimited_and_parquet(tmp_path):
+    (tmp_path / "data").mkdir()
+    with gzip.open(tmp_path / "data" / "c.tsv.gz", "wt", encoding="utf-8") as fh:
+        fh.write(ZH.replace(",", "\t"))
+    pd.read_csv(FIX / "products.csv").to_parquet(tmp_path / "data" / "p.parquet")
+    project = write_study(tmp_path, "s", {"tables": {"customers": {"path": "data/c.tsv.gz"},
+                                                     "products": {"path": "data/p.parquet"}}})
+    prep = prepare_study_data(load_params("s", project), project)
+    assert prep.rows == {"customers": 8, "products": 2}
+    assert "delimiter tab" in prep.details["customers"][0] and "gzip" in prep.details["customers"][0]
+
+
+def test_survey_restricted_to_study_period_transactions_kept(tmp_path):
+    params, project = study(tmp_path)
+    (tmp_path / "data" / "survey.csv").write_text(
+        "respondent_id,customer_id,wave,started_at,submitted_at,duration_seconds,completed,q_nps,comment\n"
+        "R1,C001,2023,2023-10-01 10:00,2023-10-01 10:09,540,true,9,mail me at ann.lee@example.com\n"
+        "R2,C002,2024,2024-10-01 10:00,2024-10-01 10:05,300,true,3,call +44 20 7946 0958\n"
+        "R3,C003,2024,2024-10-02 11:00,,,false,,\n", encoding="utf-8")
+    orders = pd.read_csv(FIX / "orders.csv", sep=";")
+    orders.loc[len(orders)] = ["O0", "C001", "P1", "2022-06-01", 1, 1200]
+    orders.to_csv(tmp_path / "data" / "orders.csv", sep=";", index=False)
+    tables = {k: v.model_dump(exclude_defaults=True) for k, v in params.data.tables.items()}
+    tables["survey_responses"] = {"path": "data/survey.csv"}
+    project = write_study(tmp_path, "s", {"tables": tables})
+    prep = prepare_study_data(load_params("s", project), project)
+    survey = pd.read_parquet(prep.tables["survey_responses"])
+    assert survey["respondent_id"].tolist() == ["R2", "R3"]           # the 2023 response is left out
+    assert survey["comment"].iloc[0] == "call [phone]"                 # open ends are masked
+    assert prep.rows["orders"] == 5                                    # full transaction history kept
+    assert any("outside the study period" in d for d in prep.details["survey_responses"])
+
+
+def test_params_catch_mapping_typos_before_reading_data(tmp_path):
+    (tmp_path / "data").mkdir()
+    shutil.copy(FIX / "products.csv", tmp_path / "data" / "products.csv")
+    project = write_study(tmp_path, "s", {"tables": {"products": {
+        "path": "data/products.csv", "columns": {"Name": "nmae"}, "values": {"categroy": {"x": "y"}},
+        "aggregate": {"name": "first"}}}})
+    with pytest.raises(ParamsError) as exc:
+        load_params("s", project)
+    text = problems_of(exc)
+    assert "data.tables.products.values.categroy" in text and "did you mean `category`?" in text
+    assert "'Name' is mapped to 'nmae'" in text and "did you mean `name`?" in text
+    assert "`aggregate:` only applies with `one_row_per_key: true`" in text
+    assert "params/s.yaml:" in text   # with the line in the params file
+
+
+def test_compute_expressions_are_restricted(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "p.csv").write_text("product_id,name,category,price\nP1,A,x,2\n")
+    project = write_study(tmp_path, "s", {"tables": {"products": {
+        "path": "data/p.csv", "compute": {"list_price": "price.__class__"}}}})
+    with pytest.raises(DataError) as exc:
+        prepare_study_data(load_params("s", project), project)
+    assert "is not allowed" in problems_of(exc)
+
+
+def test_headers_differing_only_in_case_and_spacing_map_themselves(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "c.csv").write_text("Customer ID,Region,Segment,Signup Date,STATUS\n"
+                                             "A,EMEA,smb,2023-01-31,existing\n")
+    project = write_study(tmp_path, "s", {"tables": {"customers": {"path": "data/c.csv"}}})
+    prep = prepare_study_data(load_params("s", project), project)
+    cust = pd.read_parquet(prep.tables["customers"])
+    assert list(cust.columns) == ["customer_id", "region", "segment", "signup_date", "status"]
+    assert "column 'Customer ID' read as customer_id" in prep.details["customers"]
+
+
+# --- deriving several tables from one export (the Online Retail design, on a hand-made file) ----
+
+LINES = """Invoice,Code,Description,Qty,Price,Customer,When,Country
+1001,A1,Red mug,2,3.50,17850.0,01/12/2010 08:26,United Kingdom
+1001,A1,Red mug,1,3.50,17850.0,01/12/2010 08:26,United Kingdom
+1001,POST,Postage,1,18.00,17850.0,01/12/2010 08:26,United Kingdom
+1002,B2,,5,1.25,,01/12/2010 09:00,France
+C1003,A1,Red mug,-1,3.50,12583.0,02/12/2010 10:00,France
+1004,B2,Blue plate,4,1.25,12583.0,03/12/2010 11:00,France
+"""
+SHARED = {"path": "data/lines.csv", "date_format": "%d/%m/%Y %H:%M"}
+
+
+def test_orders_customers_products_derived_from_one_file(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "lines.csv").write_text(LINES, encoding="utf-8")
+    project = write_study(tmp_path, "s", {"tables": {
+        "orders": {**SHARED, "columns": {"Invoice": "order_id", "Code": "product_id", "Customer": "customer_id",
+                                         "When": "order_date", "Qty": "quantity", "Price": "unit_price"},
+                   "drop_missing": ["customer_id"], "exclude": {"product_id": ["POST"]},
+                   "compute": {"revenue": "quantity * unit_price", "is_return": "quantity < 0"},
+                   "one_row_per_key": True, "aggregate": {"quantity": "sum", "revenue": "sum"}},
+        "customers": {**SHARED, "columns": {"Customer": "customer_id", "When": "signup_date", "Country": "region"},
+                      "drop_missing": ["customer_id"], "defaults": {"status": "existing", "segment": None},
+                      "one_row_per_key": True, "aggregate": {"signup_date": "min"}},
+        "products": {**SHARED, "columns": {"Code": "product_id", "Description": "name"},
+                     "exclude": {"product_id": ["POST"]}, "defaults": {"category": "giftware"},
+                     "fill_missing": {"name": "(no description)"}, "one_row_per_key": True}}},
+        period=("2010-12-01", "2010-12-31"))
+    prep = prepare_study_data(load_params("s", project), project)
+    t = {k: pd.read_parquet(v) for k, v in prep.tables.items()}
+    o = t["orders"].set_index(["order_id", "product_id"])
+    # invoice 1001 has A1 twice: 2 x 3.50 + 1 x 3.50 = 10.50 for quantity 3; postage excluded
+    assert o.loc[("1001", "A1"), "quantity"] == 3 and o.loc[("1001", "A1"), "revenue"] == pytest.approx(10.5)
+    assert ("1001", "POST") not in o.index and ("1002", "B2") not in o.index   # no customer: dropped
+    assert bool(o.loc[("C1003", "A1"), "is_return"]) and o.loc[("C1003", "A1"), "revenue"] == pytest.approx(-3.5)
+    assert o.loc[("1004", "B2"), "order_date"] == pd.Timestamp("2010-12-03")
+    c = t["customers"].set_index("customer_id")
+    assert sorted(c.index) == ["12583", "17850"]                                # float ids read as text ids
+    assert c.loc["12583", "signup_date"] == pd.Timestamp("2010-12-02")          # first invoice
+    p = t["products"].set_index("product_id")
+    assert p.loc["B2", "name"] == "Blue plate"      # the first real description, not the filler
+    [w] = [w for w in prep.warnings if w.key == "orders.customer_id"]
+    assert "1 of 6 rows have no customer_id and were dropped (row 5)" in w.message
+    assert any("1 row excluded by product_id" in d for d in prep.details["orders"])
+
+
+def test_date_offsets_in_days(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "c.csv").write_text("id,age_days,status\nA,0,existing\nB,31,existing\n")
+    project = write_study(tmp_path, "s", {"tables": {"customers": {
+        "path": "data/c.csv", "columns": {"id": "customer_id"}, "defaults": {"region": None, "segment": None},
+        "date_offsets": {"signup_date": {"as_of": "2024-03-31", "days": "age_days"}}}}})
+    cust = pd.read_parquet(prepare_study_data(load_params("s", project), project).tables["customers"])
+    assert cust["signup_date"].tolist() == [pd.Timestamp("2024-03-31"), pd.Timestamp("2024-02-29")]
+
+
+# --- the cache under failure and in parallel ------------------------------------------------------
+
+def test_failed_write_leaves_no_cache(tmp_path, monkeypatch):
+    params, project = study(tmp_path)
+    calls = []
+    real = pd.DataFrame.to_parquet
+
+    def flaky(self, *a, **k):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", flaky)
+    with pytest.raises(OSError):
+        prepare_study_data(params, project)
+    assert cache_is_empty(project)
+    assert not list(project.study_cache("s").glob(".tmp-*"))
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", real)
+    assert prepare_study_data(params, project).rows["orders"] == 4
+
+
+def _prepare_in_process(root: str) -> str:
+    import os
+
+    os.environ["INSIGHT_PII_KEY"] = "test-key"
+    from insight.paths import Project
+
+    project = Project(Path(root))
+    return str(prepare_study_data(load_params("s", project), project).tables["orders"])
+
+
+def test_parallel_prepares_share_one_cache(tmp_path):
+    from concurrent.futures import ProcessPoolExecutor
+
+    study(tmp_path)
+    with ProcessPoolExecutor(2) as pool:
+        paths = list(pool.map(_prepare_in_process, [str(tmp_path)] * 2))
+    assert paths[0] == paths[1] and Path(paths[0]).is_file()
+    dirs = [d for d in (tmp_path / ".cache" / "studies" / "s").iterdir() if not d.name.startswith(".")]
+    assert len(dirs) == 1
+
+
+def test_csv_given_as_excel(tmp_path):
+    params, project = study(tmp_path)
+    shutil.copy(FIX / "products.csv", tmp_path / "data" / "products.xlsx")
+    tables = {k: v.model_dump(exclude_defaults=True) for k, v in params.data.tables.items()}
+    tables["products"] = {"path": "data/products.xlsx", "sheet": "Products"}
+    project = write_study(tmp_path, "s", {"tables": tables})
+    with pytest.raises(DataError) as exc:
+        prepare_study_data(load_params("s", project), project)
+    assert "products.xlsx is not a readable .xlsx workbook" in problems_of(exc)
+
+
+def test_excel_rows_and_types(tmp_path):
+    (tmp_path / "data").mkdir()
+    df = pd.DataFrame({"customer_id": [101, 102, 103], "region": ["EMEA", "APAC", "AMER"],
+                       "segment": ["smb", "Gold", "enterprise"],
+                       "signup_date": pd.to_datetime(["2023-01-31", "2023-02-28", "2023-03-31"]),
+                       "status": ["existing"] * 3})
+    df.to_excel(tmp_path / "data" / "c.xlsx", sheet_name="Accounts", index=False)
+    project = write_study(tmp_path, "s", {"tables": {"customers": {"path": "data/c.xlsx", "sheet": "Accounts"}}})
+    with pytest.raises(DataError) as exc:
+        prepare_study_data(load_params("s", project), project)
+    # the second data row is spreadsheet row 3 (the header is row 1)
+    assert "1 value is not allowed (row 3; e.g. 'Gold')" in problems_of(exc)
+    df.loc[1, "segment"] = "mid_market"
+    df.to_excel(tmp_path / "data" / "c.xlsx", sheet_name="Accounts", index=False)
+    cust = pd.read_parquet(prepare_study_data(load_params("s", project), project).tables["customers"])
+    assert cust["customer_id"].tolist() == ["101", "102", "103"]          # ids are text
+    assert cust["signup_date"].iloc[1] == pd.Timestamp("2023-02-28")
