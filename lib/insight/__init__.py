@@ -14,6 +14,7 @@ _LAZY = {
     "show_table": "insight.display",
     "show_figure": "insight.display",
     "show_note": "insight.display",
+    "setup_plots": "insight.display",
 }
 
 
