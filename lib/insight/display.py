@@ -86,6 +86,9 @@ def table_html(data, caption: str, base=None, note: str | None = None, *, index:
             elif pd.api.types.is_integer_dtype(df[col]):
                 fmt[col] = (lambda v: "" if pd.isna(v) else f"{v:,}")
         styler = styler.format(fmt, escape="html", na_rep="")
+        text_cols = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
+        if text_cols:  # words read left-aligned, numbers right-aligned
+            styler = styler.set_properties(subset=text_cols, **{"text-align": "left"})
         styler = styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
         if not index:
             styler = styler.hide(axis="index")

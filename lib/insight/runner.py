@@ -209,6 +209,7 @@ def run_report(study: str, options: RunOptions | None = None, project: Project |
     }
 
     selected = set(options.only)
+    ran_now: set[str] = set()
     entries: dict[str, dict] = {}
     plan: dict[int, list[NotebookInfo]] = {}
     progress = Progress(len(notebooks), options.quiet)
@@ -267,6 +268,7 @@ def run_report(study: str, options: RunOptions | None = None, project: Project |
                     "input_hash": h}
             todo.append({"name": nb.name, "path": str(nb.path), "study": study, "root": str(project.root),
                          "work_dir": str(work_dir), "meta": meta})
+        ran_now |= {j["name"] for j in todo}
         failed += _run_jobs(todo, jobs, entries, report_dir, progress)
     collect_findings(report_dir, entries)
     manifest = {"study": study, "title": params.study.title, "updated": _now(), "commit": commit,
@@ -277,7 +279,7 @@ def run_report(study: str, options: RunOptions | None = None, project: Project |
     write_index(project, study, params, manifest)
     total = time.perf_counter() - t_start
     if not options.quiet:
-        ok = sum(1 for e in entries.values() if e.get("status") == "ok")
+        ok = sum(1 for n in ran_now if entries[n].get("status") == "ok")
         unchanged = sum(1 for e in entries.values() if e.get("status") == "unchanged")
         print(f"{study}: {ok} rendered, {unchanged} unchanged, {failed} failed in {total:.1f} s -> "
               f"{(report_dir / 'index.html').relative_to(project.root)}", flush=True)

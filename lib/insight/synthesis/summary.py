@@ -8,16 +8,21 @@ import pandas as pd
 CONFIDENCE = {"supported": "high", "rejected": "high", "mixed": "low", "not_enough_evidence": "low"}
 
 
+def _lower_first(s: str) -> str:
+    """'Enterprise customers' -> 'enterprise customers', but 'APAC customers' stays."""
+    return s[0].lower() + s[1:] if len(s) > 1 and s[1].islower() else s
+
+
 def verdict_sentence(row) -> str:
     v = row["verdict"]
     s = row["statement"].rstrip(".")
     if v == "supported":
-        return f"Confirmed: {s[0].lower() + s[1:]} ({row['reason']})."
+        return f"Confirmed: {_lower_first(s)} ({row['reason']})."
     if v == "rejected":
-        return f"Not so: the evidence contradicts that {s[0].lower() + s[1:]}."
+        return f"Not so: the evidence contradicts that {_lower_first(s)}."
     if v == "mixed":
-        return f"Unclear: evidence on whether {s[0].lower() + s[1:]} points both ways."
-    return f"Open: not enough evidence yet on whether {s[0].lower() + s[1:]}."
+        return f"Unclear: evidence on whether {_lower_first(s)} points both ways."
+    return f"Open: not enough evidence yet on whether {_lower_first(s)}."
 
 
 def executive_summary(verdicts: pd.DataFrame, extra: list[dict] | None = None, size: int = 6) -> list[dict]:
