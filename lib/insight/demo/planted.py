@@ -54,7 +54,7 @@ PLANTED: dict[str, Planted] = {p.id: p for p in [
     Planted("nps_shift",
             "NPS falls between the 2023 and the 2024 survey waves.",
             "survey_responses.q_nps by wave",
-            {"nps_2023": 25, "nps_2024": 10}),
+            {"nps_2023": 30, "nps_2024": 8}),
     Planted("no_price_gap",
             "Planted as FALSE: SMB customers do not rate value for money differently from others.",
             "survey_responses.q_attr_value by segment",
