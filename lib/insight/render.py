@@ -65,6 +65,8 @@ _EXTERNAL = [
     (re.compile(r"url\(\s*[\"']?\s*(?:https?:)?//", re.I), "a CSS url() to the network"),
     (re.compile(r"@import\b", re.I), "a CSS @import"),
     (re.compile(r"<(?:iframe|object|embed)\b", re.I), "an embedded frame/object"),
+    (re.compile(r"<[a-z][^>]*\son[a-z]+\s*=", re.I), "an inline event handler (script)"),
+    (re.compile(r"javascript:", re.I), "a javascript: URL"),
 ]
 
 

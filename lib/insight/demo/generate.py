@@ -432,7 +432,25 @@ def generate(scale: float = 1.0, seed: int = 20240101) -> dict[str, pd.DataFrame
         raise ValueError(f"scale must be > 0, got {scale!r}")
     rng = np.random.default_rng(seed)
     g = _Gen(rng, float(scale))
-    return g.run()
+    return _plant_hostile_text(g.run())
+
+
+# Text that would run as code if a report ever inserted data unescaped. Every report must show it as
+# text; tests/test_report_e2e.py checks that no script survives into any HTML.
+HOSTILE_TEXTS = ("<script>alert(1)</script> Support never answers my tickets.",
+                 "Great product <img src=x onerror=alert(2)> but the invoices & reports are confusing.")
+
+
+def _plant_hostile_text(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Replace two open answers of each wave and two complaint texts with hostile markup."""
+    s = tables["survey_responses"]
+    for wave in (2023, 2024):
+        idx = s.index[(s["wave"] == wave) & s["q_improve"].notna()][:2]
+        s.loc[idx, "q_improve"] = list(HOSTILE_TEXTS[:len(idx)])
+    i = tables["interactions"]
+    idx = i.index[(i["type"] == "complaint") & i["text"].notna()][:2]
+    i.loc[idx, "text"] = list(HOSTILE_TEXTS[:len(idx)])
+    return tables
 
 
 class _Gen:
