@@ -1,0 +1,148 @@
+"""Shared helpers of the success analyses: input checks with a clear fix, churn flags, and the
+two-group comparison of a proportion (risk ratio with CI, chi-square) used by several notebooks."""
+from __future__ import annotations
+
+from dataclasses import dataclass, asdict
+
+import numpy as np
+import pandas as pd
+
+
+class SuccessDataError(ValueError):
+    """Bad input for a success / journey analysis: names the table, column, rows and the fix."""
+
+
+def require(df: pd.DataFrame, table: str, columns, fix: str | None = None) -> None:
+    """Raise SuccessDataError when `df` lacks any of `columns`."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise SuccessDataError(
+            f"table {table!r} has no column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))} "
+            f"(it has: {', '.join(map(str, df.columns))}). Fix: "
+            + (fix or f"map your export's columns onto {', '.join(missing)} in the study's data section "
+                      f"(see insight.data.schema for the canonical {table} columns)."))
+
+
+def as_dates(df: pd.DataFrame, table: str, column: str, *, nullable: bool = True) -> pd.Series:
+    """A column as datetime64; unparseable values raise naming the rows."""
+    s = df[column]
+    if pd.api.types.is_datetime64_any_dtype(s):
+        out = s
+    else:
+        out = pd.to_datetime(s, errors="coerce")
+        bad = out.isna() & s.notna()
+        if bad.any():
+            rows = list(df.index[bad][:5])
+            raise SuccessDataError(
+                f"table {table!r} column {column!r}: {int(bad.sum())} value(s) are not dates, e.g. rows {rows} "
+                f"({', '.join(repr(v) for v in s[bad].head(3))}). Fix: write dates as YYYY-MM-DD.")
+    if not nullable and out.isna().any():
+        rows = list(df.index[out.isna()][:5])
+        raise SuccessDataError(
+            f"table {table!r} column {column!r} is empty in {int(out.isna().sum())} row(s), e.g. rows {rows}. "
+            f"Fix: fill {column} or drop those rows from the export.")
+    return out.astype("datetime64[ns]") if out.dtype != "datetime64[ns]" else out
+
+
+def customer_base(customers: pd.DataFrame, as_of=None) -> pd.DataFrame:
+    """Accounts that are (or were) customers: status existing or churned, with signup date,
+    churn date (NaT when none) and a boolean `churned`.
+
+    as_of: the date the analysis looks from (a study's period end). Customers who signed up
+    after it are left out, and a churn after it has not happened yet (the data may run past the
+    study period, e.g. last year's study re-run on this year's export)."""
+    require(customers, "customers", ["customer_id", "signup_date", "status"])
+    c = customers[customers["status"].isin(["existing", "churned"])].copy()
+    c["signup_date"] = as_dates(c, "customers", "signup_date", nullable=False)
+    if "churn_date" in c.columns:
+        c["churn_date"] = as_dates(c, "customers", "churn_date")
+    else:
+        c["churn_date"] = pd.Series(pd.NaT, index=c.index, dtype="datetime64[ns]")
+    c["churned"] = (c["status"] == "churned") | c["churn_date"].notna()
+    if as_of is not None:
+        as_of = pd.Timestamp(as_of)
+        c = c[c["signup_date"] <= as_of].copy()
+        later = c["churn_date"] > as_of
+        c.loc[later, "churn_date"] = pd.NaT
+        c.loc[later, "churned"] = False
+    return c.set_index("customer_id", drop=False).rename_axis(None)
+
+
+@dataclass
+class Comparison:
+    """A proportion in a focus group against a reference group."""
+    focus: str
+    reference: str
+    n_focus: int
+    n_reference: int
+    events_focus: int
+    events_reference: int
+    rate_focus: float
+    rate_reference: float
+    risk_ratio: float
+    ci_low: float
+    ci_high: float
+    chi2: float
+    p_value: float
+    test: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def base(self) -> int:
+        return self.n_focus + self.n_reference
+
+
+def compare_rates(flag: pd.Series, event: pd.Series, focus: str = "yes", reference: str = "no") -> Comparison:
+    """Compare the rate of `event` (bool) where `flag` is True (focus) against False (reference).
+
+    Pearson chi-square without continuity correction (equal to the two-proportion z-test
+    squared) and the risk ratio focus/reference with its 95% CI (Katz log method), both from
+    scipy / statsmodels."""
+    from scipy.stats import chi2_contingency
+    from statsmodels.stats.contingency_tables import Table2x2
+
+    ok = flag.notna() & event.notna()
+    f = flag[ok].astype(bool)
+    e = event[ok].astype(bool)
+    a = int((f & e).sum()); b = int((f & ~e).sum())
+    c = int((~f & e).sum()); d = int((~f & ~e).sum())
+    n1, n0 = a + b, c + d
+    r1 = a / n1 if n1 else float("nan")
+    r0 = c / n0 if n0 else float("nan")
+    rr = lo = hi = chi2 = p = float("nan")
+    if n1 and n0 and (a + c) and (b + d):
+        chi2, p, _, _ = chi2_contingency(np.array([[a, b], [c, d]]), correction=False)
+        if a and c:
+            t = Table2x2(np.array([[a, b], [c, d]], dtype=float))
+            rr = float(t.riskratio)
+            lo, hi = (float(x) for x in t.riskratio_confint())
+        else:
+            rr = (r1 / r0) if r0 else float("inf")
+    return Comparison(focus, reference, n1, n0, a, c, r1, r0, rr, lo, hi, float(chi2), float(p),
+                      "Pearson chi-square (two proportions)")
+
+
+def evidence_for(comp: Comparison, expected: str, alpha: float) -> str:
+    """supports / contradicts / inconclusive for a hypothesis expecting the focus rate
+    higher / lower / different / no_difference."""
+    if not np.isfinite(comp.p_value):
+        return "inconclusive"
+    sig = comp.p_value < alpha
+    up = comp.rate_focus > comp.rate_reference
+    if expected == "no_difference":
+        return "contradicts" if sig else "supports"
+    if not sig:
+        return "inconclusive"
+    if expected == "different":
+        return "supports"
+    if expected == "higher":
+        return "supports" if up else "contradicts"
+    if expected == "lower":
+        return "contradicts" if up else "supports"
+    return "inconclusive"
+
+
+def pct(x: float) -> str:
+    return "n/a" if x is None or not np.isfinite(x) else f"{x:.0%}"

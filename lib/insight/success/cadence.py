@@ -1,0 +1,265 @@
+"""Review cadence (customer-success pillar "proactivity", seed 004): per customer, whether the
+initial assessment, the one-month implementation check-up, the six-month update and the one-year
+review took place, and on time; compliance by owner and segment; churn and renewal by compliance.
+
+A review is *due* for a customer when its whole window (days after signup) lies inside the data:
+the window has ended by `as_of`, the customer had not churned before it ended, and the window
+ends after the interactions table begins (older customers' early reviews are not in the data).
+Status of a due review: on_time (held inside the window), late (only after it), early (only
+before it) or missed (never held). An interaction a year or more after the window opened belongs to
+a later cycle (e.g. next year's review) and is not counted as a late one.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from insight.config.success import CADENCE_STEPS
+from insight.success._common import (Comparison, SuccessDataError, as_dates, compare_rates, customer_base,
+                                     evidence_for, pct, require)
+
+STEP_LABELS = {
+    "initial_assessment": "Initial assessment",
+    "implementation_checkup": "One-month check-up",
+    "six_month_update": "Six-month update",
+    "renewal_review": "One-year review",
+}
+STATUSES = ("on_time", "late", "early", "missed", "not_due")
+
+
+def cadence_status(customers: pd.DataFrame, interactions: pd.DataFrame,
+                   windows: dict[str, tuple[int, int]], as_of, data_start=None) -> pd.DataFrame:
+    """One row per customer and cadence step: due, first date held, days after signup, status.
+
+    windows: step -> (first day, last day) after signup (params success.cadence_windows.as_dict()).
+    as_of: the date the data runs to (usually the study's period end).
+    data_start: the date the interactions export begins (default: its earliest date); reviews
+    whose window ended before it cannot be assessed and are not due."""
+    unknown = [s for s in windows if s not in CADENCE_STEPS]
+    if unknown:
+        raise SuccessDataError(f"unknown cadence steps {unknown}; the cadence steps are {list(CADENCE_STEPS)}. "
+                               "Fix: name the windows in success.cadence_windows after these steps.")
+    require(interactions, "interactions", ["customer_id", "date", "type"])
+    as_of = pd.Timestamp(as_of)
+    cust = customer_base(customers, as_of)
+    it = interactions.loc[interactions["type"].isin(list(windows)), ["customer_id", "date", "type"]].copy()
+    it["date"] = as_dates(it, "interactions", "date", nullable=False)
+    it = it[it["date"] <= as_of]
+    all_dates = as_dates(interactions, "interactions", "date")
+    coverage_start = pd.Timestamp(data_start) if data_start is not None else (
+        all_dates.min() if all_dates.notna().any() else as_of)
+
+    steps = pd.DataFrame({"step": list(windows),
+                          "lo": [windows[s][0] for s in windows], "hi": [windows[s][1] for s in windows]})
+    grid = cust[["customer_id", "signup_date", "churn_date"]].reset_index(drop=True).merge(steps, how="cross")
+    start = grid["signup_date"] + pd.to_timedelta(grid["lo"], unit="D")
+    end = grid["signup_date"] + pd.to_timedelta(grid["hi"], unit="D")
+    grid["due"] = (end <= as_of) & (end >= coverage_start) & ~(grid["churn_date"] <= end)
+
+    it = it.merge(cust[["customer_id", "signup_date"]].reset_index(drop=True), on="customer_id", how="inner")
+    it = it.rename(columns={"type": "step"}).merge(steps, on="step")
+    it["days"] = (it["date"] - it["signup_date"]).dt.days
+    # a review held a year or more after its window opened belongs to a later cycle (next year's review)
+    it = it[it["days"] < it["lo"] + 365]
+    it["in_window"] = it["days"].between(it["lo"], it["hi"])
+    it["after"] = it["days"] > it["hi"]
+    held = it.groupby(["customer_id", "step"], sort=False).agg(
+        held_date=("date", "min"), held_days=("days", "min"),
+        any_in_window=("in_window", "any"), any_after=("after", "any")).reset_index()
+    out = grid.merge(held, on=["customer_id", "step"], how="left")
+    out["held"] = out["held_date"].notna()
+    on_time = out["any_in_window"].fillna(False).astype(bool)
+    after = out["any_after"].fillna(False).astype(bool)
+    status = np.select([on_time, out["held"] & after, out["held"]], ["on_time", "late", "early"], "missed")
+    out["status"] = np.where(out["due"], status, "not_due")
+    out["on_time"] = out["status"].eq("on_time").astype("boolean").where(out["due"])
+    return out[["customer_id", "step", "lo", "hi", "due", "held", "held_date", "held_days", "status", "on_time"]]
+
+
+def customer_cadence(customers: pd.DataFrame, status: pd.DataFrame, as_of=None) -> pd.DataFrame:
+    """One row per customer: segment, owner, churned (by `as_of`), each step's status, reviews due
+    and on time, compliance (on-time share of due reviews) and `missed_checkup` (the one-month
+    check-up was due and not held on time; NA when it was not due)."""
+    cust = customer_base(customers, as_of)
+    cust = cust[cust["customer_id"].isin(status["customer_id"])]
+    wide = status.pivot(index="customer_id", columns="step", values="status")
+    wide.columns = [f"{c}_status" for c in wide.columns]
+    agg = status.groupby("customer_id").agg(n_due=("due", "sum"),
+                                            n_on_time=("on_time", "sum"))
+    keep = [c for c in ("customer_id", "segment", "owner", "region", "signup_date", "churn_date", "churned")
+            if c in cust.columns]
+    out = cust[keep].join(wide).join(agg)
+    out["compliance"] = (out["n_on_time"] / out["n_due"]).where(out["n_due"] > 0)
+    chk = out.get("implementation_checkup_status")
+    if chk is not None:
+        out["missed_checkup"] = (chk != "on_time").where(chk != "not_due").astype("boolean")
+    return out.reset_index(drop=True)
+
+
+def step_summary(status: pd.DataFrame) -> pd.DataFrame:
+    """Per step: customers due and the share on time, late, early, missed."""
+    due = status[status["due"]]
+    counts = pd.crosstab(due["step"], due["status"]).reindex(columns=[s for s in STATUSES if s != "not_due"], fill_value=0)
+    out = counts.div(counts.sum(axis=1), axis=0)
+    out.insert(0, "due", counts.sum(axis=1))
+    order = [s for s in CADENCE_STEPS if s in out.index]
+    out = out.reindex(order)
+    out.index = [STEP_LABELS.get(s, s) for s in out.index]
+    out.index.name = "review"
+    return out
+
+
+def compliance_by(cust_status: pd.DataFrame, status: pd.DataFrame, by: str, min_base: int = 1) -> pd.DataFrame:
+    """On-time share of each due review by a customer attribute (owner, segment...), with the
+    number of due reviews per group; groups with fewer than `min_base` due reviews are dropped."""
+    if by not in cust_status.columns:
+        raise SuccessDataError(f"table 'customers' has no column {by!r}; compliance cannot be split by it. "
+                               f"Fix: map a {by} column onto the customers table or choose another attribute.")
+    due = status[status["due"]].merge(cust_status[["customer_id", by]], on="customer_id")
+    due[by] = due[by].fillna("(unknown)")
+    share = due.pivot_table(index=by, columns="step", values="on_time", aggfunc="mean", observed=True)
+    share = share.reindex(columns=[s for s in CADENCE_STEPS if s in share.columns])
+    share.columns = [STEP_LABELS[s] for s in share.columns]
+    n = due.groupby(by).size()
+    overall = due.groupby(by)["on_time"].mean()
+    share.insert(0, "reviews due", n)
+    share["all reviews"] = overall
+    share = share[share["reviews due"] >= min_base].sort_values("all reviews")
+    return share
+
+
+def compliance_test(cust_status: pd.DataFrame, status: pd.DataFrame, by: str) -> dict:
+    """Do groups differ in how often due reviews are held on time? Chi-square test of
+    independence (scipy) of group x on time over all due reviews, with Cramér's V."""
+    from scipy.stats import chi2_contingency
+    from scipy.stats.contingency import association
+    due = status[status["due"]].merge(cust_status[["customer_id", by]], on="customer_id")
+    ct = pd.crosstab(due[by].fillna("(unknown)"), due["on_time"].astype(bool))
+    out = {"test": f"chi-square test ({by} x review on time)", "n": int(ct.to_numpy().sum()),
+           "chi2": np.nan, "p_value": np.nan, "cramers_v": np.nan}
+    if ct.shape[0] >= 2 and ct.shape[1] == 2:
+        chi2, p, _, _ = chi2_contingency(ct.to_numpy(), correction=False)
+        out.update(chi2=float(chi2), p_value=float(p), cramers_v=float(association(ct.to_numpy(), method="cramer")))
+    return out
+
+
+def compliance_note(test: dict, label: str, alpha: float) -> str:
+    from insight.display import p_label
+    if not np.isfinite(test["p_value"]):
+        return f"Too few groups to test whether on-time rates differ by {label}."
+    verdict = "differ" if test["p_value"] < alpha else "do not differ beyond chance"
+    return (f"On-time rates {verdict} by {label} ({test['test']}, p {p_label(test['p_value'])}, "
+            f"Cramér's V = {test['cramers_v']:.2f}).")
+
+
+def checkup_churn(cust_status: pd.DataFrame) -> Comparison:
+    """Churn of customers who missed the one-month check-up against those who had it on time
+    (customers for whom it was due)."""
+    d = cust_status[cust_status["missed_checkup"].notna()]
+    return compare_rates(d["missed_checkup"].astype(bool), d["churned"], focus="check-up missed or late",
+                         reference="check-up on time")
+
+
+def churn_by_compliance(cust_status: pd.DataFrame) -> pd.DataFrame:
+    """Churn rate by the share of a customer's due reviews held on time (all, most, under half).
+    Customers who churn early have fewer reviews due, so read it next to the check-up comparison."""
+    d = cust_status[cust_status["n_due"] > 0].copy()
+    labels = ["all on time", "most on time (50-99%)", "fewer than half on time"]
+    d["reviews on time"] = pd.Categorical(
+        np.select([d["compliance"] >= 1, d["compliance"] >= 0.5], labels[:2], labels[2]), categories=labels, ordered=True)
+    g = d.groupby("reviews on time", observed=False).agg(customers=("churned", "size"), churned=("churned", "sum"))
+    g["churn rate"] = (g["churned"] / g["customers"]).where(g["customers"] > 0)
+    g.index = g.index.astype(str)
+    return g
+
+
+def renewal_by_compliance(cust_status: pd.DataFrame, as_of, renewal_day: int = 365) -> pd.DataFrame:
+    """First-year renewal (still a customer `renewal_day` days after signup) by how many of the
+    three reviews before renewal were held on time; customers whose first year has ended and who
+    were still customers when the six-month update was due."""
+    as_of = pd.Timestamp(as_of)
+    cols = [f"{s}_status" for s in CADENCE_STEPS[:3]]
+    if not all(c in cust_status.columns for c in cols):
+        return pd.DataFrame()
+    d = cust_status.copy()
+    d["anniv"] = d["signup_date"] + pd.Timedelta(days=renewal_day)
+    d = d[(d["anniv"] <= as_of) & (d[cols] != "not_due").all(axis=1)]
+    d["renewed"] = ~(d["churn_date"] <= d["anniv"])
+    d["on time before renewal"] = (d[cols] == "on_time").sum(axis=1).astype(str) + " of 3"
+    g = d.groupby("on time before renewal").agg(customers=("renewed", "size"), renewed=("renewed", "sum"))
+    g["renewal rate"] = g["renewed"] / g["customers"]
+    return g.sort_index(ascending=False)
+
+
+def checkup_hypothesis(params):
+    """The study's hypothesis tested here (CRM source, group_by missed_checkup), or None."""
+    for h in params.hypotheses:
+        if h.quant is not None and h.quant.source == "crm" and h.quant.group_by == "missed_checkup":
+            return h
+    return None
+
+
+def checkup_finding(comp: Comparison, params) -> dict:
+    """Keyword arguments for record_finding (id success.missed_checkup_churn)."""
+    h = checkup_hypothesis(params)
+    expected = h.quant.expected if h else "higher"
+    evidence = evidence_for(comp, expected, params.report.alpha)
+    sig = comp.p_value < params.report.alpha
+    statement = (f"Customers who missed the one-month implementation check-up churned "
+                 f"{'more' if comp.rate_focus > comp.rate_reference else 'less'} "
+                 f"({pct(comp.rate_focus)} of {comp.n_focus:,}) than those who had it on time "
+                 f"({pct(comp.rate_reference)} of {comp.n_reference:,})"
+                 + ("" if sig else "; the difference could be chance") + ".")
+    return dict(id="success.missed_checkup_churn", statement=statement, metric="churn risk ratio (missed / on time)",
+                value=comp.risk_ratio, base=comp.base, test=comp.test, p_value=comp.p_value,
+                effect_size=comp.risk_ratio, effect_size_name="risk ratio", ci_low=comp.ci_low, ci_high=comp.ci_high,
+                hypothesis=h.id if h else None, evidence=evidence if h else None, source="success",
+                severity="key" if sig else "info",
+                extra={"rate_missed": comp.rate_focus, "rate_on_time": comp.rate_reference,
+                       "n_missed": comp.n_focus, "n_on_time": comp.n_reference})
+
+
+def plot_step_status(summary: pd.DataFrame):
+    """Stacked horizontal bars: share of due reviews on time / late / early / missed."""
+    import matplotlib.pyplot as plt
+    cols = [c for c in ("on_time", "late", "early", "missed") if c in summary.columns]
+    colors = {"on_time": "#1a9850", "late": "#fdae61", "early": "#abd9e9", "missed": "#d73027"}
+    fig, ax = plt.subplots(figsize=(7.5, 0.6 * len(summary) + 1.6))
+    left = np.zeros(len(summary))
+    for c in cols:
+        vals = summary[c].to_numpy(dtype=float)
+        ax.barh(summary.index, vals, left=left, color=colors[c], label=c.replace("_", " "))
+        left += vals
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0, decimals=0))
+    ax.invert_yaxis()
+    ax.set_xlabel("share of customers for whom the review was due")
+    ax.legend(ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_rate_comparison(comp: Comparison, what: str = "churn rate"):
+    """Two bars (focus, reference) with 95% Wilson intervals."""
+    import matplotlib.pyplot as plt
+    from statsmodels.stats.proportion import proportion_confint
+    labels = [comp.focus, comp.reference]
+    ev = [comp.events_focus, comp.events_reference]
+    n = [comp.n_focus, comp.n_reference]
+    rates = [e / k if k else np.nan for e, k in zip(ev, n)]
+    lo, hi = proportion_confint(ev, np.maximum(n, 1), method="wilson")
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    ax.bar(labels, rates, color=["#d73027", "#4575b4"],
+           yerr=[np.array(rates) - lo, hi - np.array(rates)], capsize=6)
+    for i, r in enumerate(rates):
+        ax.text(i, r / 2, pct(r), ha="center", color="white", fontsize="large")
+    ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0, decimals=0))
+    ax.set_ylabel(what)
+    fig.tight_layout()
+    return fig
+
+
+def windows_table(windows: dict[str, tuple[int, int]]) -> pd.DataFrame:
+    """The review windows as a small table for the report."""
+    return pd.DataFrame({"from day": [w[0] for w in windows.values()], "to day": [w[1] for w in windows.values()]},
+                        index=pd.Index([STEP_LABELS.get(s, s) for s in windows], name="review"))

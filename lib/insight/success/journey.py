@@ -1,0 +1,290 @@
+"""Customer journey and funnel (insight strategy step 3 and 5, seed 002): the touchpoint
+catalogue by channel, funnel conversion and drop-off per step and channel with a conversion
+window, and where customers abandon compared across segments.
+
+Funnel rule: a visitor enters the funnel at their first event of step 1; they reach step k+1 when
+they have an event of step k+1 no earlier than the time they reached step k and no later than
+`window_days` after it. A visitor's channel is the channel of their first event (first touch);
+their segment the first known segment of their events (or of their customer record).
+Everything is vectorised: one merge per funnel step, whatever the number of events.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from insight.success._common import Comparison, SuccessDataError, compare_rates, pct, require
+
+
+def _events(events: pd.DataFrame) -> pd.DataFrame:
+    require(events, "journey_events", ["visitor_id", "timestamp", "step", "channel"])
+    ev = events.copy()
+    if not pd.api.types.is_datetime64_any_dtype(ev["timestamp"]):
+        ts = pd.to_datetime(ev["timestamp"], errors="coerce")
+        bad = ts.isna() & ev["timestamp"].notna()
+        if bad.any():
+            raise SuccessDataError(f"table 'journey_events' column 'timestamp': {int(bad.sum())} value(s) are not "
+                                   f"date-times, e.g. rows {list(ev.index[bad][:5])}. Fix: write ISO date-times.")
+        ev["timestamp"] = ts
+    missing = ev["visitor_id"].isna() | ev["timestamp"].isna() | ev["step"].isna()
+    if missing.any():
+        raise SuccessDataError(f"table 'journey_events': {int(missing.sum())} row(s) lack visitor_id, timestamp or step, "
+                               f"e.g. rows {list(ev.index[missing][:5])}. Fix: fill them or drop them from the export.")
+    return ev
+
+
+def in_period(events: pd.DataFrame, start, end) -> pd.DataFrame:
+    """Journey events from `start` to the end of the day `end` (a study's period)."""
+    ev = _events(events)
+    lo, hi = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
+    return ev[(ev["timestamp"] >= lo) & (ev["timestamp"] < hi)]
+
+
+def check_steps(events: pd.DataFrame, steps: list[str]) -> None:
+    """Every funnel step must occur in the data (a typo would silently give a 0% step)."""
+    present = set(events["step"].dropna().unique())
+    absent = [s for s in steps if s not in present]
+    if absent:
+        raise SuccessDataError(
+            f"funnel steps {absent} never occur in journey_events.step (values present: "
+            f"{', '.join(sorted(map(str, present)))}). Fix: correct success.funnel_steps in the study params.")
+
+
+def touchpoint_catalogue(events: pd.DataFrame, steps: list[str] | None = None) -> pd.DataFrame:
+    """Every (channel, touchpoint): events, distinct visitors, distinct customers, share of all
+    events and the funnel steps it serves."""
+    ev = _events(events)
+    tp = ev["touchpoint"].fillna("(none)") if "touchpoint" in ev.columns else pd.Series("(none)", index=ev.index)
+    ev = ev.assign(touchpoint=tp)
+    g = ev.groupby(["channel", "touchpoint"], observed=True)
+    out = g.agg(events=("visitor_id", "size"), visitors=("visitor_id", "nunique"))
+    if "customer_id" in ev.columns:
+        out["customers"] = g["customer_id"].nunique()
+    out["share of events"] = out["events"] / len(ev) if len(ev) else np.nan
+    order = {s: i for i, s in enumerate(steps or [])}
+    st = ev[["channel", "touchpoint", "step"]].drop_duplicates()
+    st["_o"] = st["step"].map(order).fillna(len(order))
+    st = st.sort_values(["_o", "step"])
+    out["steps"] = st.groupby(["channel", "touchpoint"], observed=True)["step"].agg(", ".join)
+    return out.sort_values("events", ascending=False)
+
+
+def channel_summary(events: pd.DataFrame) -> pd.DataFrame:
+    """Per channel: events, visitors, touchpoints and visitors who came first through it."""
+    ev = _events(events)
+    first = ev.sort_values("timestamp").drop_duplicates("visitor_id")
+    out = ev.groupby("channel", observed=True).agg(events=("visitor_id", "size"), visitors=("visitor_id", "nunique"))
+    if "touchpoint" in ev.columns:
+        out["touchpoints"] = ev.groupby("channel", observed=True)["touchpoint"].nunique()
+    out["first-touch visitors"] = first["channel"].value_counts().reindex(out.index, fill_value=0)
+    return out.sort_values("events", ascending=False)
+
+
+def reached_steps(events: pd.DataFrame, steps: list[str], window_days: float,
+                  customers: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per visitor who entered the funnel (had step 1): the time each step was reached
+    under the window rule (NaT when not), `last_step` reached, first-touch `channel`, `segment`.
+    Pass `customers` to fill segments from the customer record when events lack them."""
+    if len(steps) < 2:
+        raise SuccessDataError("the funnel needs at least two steps. Fix: list them in success.funnel_steps.")
+    ev = _events(events)
+    check_steps(ev, steps)
+    codes, visitors = pd.factorize(ev["visitor_id"])       # integer keys: joins on strings are slow
+    ev["_v"] = codes
+    out = _step_times(ev, steps, window_days)
+    reached = out[steps].notna()
+    # the last step reached: steps are reached in order, so it is the count of reached steps
+    n = reached.sum(axis=1).astype(int)
+    out["last_step"] = pd.Categorical(np.asarray(steps, dtype=object)[n.to_numpy() - 1], categories=steps, ordered=True)
+    out["completed"] = n == len(steps)
+
+    first_touch = ev.sort_values("timestamp", kind="stable").drop_duplicates("_v").set_index("_v")
+    out["channel"] = first_touch["channel"].reindex(out.index).to_numpy(dtype=object)
+    seg = pd.Series(np.nan, index=out.index, dtype=object)
+    if "segment" in ev.columns:
+        s = ev.loc[ev["segment"].notna(), ["_v", "timestamp", "segment"]].sort_values("timestamp", kind="stable")
+        seg = s.drop_duplicates("_v").set_index("_v")["segment"].reindex(out.index).astype(object)
+    if "customer_id" in ev.columns:
+        cid = ev.loc[ev["customer_id"].notna(), ["_v", "customer_id"]].drop_duplicates("_v")
+        out["customer_id"] = cid.set_index("_v")["customer_id"].reindex(out.index).to_numpy(dtype=object)
+        if customers is not None and "segment" in customers.columns:
+            cseg = out["customer_id"].map(customers.drop_duplicates("customer_id").set_index("customer_id")["segment"])
+            seg = seg.where(seg.notna(), cseg)
+    out["segment"] = seg
+    out.index = pd.Index(np.asarray(visitors, dtype=object)[out.index.to_numpy()], name="visitor_id")
+    return out
+
+
+def _step_times(ev: pd.DataFrame, steps: list[str], window_days: float) -> pd.DataFrame:
+    """Per visitor with step 1 (index: ev['_v'], integer visitor codes): the time each step was
+    reached under the window rule (NaT when not)."""
+    window = pd.Timedelta(days=float(window_days))
+    ev_f = ev.loc[ev["step"].isin(steps), ["_v", "timestamp", "step"]]
+    first = ev_f[ev_f["step"] == steps[0]].groupby("_v", sort=False)["timestamp"].min()
+    out = pd.DataFrame({steps[0]: first})
+    prev = first
+    for step in steps[1:]:
+        cand = ev_f.loc[ev_f["step"] == step, ["_v", "timestamp"]]
+        cand = cand.merge(prev.rename("t_prev").dropna().reset_index(), on="_v", how="inner")
+        ok = (cand["timestamp"] >= cand["t_prev"]) & (cand["timestamp"] <= cand["t_prev"] + window)
+        t = cand[ok].groupby("_v", sort=False)["timestamp"].min()
+        out[step] = t.reindex(out.index)
+        prev = out[step]
+    return out
+
+
+def funnel_table(reached: pd.DataFrame, steps: list[str]) -> pd.DataFrame:
+    """Per step: visitors reaching it, conversion from the previous step and from step 1, and
+    the drop-off (visitors lost before the next step)."""
+    n = reached[steps].notna().sum()
+    out = pd.DataFrame({"visitors": n.astype(int)})
+    out["conversion from previous step"] = (n / n.shift(1)).where(n.shift(1) > 0)
+    out["conversion from first step"] = n / n.iloc[0] if n.iloc[0] else np.nan
+    out["dropped before next step"] = (n - n.shift(-1)).fillna(0).astype(int)
+    out["drop-off to next step"] = (1 - n.shift(-1) / n).where(n > 0)
+    out.loc[steps[-1], "drop-off to next step"] = np.nan
+    out.index.name = "step"
+    return out
+
+
+def funnel_by(reached: pd.DataFrame, steps: list[str], by: str = "channel") -> pd.DataFrame:
+    """Conversion from the previous step per step (columns) for each group (rows), plus the
+    group's visitors and overall conversion; long-tail groups are kept (read their base)."""
+    g = reached.groupby(reached[by].fillna("(unknown)"), observed=True)
+    counts = g[steps].count()
+    conv = counts.div(counts.shift(1, axis=1)).iloc[:, 1:]
+    conv.columns = [f"{a} → {b}" for a, b in zip(steps[:-1], steps[1:])]
+    conv.insert(0, "visitors", counts[steps[0]])
+    conv["overall"] = counts[steps[-1]] / counts[steps[0]]
+    return conv.sort_values("visitors", ascending=False)
+
+
+def abandonment(reached: pd.DataFrame, by: str = "segment") -> tuple[pd.DataFrame, dict]:
+    """Where visitors stop (their last step), by group: shares per group and a chi-square test
+    of independence (scipy) with Cramér's V. Visitors who completed the funnel count at the
+    last step. Returns (table of shares with a `visitors` column, test dict)."""
+    from scipy.stats import chi2_contingency
+    from scipy.stats.contingency import association
+    d = reached[reached[by].notna()]
+    ct = pd.crosstab(d[by], d["last_step"])
+    ct = ct.loc[:, ct.sum() > 0]
+    test = {"chi2": np.nan, "dof": 0, "p_value": np.nan, "cramers_v": np.nan, "n": int(ct.to_numpy().sum()),
+            "test": "chi-square test of independence (group x last step)"}
+    if ct.shape[0] >= 2 and ct.shape[1] >= 2:
+        chi2, p, dof, _ = chi2_contingency(ct.to_numpy())
+        test.update(chi2=float(chi2), p_value=float(p), dof=int(dof),
+                    cramers_v=float(association(ct.to_numpy(), method="cramer")))
+    share = ct.div(ct.sum(axis=1), axis=0)
+    last = reached["last_step"].cat.categories[-1] if hasattr(reached["last_step"], "cat") else None
+    share.columns = ["completed the funnel" if c == last else f"stopped after {c}" for c in share.columns]
+    share.insert(0, "visitors", ct.sum(axis=1))
+    return share, test
+
+
+def step_conversion_comparison(reached: pd.DataFrame, from_step: str, to_step: str, by: str,
+                               focus: str, reference: str) -> Comparison:
+    """Conversion from_step -> to_step of the `focus` group against the `reference` group
+    (visitors who reached from_step), as a two-proportion comparison."""
+    for v in (focus, reference):
+        if v not in set(reached[by].dropna()):
+            raise SuccessDataError(f"no visitor in the funnel has {by} = {v!r} (values: "
+                                   f"{', '.join(sorted(map(str, reached[by].dropna().unique())))}). "
+                                   f"Fix: choose another success.funnel_focus_channel / funnel_reference_channel.")
+    d = reached[reached[from_step].notna() & reached[by].isin([focus, reference])]
+    return compare_rates(d[by].eq(focus), d[to_step].notna(), focus=focus, reference=reference)
+
+
+def biggest_dropoff(table: pd.DataFrame) -> tuple[str, float]:
+    """The step after which most of the remaining visitors are lost."""
+    d = table["drop-off to next step"].dropna()
+    if d.empty:
+        return ("", float("nan"))
+    return (str(d.idxmax()), float(d.max()))
+
+
+def dropoff_finding(comp: Comparison, from_step: str, to_step: str, alpha: float) -> dict:
+    sig = comp.p_value < alpha
+    return dict(
+        id="journey.channel_dropoff",
+        statement=(f"Visitors first reached through {comp.focus} convert from {from_step} to {to_step} at "
+                   f"{pct(comp.rate_focus)} (of {comp.n_focus:,}) against {pct(comp.rate_reference)} "
+                   f"(of {comp.n_reference:,}) for {comp.reference}"
+                   + ("" if sig else "; the difference could be chance") + "."),
+        metric=f"{from_step}→{to_step} conversion ratio ({comp.focus} / {comp.reference})", value=comp.risk_ratio,
+        base=comp.base, test=comp.test, p_value=comp.p_value, effect_size=comp.risk_ratio,
+        effect_size_name="risk ratio", ci_low=comp.ci_low, ci_high=comp.ci_high, source="journey",
+        severity="key" if sig else "info",
+        extra={"rate_focus": comp.rate_focus, "rate_reference": comp.rate_reference})
+
+
+def plot_funnel(table: pd.DataFrame):
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(table) + 1.5))
+    n = table["visitors"].to_numpy(dtype=float)
+    y = np.arange(len(table))
+    ax.barh(y, n, color="#4575b4")
+    for i, (v, c) in enumerate(zip(n, table["conversion from previous step"])):
+        lab = f"{int(v):,}" + ("" if i == 0 or not np.isfinite(c) else f"  ({c:.0%} of previous)")
+        ax.text(v, i, " " + lab, va="center")
+    ax.set_yticks(y, [str(s) for s in table.index])
+    ax.invert_yaxis()
+    ax.set_xlabel("visitors reaching the step")
+    ax.set_xlim(0, max(n.max(), 1) * 1.45)
+    fig.tight_layout()
+    return fig
+
+
+def plot_conversion_by(conv: pd.DataFrame, min_visitors: int = 30):
+    """Heat map: step-to-step conversion per group (rows with fewer visitors are left out)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    d = conv[conv["visitors"] >= min_visitors].drop(columns=["visitors"])
+    fig, ax = plt.subplots(figsize=(8, 0.42 * len(d) + 1.8))
+    sns.heatmap(d.astype(float), annot=True, fmt=".0%", cmap="RdYlGn", vmin=0, vmax=1, cbar=False, ax=ax)
+    ax.set_ylabel("")
+    ax.set_xlabel("conversion from the previous step")
+    fig.tight_layout()
+    return fig
+
+
+def plot_abandonment(share: pd.DataFrame):
+    import matplotlib.pyplot as plt
+    d = share.drop(columns=["visitors"])
+    fig, ax = plt.subplots(figsize=(7.5, 0.6 * len(d) + 1.8))
+    left = np.zeros(len(d))
+    colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, d.shape[1]))
+    for col, colr in zip(d.columns, colors):
+        ax.barh([str(i) for i in d.index], d[col], left=left, color=colr, label=col)
+        left += d[col].to_numpy(dtype=float)
+    ax.xaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0, decimals=0))
+    ax.set_xlim(0, 1)
+    ax.legend(ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False, fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def window_sensitivity(events: pd.DataFrame, steps: list[str], windows=(7, 14, 30, 60, 90)) -> pd.DataFrame:
+    """Overall conversion (first to last step) and per step for several conversion windows:
+    shows how much the chosen window drives the numbers."""
+    ev = _events(events)
+    check_steps(ev, steps)
+    ev["_v"] = pd.factorize(ev["visitor_id"])[0]
+    rows = {}
+    for w in sorted(set(float(x) for x in windows)):
+        t = funnel_table(_step_times(ev, steps, w), steps)
+        rows[f"{w:g} days"] = t["conversion from first step"]
+    out = pd.DataFrame(rows).T
+    out.columns = [f"reached {s}" for s in out.columns]
+    out.index.name = "conversion window"
+    return out.iloc[:, 1:]
+
+
+def abandonment_finding(share: pd.DataFrame, test: dict, by: str, alpha: float) -> dict:
+    sig = np.isfinite(test["p_value"]) and test["p_value"] < alpha
+    return dict(
+        id=f"journey.abandonment_by_{by}",
+        statement=(f"Where visitors leave the funnel {'differs' if sig else 'does not differ beyond chance'} "
+                   f"between {by}s (Cramér's V = {test['cramers_v']:.2f})."),
+        metric="Cramér's V", value=test["cramers_v"], base=test["n"], test=test["test"], p_value=test["p_value"],
+        effect_size=test["cramers_v"], effect_size_name="Cramér's V", source="journey",
+        severity="warning" if sig else "info")
