@@ -1,0 +1,380 @@
+"""Churn (loss): rates by any customer attribute and by period, reasons ranked, time to churn as
+Kaplan-Meier survival curves with a log-rank test (statsmodels), and a list of customers at risk
+as of a cutoff date with a reason for each.
+
+Definitions used in the report:
+- a customer is churned at a date when their churn_date is on or before it; prospects and
+  competitors' customers are left out (they never had an account);
+- churn rate of a group = churned customers / customers of the group (signed up by the date);
+- churn rate of a period = customers who churned in the period / customers active at its start;
+- survival: time from signup to churn; customers still active are censored at the reference date.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from insight.crm.purchases import (CrmInputError, account_customers, as_dates, as_numbers, attach, period_name,
+                                   period_number, proportion_table, purchases, require)
+
+AT_RISK_RULES = (
+    "A customer active at the cutoff is at risk when at least one of these holds: "
+    "(1) falling orders: purchase days in the last {w} days at most {keep:.0%} of the {w} days before (and at least 2 before); "
+    "(2) falling usage: mean monthly active users of the last {um} months at least {ud:.0%} below the {um} months before; "
+    "(3) renewal near without engagement: a running contract renews or ends within {rd} days after the cutoff and "
+    "there was no interaction with the customer in the {ed} days before it; "
+    "(4) order data without contracts: the BG/NBD probability that the customer still buys is below {pa:.0%}."
+)
+
+
+def churn_frame(customers: pd.DataFrame, as_of) -> pd.DataFrame:
+    """Account customers signed up by `as_of` with churned (bool, by as_of) and tenure_days."""
+    c = account_customers(customers)
+    d = pd.Timestamp(as_of)
+    c = c.loc[c["signup_date"] <= d].copy()
+    c["churned"] = c["churn_date"].notna() & (c["churn_date"] <= d)
+    end = c["churn_date"].where(c["churned"], d)
+    c["tenure_days"] = (end - c["signup_date"]).dt.days.clip(lower=0)
+    return c
+
+
+def churn_rate_by(customers: pd.DataFrame, by, as_of, alpha: float = 0.05) -> pd.DataFrame:
+    """Churn rate per group of `by`: a customers column name, or any per-customer attribute (a
+    Series indexed by customer_id, or a DataFrame customer_id + one column), e.g. a flag for a
+    missed check-up. Wilson CIs; chi-square test and Cramer's V in .attrs."""
+    c, name = attach(churn_frame(customers, as_of), by)
+    t = proportion_table(c, name, "churned", alpha)
+    attrs = dict(t.attrs)
+    t = t.rename(columns={"count": "churned", "share": "churn_rate"})
+    t.attrs.update(attrs)
+    return t
+
+
+def churn_by_period(customers: pd.DataFrame, start, end, grain: str = "Q", by: str | None = None) -> pd.DataFrame:
+    """Per period (and group): customers active at the start, churned in the period, rate."""
+    c = account_customers(customers)
+    if by is not None:
+        require(c, "customers", [by])
+    freq = {"M": "MS", "Q": "QS", "Y": "YS"}[grain]
+    s0 = pd.Timestamp(start)
+    first = s0.to_period({"M": "M", "Q": "Q", "Y": "Y"}[grain]).start_time
+    edges = pd.date_range(first, pd.Timestamp(end) + pd.Timedelta(days=1), freq=freq)
+    if edges[-1] <= pd.Timestamp(end):
+        edges = edges.append(pd.DatetimeIndex([edges[-1] + pd.tseries.frequencies.to_offset(freq)]))
+    rows = []
+    for a, b in zip(edges[:-1], edges[1:]):       # a handful of periods; vectorised inside
+        active = (c["signup_date"] < a) & (c["churn_date"].isna() | (c["churn_date"] >= a))
+        lost = active & c["churn_date"].notna() & (c["churn_date"] < b)
+        key = c[by] if by else pd.Series("all", index=c.index)
+        g = pd.DataFrame({"g": key, "active": active, "lost": lost}).groupby("g", observed=True)[["active", "lost"]].sum()
+        for grp, r in g.iterrows():
+            if r["active"] > 0:
+                rows.append({"period": period_name(period_number(pd.Series([a]), grain).iloc[0], grain), "group": grp,
+                             "active_at_start": int(r["active"]), "churned": int(r["lost"]),
+                             "churn_rate": r["lost"] / r["active"]})
+    out = pd.DataFrame(rows)
+    if out.empty:
+        raise CrmInputError(f"no customers were active at the start of any period between {start} and {end}")
+    return out.drop(columns="group") if by is None else out.rename(columns={"group": by})
+
+
+def churn_reasons(customers: pd.DataFrame, by: str | None = None, as_of=None) -> pd.DataFrame:
+    """Churn reasons ranked: churned customers per reason and share (within each group of `by`)."""
+    c = account_customers(customers)
+    if "churn_reason" not in c:
+        raise CrmInputError("table 'customers' has no churn_reason column: map the reason for leaving onto churn_reason")
+    if as_of is not None:
+        c = c.loc[c["churn_date"] <= pd.Timestamp(as_of)]
+    c = c.loc[c["churn_date"].notna()].copy()
+    c["churn_reason"] = c["churn_reason"].fillna("not recorded")
+    keys = [by, "churn_reason"] if by else ["churn_reason"]
+    t = c.groupby(keys, observed=True).size().rename("customers").reset_index()
+    if by:
+        t["share"] = t["customers"] / t.groupby(by, observed=True)["customers"].transform("sum")
+        t["rank"] = t.groupby(by, observed=True)["customers"].rank(method="min", ascending=False).astype(int)
+        return t.sort_values([by, "rank"]).reset_index(drop=True)
+    t["share"] = t["customers"] / t["customers"].sum()
+    t["rank"] = t["customers"].rank(method="min", ascending=False).astype(int)
+    return t.sort_values("rank").reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# survival
+
+def kaplan_meier(durations, events, groups=None, alpha: float = 0.05) -> dict:
+    """Kaplan-Meier curves per group (statsmodels SurvfuncRight) and the log-rank test across
+    groups (statsmodels survdiff). Returns {'curves': long DataFrame group/time/survival/ci_low/
+    ci_high/at_risk, 'medians': DataFrame, 'chi2', 'p_value', 'dof', 'base'}. The CI is pointwise,
+    on the log(-log) scale from Greenwood's standard error."""
+    from scipy.stats import norm
+    from statsmodels.duration.survfunc import SurvfuncRight, survdiff
+
+    t = np.asarray(durations, dtype=float)
+    e = np.asarray(events, dtype=int)
+    g = np.asarray(groups if groups is not None else np.repeat("all", len(t)), dtype=object)
+    keep = np.isfinite(t) & pd.notna(g)
+    t, e, g = t[keep], e[keep], g[keep]
+    if len(t) == 0:
+        raise CrmInputError("no durations to estimate survival from")
+    z = norm.ppf(1 - alpha / 2)
+    curves, meds = [], []
+    for grp in sorted(set(g), key=str):
+        m = g == grp
+        sf = SurvfuncRight(t[m], e[m])
+        s = np.asarray(sf.surv_prob)
+        se = np.asarray(sf.surv_prob_se)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ll = np.log(-np.log(s))
+            sell = se / (s * np.abs(np.log(s)))
+            lo = np.exp(-np.exp(ll + z * sell))
+            hi = np.exp(-np.exp(ll - z * sell))
+        lo = np.where(np.isfinite(lo), lo, s)
+        hi = np.where(np.isfinite(hi), hi, s)
+        times = np.concatenate([[0.0], sf.surv_times])
+        curves.append(pd.DataFrame({"group": grp, "time": times, "survival": np.concatenate([[1.0], s]),
+                                    "ci_low": np.concatenate([[1.0], lo]), "ci_high": np.concatenate([[1.0], hi]),
+                                    "at_risk": np.concatenate([[m.sum()], sf.n_risk])}))
+        med = sf.quantile(0.5)
+        meds.append({"group": grp, "customers": int(m.sum()), "churned": int(e[m].sum()),
+                     "median_time": float(med) if med is not None and np.isfinite(med) else np.nan})
+    out = {"curves": pd.concat(curves, ignore_index=True), "medians": pd.DataFrame(meds).set_index("group"),
+           "chi2": None, "p_value": None, "dof": None, "base": int(len(t))}
+    if len(set(g)) > 1 and e.sum() > 0:
+        try:
+            chi2, p = survdiff(t, e, g)
+            out.update(chi2=float(chi2), p_value=float(p), dof=len(set(g)) - 1)
+        except np.linalg.LinAlgError:       # degenerate: e.g. events in one group only at one time
+            pass
+    return out
+
+
+def survival_by(customers: pd.DataFrame, by, as_of, unit_days: float = 30.4375, alpha: float = 0.05) -> dict:
+    """Time from signup to churn in months (unit_days), per group of `by` (column or attribute)."""
+    c, name = attach(churn_frame(customers, as_of), by)
+    c = c.loc[c[name].notna()]
+    res = kaplan_meier(c["tenure_days"] / unit_days, c["churned"], c[name].astype(str), alpha)
+    res["by"] = name
+    return res
+
+
+def survival_at(result: dict, times=(6, 12, 24)) -> pd.DataFrame:
+    """Survival probability per group at given times (step function read-off)."""
+    rows = {}
+    for grp, d in result["curves"].groupby("group"):
+        d = d.sort_values("time")
+        idx = np.searchsorted(d["time"].to_numpy(), np.asarray(times, dtype=float), side="right") - 1
+        rows[grp] = d["survival"].to_numpy()[idx]
+    return pd.DataFrame(rows, index=[f"{t}" for t in times]).T
+
+
+def survival_plot(result: dict, title: str = "", xlabel: str = "months since signup", ax=None, min_at_risk: int = 10):
+    """Step curves with 95% bands; each curve stops where fewer than `min_at_risk` customers remain
+    (the tail of a Kaplan-Meier curve rests on a handful of customers)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    else:
+        fig = ax.figure
+    for grp, d in result["curves"].groupby("group"):
+        d = d.loc[d["at_risk"] >= min(min_at_risk, d["at_risk"].max())]
+        line = ax.step(d["time"], d["survival"], where="post", label=str(grp))[0]
+        ax.fill_between(d["time"], d["ci_low"], d["ci_high"], step="post", alpha=0.15, color=line.get_color())
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("share still a customer")
+    ax.set_title(title)
+    ax.legend(title=result.get("by", ""), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# at risk
+
+def _reason(mask: pd.Series, text: pd.Series | str, index) -> pd.Series:
+    t = text if isinstance(text, pd.Series) else pd.Series(text, index=mask.index)
+    return t.where(mask.reindex(index, fill_value=False).reindex(t.index, fill_value=False), "").reindex(index, fill_value="")
+
+
+def at_risk(customers: pd.DataFrame, cutoff, orders: pd.DataFrame | None = None, usage: pd.DataFrame | None = None,
+            subscriptions: pd.DataFrame | None = None, interactions: pd.DataFrame | None = None,
+            config=None, use_p_alive: bool | None = None) -> pd.DataFrame:
+    """Every customer active at `cutoff` with one flag column per rule, `at_risk` (any flag) and
+    `reasons` (plain-language, '; '-separated). Rules and thresholds: AT_RISK_RULES and params
+    crm.at_risk. Each rule runs only when its table is given. P(alive) runs on order data when no
+    subscriptions table is given (use_p_alive=True forces it)."""
+    if config is None:
+        from insight.config.crm import AtRiskConfig
+        config = AtRiskConfig()
+    C = pd.Timestamp(cutoff)
+    base = churn_frame(customers, C)
+    base = base.loc[~base["churned"]].drop_duplicates("customer_id").set_index("customer_id")
+    idx = base.index
+    out = pd.DataFrame(index=idx)
+    reasons = []
+    rules_used = []
+
+    if orders is not None:
+        rules_used.append("falling_orders")
+        w = pd.Timedelta(days=config.order_window_days)
+        o = purchases(orders)
+        o = o.loc[o["customer_id"].isin(idx) & (o["order_date"] <= C) & (o["order_date"] > C - 2 * w)]
+        o = o.assign(day=o["order_date"].dt.normalize(), recent=o["order_date"] > C - w)
+        days = o.drop_duplicates(["customer_id", "day"]).groupby(["customer_id", "recent"]).size().unstack(fill_value=0)
+        days = days.reindex(index=idx, columns=[False, True], fill_value=0)
+        prev, cur = days[False], days[True]
+        flag = (prev >= 2) & (cur <= prev * (1 - config.order_drop))
+        out["falling_orders"] = flag
+        reasons.append(_reason(flag, "orders fell from " + prev.astype(str) + " to " + cur.astype(str) +
+                               f" purchase days (last {config.order_window_days} days vs the {config.order_window_days} before)", idx))
+
+    if usage is not None:
+        rules_used.append("falling_usage")
+        require(usage, "usage", ["customer_id", "month", "active_users"], "the usage rule of the at-risk list")
+        u = usage.loc[usage["customer_id"].isin(idx)].copy()
+        m = as_dates(u, "usage", "month")
+        u["active_users"] = as_numbers(u, "usage", "active_users")
+        last_full = C if (C + pd.Timedelta(days=1)).day == 1 else C.replace(day=1) - pd.Timedelta(days=1)
+        k = config.usage_months
+        u["age"] = (last_full.year * 12 + last_full.month) - (m.dt.year * 12 + m.dt.month)   # 0 = last full month
+        u = u.loc[(u["age"] >= 0) & (u["age"] < 2 * k)]
+        per_month = u.groupby(["customer_id", "age"])["active_users"].max()      # a user counts once per month
+        pm = per_month.reset_index()
+        pm["recent"] = pm["age"] < k
+        mean = pm.groupby(["customer_id", "recent"])["active_users"].sum().unstack(fill_value=0) / k
+        mean = mean.reindex(index=idx, columns=[False, True], fill_value=0)
+        before, now = mean[False], mean[True]
+        flag = (before > 0) & (now <= before * (1 - config.usage_drop))
+        out["falling_usage"] = flag
+        drop = (1 - now / before.where(before > 0)).fillna(0)
+        reasons.append(_reason(flag, "active users fell " + (drop * 100).round(0).astype(int).astype(str) + "% (from " +
+                               before.round(1).astype(str) + " to " + now.round(1).astype(str) + f" a month, last {k} months vs the {k} before)", idx))
+
+    if subscriptions is not None:
+        rules_used.append("renewal_without_engagement")
+        require(subscriptions, "subscriptions", ["customer_id", "start_date", "end_date"], "the renewal rule of the at-risk list")
+        s = subscriptions.loc[subscriptions["customer_id"].isin(idx)].copy()
+        s["start_date"] = as_dates(s, "subscriptions", "start_date")
+        s["end_date"] = as_dates(s, "subscriptions", "end_date")
+        due = as_dates(s, "subscriptions", "renewal_date") if "renewal_date" in s else s["end_date"]
+        due = due.fillna(s["end_date"])
+        running = (s["start_date"] <= C) & (s["end_date"].isna() | (s["end_date"] > C))
+        near = running & (due > C) & (due <= C + pd.Timedelta(days=config.renewal_within_days))
+        next_due = due[near].groupby(s.loc[near, "customer_id"]).min()
+        contacted = pd.Index([])
+        if interactions is not None:
+            require(interactions, "interactions", ["customer_id", "date"], "the engagement rule of the at-risk list")
+            i = interactions
+            idate = as_dates(i, "interactions", "date")
+            recent = (idate <= C) & (idate > C - pd.Timedelta(days=config.engagement_days))
+            contacted = pd.Index(i.loc[recent, "customer_id"].unique())
+        flag = pd.Series(idx.isin(next_due.index) & ~idx.isin(contacted), index=idx)
+        out["renewal_without_engagement"] = flag
+        nd = next_due.reindex(idx)
+        reasons.append(_reason(flag, "renewal due " + nd.dt.strftime("%Y-%m-%d").fillna("") +
+                               f" and no contact in the last {config.engagement_days} days", idx))
+
+    if orders is not None and (use_p_alive or (use_p_alive is None and subscriptions is None)):
+        rules_used.append("low_p_alive")
+        from insight.crm.value import p_alive_table
+        o = purchases(orders)
+        o = o.loc[o["order_date"] <= C]
+        pa = p_alive_table(o, C).reindex(idx)
+        flag = (pa["p_alive"] < config.p_alive_below).fillna(False)
+        out["low_p_alive"] = flag
+        out["p_alive"] = pa["p_alive"]
+        reasons.append(_reason(flag, "probability still buying " + (pa["p_alive"] * 100).round(0).astype("Int64").astype(str)
+                               + "% (BG/NBD purchase model)", idx))
+
+    if not rules_used:
+        raise CrmInputError("the at-risk list needs at least one of the orders, usage or subscriptions tables")
+    flags = out[[c for c in rules_used]]
+    out["at_risk"] = flags.any(axis=1)
+    out["n_reasons"] = flags.sum(axis=1).astype(int)
+    text = pd.concat(reasons, axis=1) if reasons else pd.DataFrame(index=idx)
+    joined = text.apply(lambda col: col.where(col == "", col + "; ")).sum(axis=1) if len(text.columns) else ""
+    out["reasons"] = pd.Series(joined, index=idx).astype(str).str.rstrip("; ")
+    for col in ("segment", "region"):
+        if col in base:
+            out.insert(0, col, base[col])
+    out.attrs.update(cutoff=C, rules=rules_used)
+    return out
+
+
+def evaluate_rules(flags: pd.DataFrame, customers: pd.DataFrame, horizon_days: int = 183) -> pd.DataFrame:
+    """evaluate_at_risk for each rule on its own and for any rule: which warning signs work."""
+    rows = {}
+    for rule in [*flags.attrs.get("rules", []), "at_risk"]:
+        f = flags.assign(at_risk=flags[rule])
+        f.attrs = flags.attrs
+        ev = evaluate_at_risk(f, customers, horizon_days)
+        rows["any rule" if rule == "at_risk" else rule.replace("_", " ")] = {
+            k: ev[k] for k in ("flagged", "churn_rate_flagged", "churn_rate_others", "lift", "recall", "p_value")}
+    return pd.DataFrame(rows).T
+
+
+def evaluate_at_risk(flags: pd.DataFrame, customers: pd.DataFrame, horizon_days: int = 183) -> dict:
+    """How the at-risk flag did: churn in the `horizon_days` after the cutoff among flagged and
+    other customers. precision = churn rate of the flagged; lift = precision / churn rate of all
+    active customers; recall = share of the churners that were flagged. Fisher's exact test."""
+    from scipy.stats import fisher_exact
+
+    C = flags.attrs.get("cutoff")
+    if C is None:
+        raise CrmInputError("evaluate_at_risk needs the frame returned by at_risk (its cutoff is in .attrs)")
+    c = account_customers(customers).drop_duplicates("customer_id").set_index("customer_id")["churn_date"].reindex(flags.index)
+    churned = c.notna() & (c > C) & (c <= C + pd.Timedelta(days=horizon_days))
+    f = flags["at_risk"].astype(bool)
+    a, b = int((f & churned).sum()), int((f & ~churned).sum())
+    cc, d = int((~f & churned).sum()), int((~f & ~churned).sum())
+    odds, p = fisher_exact([[a, b], [cc, d]], alternative="greater")
+    rate_all = churned.mean()
+    prec = a / (a + b) if a + b else np.nan
+    return {"cutoff": C, "horizon_days": horizon_days, "customers": len(f), "flagged": a + b,
+            "churned": int(churned.sum()), "churn_rate_flagged": prec, "churn_rate_others": cc / (cc + d) if cc + d else np.nan,
+            "churn_rate_all": float(rate_all), "precision": prec, "lift": prec / rate_all if rate_all else np.nan,
+            "recall": a / (a + cc) if a + cc else np.nan, "odds_ratio": float(odds), "p_value": float(p)}
+
+
+# ----------------------------------------------------------------------------------------------
+# findings (keyword arguments for record_finding)
+
+def rate_finding(table: pd.DataFrame, by: str, alpha: float = 0.05, min_base: int = 10) -> dict:
+    """Highest against lowest churn rate across the groups of `by` (groups with at least min_base
+    customers), with the chi-square test over all groups."""
+    t = table.loc[table["customers"] >= min_base] if (table["customers"] >= min_base).sum() >= 2 else table
+    hi, lo = t.index[0], t.index[-1]
+    p = t.attrs.get("p_value")
+    real = p is not None and p < alpha
+    statement = (f"Churn differs by {by}: {t.loc[hi, 'churn_rate']:.0%} of {hi} customers churned against "
+                 f"{t.loc[lo, 'churn_rate']:.0%} of {lo}" + ("" if real else " (the difference may be chance)") + ".")
+    return dict(id=f"crm.churn.by_{by}", statement=statement, metric=f"churn rate {hi} / {lo}",
+                value=float(t.loc[hi, "churn_rate"] / t.loc[lo, "churn_rate"]) if t.loc[lo, "churn_rate"] > 0 else None,
+                base=t.attrs.get("base"), test="chi-square test of independence", p_value=p,
+                effect_size=t.attrs.get("cramers_v"), effect_size_name="Cramér's V", source="crm",
+                severity="key" if real else "info", evidence=None,
+                extra={str(k): float(v) for k, v in t["churn_rate"].items()})
+
+
+def survival_finding(res: dict, alpha: float = 0.05, at: float = 12) -> dict:
+    s = survival_at(res, (at,))[f"{at}"]
+    p = res["p_value"]
+    real = p is not None and p < alpha
+    statement = (f"{int(at)} months after signup, " + ", ".join(f"{v:.0%} of {k}" for k, v in s.sort_values().items()) +
+                 f" customers were still with us; the survival curves by {res['by']} " +
+                 ("differ (log-rank test)." if real else "do not differ beyond chance (log-rank test)."))
+    return dict(id=f"crm.churn.survival_{res['by']}", statement=statement, metric=f"share still a customer at {int(at)} months",
+                value=float(s.min()), base=res["base"], test=f"log-rank, {res['dof']} df, chi2 = {res['chi2']:.1f}" if res["chi2"] is not None else None,
+                p_value=p, source="crm", severity="key" if real else "info")
+
+
+def at_risk_finding(ev: dict, alpha: float = 0.05) -> dict:
+    statement = (f"Customers the at-risk rules would have flagged on {ev['cutoff']:%Y-%m-%d} churned in the next "
+                 f"{ev['horizon_days']} days at {ev['churn_rate_flagged']:.0%}, against {ev['churn_rate_others']:.0%} of the others "
+                 f"(lift {ev['lift']:.1f}; {ev['recall']:.0%} of those who churned had been flagged).")
+    return dict(id="crm.churn.at_risk_backtest", statement=statement, metric="lift (churn of flagged / churn of all)",
+                value=ev["lift"], base=ev["customers"], test="Fisher's exact test (one-sided)", p_value=ev["p_value"],
+                effect_size=ev["odds_ratio"] if np.isfinite(ev["odds_ratio"]) else None, effect_size_name="odds ratio",
+                source="crm", severity="key" if ev["p_value"] < alpha else "warning",
+                extra={k: ev[k] for k in ("flagged", "churned", "precision", "recall")})

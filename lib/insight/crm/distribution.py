@@ -1,0 +1,251 @@
+"""Product distribution: what each customer type buys, by region and period.
+
+- `sales_frame`: purchases joined to customer attributes and product names/categories.
+- `share_table`: revenue (or customers) share of each product group within each customer group.
+- `share_change`: the same shares in two periods and their difference in percentage points.
+- `concentration`: index = share of a product group within a customer group / its overall share
+  (1 = as everywhere, 2 = twice as much), with the cell's adjusted standardized residual of the
+  customer-group x product-group chi-square table on customer counts.
+- `buyer_rate_comparison`: the share of customers who bought a product group in one customer group
+  against all others (two-proportion z-test, risk ratio): the test behind hypotheses such as H6.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from insight.crm.purchases import CrmInputError, purchases, require, to_period
+
+
+def sales_frame(orders: pd.DataFrame, customers: pd.DataFrame, products: pd.DataFrame,
+                attributes: list[str] | tuple[str, ...] = ("segment", "region")) -> pd.DataFrame:
+    """Purchase lines with the customer attributes and the product name and category."""
+    require(products, "products", ["product_id", "name", "category"], "product distribution")
+    attrs = [a for a in attributes if a in customers.columns]
+    require(customers, "customers", ["customer_id"])
+    o = purchases(orders)
+    unknown = ~o["product_id"].isin(products["product_id"])
+    if unknown.any():
+        raise CrmInputError(f"table 'orders', column 'product_id': {int(unknown.sum()):,} purchase line(s) name products "
+                            f"missing from 'products' (e.g. {list(o.loc[unknown, 'product_id'].unique()[:5])}). "
+                            "Fix: add them to the products table or exclude them in params data.tables.orders.exclude")
+    o = o.merge(products[["product_id", "name", "category"]].rename(columns={"name": "product"}), on="product_id", how="left")
+    c = customers[["customer_id", *attrs]].drop_duplicates("customer_id")
+    return o.merge(c, on="customer_id", how="left")
+
+
+def share_table(sales: pd.DataFrame, by: str, level: str = "category", measure: str = "revenue",
+                normalize: str = "row") -> pd.DataFrame:
+    """Crosstab of customer group (rows) x product group (columns): shares of revenue ('revenue'),
+    of buying customers ('customers') or of order lines ('orders'). normalize='row' gives each
+    customer group's mix; 'column' each product group's buyers; 'all' the grand share.
+    The base per row is in .attrs['base'] (customers per group)."""
+    require(sales, "sales", [by, level, "customer_id"])
+    d = sales.loc[sales[by].notna() & sales[level].notna()]
+    if measure == "revenue":
+        t = d.pivot_table(index=by, columns=level, values="revenue", aggfunc="sum", fill_value=0.0, observed=True)
+    elif measure == "customers":
+        t = d.drop_duplicates(["customer_id", level]).pivot_table(index=by, columns=level, values="customer_id",
+                                                                   aggfunc="count", fill_value=0, observed=True)
+    elif measure == "orders":
+        t = d.pivot_table(index=by, columns=level, values="customer_id", aggfunc="count", fill_value=0, observed=True)
+    else:
+        raise ValueError("measure must be revenue, customers or orders")
+    t = t.astype(float)
+    if normalize == "row":
+        out = t.div(t.sum(axis=1), axis=0)
+    elif normalize == "column":
+        out = t.div(t.sum(axis=0), axis=1)
+    elif normalize == "all":
+        out = t / t.to_numpy().sum()
+    else:
+        out = t
+    out.attrs["base"] = d.groupby(by, observed=True)["customer_id"].nunique().to_dict()
+    return out
+
+
+def share_change(sales: pd.DataFrame, by: str, current: tuple, previous: tuple, level: str = "category",
+                 measure: str = "revenue") -> pd.DataFrame:
+    """Long table of shares in the previous and current period and the change in points.
+    Periods are (start, end) dates, both inclusive."""
+    def part(p):
+        lo, hi = pd.Timestamp(p[0]), pd.Timestamp(p[1])
+        s = sales.loc[sales["order_date"].between(lo, hi)]
+        if s.empty:
+            return None
+        return share_table(s, by, level, measure).stack().rename("share")
+
+    cur, prev = part(current), part(previous)
+    if cur is None:
+        raise CrmInputError(f"no purchases between {current[0]} and {current[1]}: check params study.period")
+    out = pd.concat({"previous": prev if prev is not None else cur * np.nan, "current": cur}, axis=1).fillna(0.0)
+    out["change_points"] = (out["current"] - out["previous"]) * 100
+    out.index.names = [by, level]
+    return out.sort_values("change_points", key=abs, ascending=False)
+
+
+def customer_mix(sales: pd.DataFrame, level: str = "category") -> pd.DataFrame:
+    """Per customer: share of their revenue in each product group (rows customers, columns groups)."""
+    t = sales.pivot_table(index="customer_id", columns=level, values="revenue", aggfunc="sum", fill_value=0.0, observed=True)
+    t = t.loc[t.sum(axis=1) > 0]
+    return t.div(t.sum(axis=1), axis=0)
+
+
+def concentration(sales: pd.DataFrame, by: str, level: str = "category", min_index: float = 1.5,
+                  min_customers: int = 10, alpha: float = 0.05) -> pd.DataFrame:
+    """Every customer-group x product-group cell: revenue share within the group, overall share,
+    concentration index (share / overall share), buying customers, and a test: the share of each
+    customer's revenue spent on the product group, customers of the group against all others
+    (Mann-Whitney U, rank-biserial effect size, Holm-adjusted p over all cells). notable = index >=
+    min_index, adjusted p < alpha and at least min_customers buyers in the cell. Sorted by index."""
+    from scipy.stats import mannwhitneyu
+    from statsmodels.stats.multitest import multipletests
+
+    rev = share_table(sales, by, level, "revenue", normalize=None)
+    overall = rev.sum(axis=0) / rev.to_numpy().sum()
+    within = rev.div(rev.sum(axis=1), axis=0)
+    index = within / overall
+    cust = share_table(sales, by, level, "customers", normalize=None)
+    mix = customer_mix(sales, level)
+    grp = sales.drop_duplicates("customer_id").set_index("customer_id")[by].reindex(mix.index)
+    out = pd.DataFrame({
+        "share_in_group": within.stack(),
+        "overall_share": pd.DataFrame(np.broadcast_to(overall.to_numpy(), within.shape), index=within.index,
+                                      columns=within.columns).stack(),
+        "index": index.stack(), "buyers": cust.reindex_like(within).fillna(0).stack().astype(int),
+    })
+    out.index.names = [by, level]
+    rb, pv = [], []
+    for g, item in out.index:                     # one test per cell (a few dozen cells)
+        x = mix.loc[grp == g, item].to_numpy()
+        y = mix.loc[(grp != g) & grp.notna(), item].to_numpy()
+        if len(x) and len(y):
+            u, p = mannwhitneyu(x, y, alternative="two-sided")
+            rb.append(2 * u / (len(x) * len(y)) - 1)
+            pv.append(p)
+        else:
+            rb.append(np.nan)
+            pv.append(np.nan)
+    out["rank_biserial"] = rb
+    out["p_value"] = pv
+    ok = out["p_value"].notna()
+    out["p_holm"] = np.nan
+    if ok.any():
+        out.loc[ok, "p_holm"] = multipletests(out.loc[ok, "p_value"], method="holm")[1]
+    out["notable"] = (out["index"] >= min_index) & (out["p_holm"] < alpha) & (out["buyers"] >= min_customers)
+    out.attrs["base"] = int(grp.notna().sum())
+    return out.sort_values("index", ascending=False)
+
+
+def buyer_rate_comparison(sales: pd.DataFrame, customers: pd.DataFrame, by: str, group, level: str,
+                          item, alpha: float = 0.05) -> dict:
+    """Share of customers in `group` (of column `by`) who bought `item` (of `level`) against the
+    share among all other customers (every customer with the attribute counts, buyers or not).
+    Two-proportion z-test (statsmodels), risk ratio with a log-scale CI, Cohen's h."""
+    from statsmodels.stats.proportion import proportions_ztest, confint_proportions_2indep
+
+    require(customers, "customers", ["customer_id", by])
+    buyers = set(sales.loc[sales[level] == item, "customer_id"])
+    c = customers.loc[customers[by].notna(), ["customer_id", by]].drop_duplicates("customer_id")
+    c = c.loc[c["customer_id"].isin(sales["customer_id"])]   # customers who bought anything
+    if group not in set(c[by]):
+        raise CrmInputError(f"customers.{by} has no value {group!r}; values: {sorted(map(str, c[by].unique()))}")
+    bought = c["customer_id"].isin(buyers)
+    ing = c[by] == group
+    k1, n1 = int(bought[ing].sum()), int(ing.sum())
+    k0, n0 = int(bought[~ing].sum()), int((~ing).sum())
+    p1, p0 = k1 / n1, (k0 / n0 if n0 else np.nan)
+    z, p = proportions_ztest([k1, k0], [n1, n0])
+    lo, hi = confint_proportions_2indep(k1, n1, k0, n0, method="log-adjusted", compare="ratio", alpha=alpha)
+    h = 2 * np.arcsin(np.sqrt(p1)) - 2 * np.arcsin(np.sqrt(p0))
+    return {"group": group, "item": item, "share_group": p1, "share_others": p0, "buyers_group": k1,
+            "customers_group": n1, "buyers_others": k0, "customers_others": n0, "risk_ratio": p1 / p0 if p0 else np.nan,
+            "ci_low": float(lo), "ci_high": float(hi), "z": float(z), "p_value": float(p), "cohens_h": float(h),
+            "base": n1 + n0}
+
+
+def period_shares(sales: pd.DataFrame, level: str = "category", grain: str = "Q", measure: str = "revenue") -> pd.DataFrame:
+    """Share of each product group per period (rows periods, columns product groups)."""
+    s = sales.assign(period=to_period(sales["order_date"], grain).astype(str))
+    return share_table(s, "period", level, measure)
+
+
+def heatmap(table: pd.DataFrame, title: str = "", fmt: str = ".0%", cmap: str = "Blues", center=None, ax=None,
+            vmin=None, vmax=None):
+    """A seaborn heatmap of a share (or index) table; returns the figure."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(1.1 * max(4, table.shape[1]) + 2, 0.5 * max(3, table.shape[0]) + 1.5))
+    else:
+        fig = ax.figure
+    sns.heatmap(table.astype(float), annot=True, fmt=fmt, cmap=cmap, center=center, cbar=False, ax=ax, linewidths=0.5,
+                vmin=vmin, vmax=vmax)
+    ax.grid(False)
+    ax.set_title(title)
+    ax.set_xlabel(table.columns.name or "")
+    ax.set_ylabel(table.index.name or "")
+    ax.tick_params(axis="x", rotation=30)
+    fig.tight_layout()
+    return fig
+
+
+def bought_hypotheses(params) -> list:
+    """The study's CRM hypotheses whose measure is bought_<product group> (e.g. H6)."""
+    return [h for h in params.hypotheses
+            if h.quant is not None and h.quant.source == "crm" and h.quant.measure.startswith("bought_")]
+
+
+def evidence_of(expected: str, diff: float, p: float, alpha: float) -> str:
+    """supports / contradicts / inconclusive for an expected direction."""
+    if expected == "no_difference":
+        return "supports" if p >= alpha else "contradicts"
+    if p >= alpha:
+        return "inconclusive"
+    if expected == "different":
+        return "supports"
+    return "supports" if (diff > 0) == (expected == "higher") else "contradicts"
+
+
+def bought_finding(hyp, sales: pd.DataFrame, customers: pd.DataFrame, alpha: float = 0.05) -> dict:
+    """Test a bought_<item> hypothesis and return record_finding keyword arguments.
+
+    "Group G buys item X more" is measured as the share of each customer's revenue spent on X,
+    customers of G against all other customers (Mann-Whitney U, pre-specified so not adjusted;
+    rank-biserial effect size); the value reported is the concentration index (share of G's revenue
+    on X / share of all revenue on X). The share of customers who bought X at all (G against the
+    others, two-proportion z-test) is added in `extra`."""
+    from scipy.stats import mannwhitneyu
+
+    q = hyp.quant
+    item = q.measure[len("bought_"):]
+    level = "category" if item in set(sales["category"]) else "product_id" if item in set(sales["product_id"]) else None
+    if level is None:
+        raise CrmInputError(f"hypothesis {hyp.id}: measure {q.measure!r} names no product category or product id; "
+                            f"categories: {sorted(map(str, sales['category'].unique()))}")
+    if not q.groups:
+        raise CrmInputError(f"hypothesis {hyp.id}: quant.groups must name the focus group of {q.group_by}")
+    group = q.groups[0]
+    rate = buyer_rate_comparison(sales, customers, q.group_by, group, level, item, alpha)
+    mix = customer_mix(sales, level)[item]
+    grp = sales.drop_duplicates("customer_id").set_index("customer_id")[q.group_by].reindex(mix.index)
+    x, y = mix[grp == group].to_numpy(), mix[(grp != group) & grp.notna()].to_numpy()
+    u, p = mannwhitneyu(x, y, alternative="two-sided")
+    rb = 2 * u / (len(x) * len(y)) - 1
+    rev = sales.loc[sales[q.group_by].notna()]
+    share_g = rev.loc[(rev[q.group_by] == group) & (rev[level] == item), "revenue"].sum() / rev.loc[rev[q.group_by] == group, "revenue"].sum()
+    share_all = rev.loc[rev[level] == item, "revenue"].sum() / rev["revenue"].sum()
+    index = share_g / share_all if share_all else np.nan
+    ev = evidence_of(q.expected, float(np.mean(x) - np.mean(y)), float(p), alpha)
+    statement = (f"{group} customers spend {share_g:.0%} of their revenue on {item}, against {share_all:.0%} across all customers "
+                 f"(index {index:.2f}); {rate['share_group']:.0%} of them bought {item} at all, against "
+                 f"{rate['share_others']:.0%} elsewhere.")
+    return dict(id=f"crm.distribution.{hyp.id.lower()}", statement=statement,
+                metric=f"concentration index of {item} in {group} (share of revenue / overall share)", value=float(index),
+                base=int(len(x) + len(y)), test="Mann-Whitney U on each customer's share of revenue spent on " + str(item),
+                p_value=float(p), effect_size=float(rb), effect_size_name="rank-biserial r",
+                hypothesis=hyp.id, evidence=ev, source="crm", severity="key" if ev != "inconclusive" else "info",
+                extra={"mean_share_group": float(np.mean(x)), "mean_share_others": float(np.mean(y)),
+                       "buyers_share_group": rate["share_group"], "buyers_share_others": rate["share_others"],
+                       "buyers_risk_ratio": rate["risk_ratio"], "buyers_p_value": rate["p_value"]})

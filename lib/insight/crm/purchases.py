@@ -1,0 +1,229 @@
+"""Shared building blocks of the CRM analyses (issue 8): input checks with clear errors, clean
+purchases (returns and cancellations out), customer transactions, periods, proportions with CIs.
+
+Everything is vectorised pandas: the benchmark scales the demo to a million orders.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+
+class CrmInputError(ValueError):
+    """Bad input to a CRM analysis: names the table, the column, example rows and the fix."""
+
+
+def require(df: pd.DataFrame, table: str, columns: Iterable[str], why: str = "") -> None:
+    """Raise CrmInputError when `df` lacks any of `columns`."""
+    if not isinstance(df, pd.DataFrame):
+        raise CrmInputError(f"{table}: expected a DataFrame, got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise CrmInputError(
+            f"table {table!r} lacks column(s) {', '.join(missing)}{' needed for ' + why if why else ''}; "
+            f"it has: {', '.join(map(str, df.columns))}. Fix: map your export's column onto the canonical "
+            f"name in params data.tables.{table}.columns (see insight.data.schema)")
+
+
+def _bad_rows(df: pd.DataFrame, mask: pd.Series, table: str, column: str, problem: str, fix: str) -> None:
+    if mask.any():
+        rows = list(df.index[mask.to_numpy()][:5])
+        raise CrmInputError(
+            f"table {table!r}, column {column!r}: {int(mask.sum()):,} row(s) {problem} "
+            f"(first rows {rows}, values {list(df.loc[mask, column].head(5))}). Fix: {fix}")
+
+
+def as_dates(df: pd.DataFrame, table: str, column: str) -> pd.Series:
+    """The column as datetime64; unparseable values raise with the rows named."""
+    s = df[column]
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
+    out = pd.to_datetime(s, errors="coerce")
+    _bad_rows(df, out.isna() & s.notna(), table, column, "are not dates",
+              "write dates as YYYY-MM-DD or set params data.tables.<table>.date_format")
+    return out
+
+
+def as_numbers(df: pd.DataFrame, table: str, column: str) -> pd.Series:
+    s = df[column]
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        return s.astype(float)
+    out = pd.to_numeric(s, errors="coerce")
+    _bad_rows(df, out.isna() & s.notna(), table, column, "are not numbers", "write plain numbers (no currency signs)")
+    return out.astype(float)
+
+
+def return_mask(orders: pd.DataFrame) -> pd.Series:
+    """Rows that are returns or cancellations: is_return when the table has it, else negative
+    quantity or revenue (the Online Retail convention: 'C' invoices carry negative quantities)."""
+    neg = pd.Series(False, index=orders.index)
+    if "quantity" in orders:
+        neg |= as_numbers(orders, "orders", "quantity").fillna(0) < 0
+    if "revenue" in orders:
+        neg |= as_numbers(orders, "orders", "revenue").fillna(0) < 0
+    if "is_return" in orders:
+        flag = orders["is_return"]
+        if not pd.api.types.is_bool_dtype(flag):
+            flag = flag.map({True: True, False: False, 1: True, 0: False, "true": True, "false": False,
+                             "True": True, "False": False}).astype("boolean")
+        neg |= flag.fillna(False).astype(bool)
+    return neg
+
+
+def purchases(orders: pd.DataFrame, customers: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Order lines that are purchases: returns/cancellations and rows without a customer dropped,
+    order_date as datetime, revenue as float. Optionally restricted to known customers."""
+    require(orders, "orders", ["order_id", "customer_id", "order_date", "revenue"], "purchases")
+    o = orders.loc[~return_mask(orders)].copy()
+    o = o.loc[o["customer_id"].notna()]
+    o["order_date"] = as_dates(o, "orders", "order_date")
+    o["revenue"] = as_numbers(o, "orders", "revenue")
+    o = o.loc[o["order_date"].notna()]
+    if customers is not None:
+        o = o.loc[o["customer_id"].isin(customers["customer_id"])]
+    return o
+
+
+def transactions(orders: pd.DataFrame) -> pd.DataFrame:
+    """One row per customer and purchase day (several orders the same day are one transaction,
+    as in the BG/NBD literature): customer_id, date, revenue, orders."""
+    o = purchases(orders)
+    o["date"] = o["order_date"].dt.normalize()
+    return (o.groupby(["customer_id", "date"], observed=True, sort=True)
+             .agg(revenue=("revenue", "sum"), orders=("order_id", "nunique"))
+             .reset_index())
+
+
+def to_period(dates: pd.Series, grain: str) -> pd.Series:
+    """Dates as pandas Periods: M month, Q quarter, Y year."""
+    freq = {"M": "M", "Q": "Q", "Y": "Y", "W": "W"}[grain]
+    return dates.dt.to_period(freq)
+
+
+def period_number(dates: pd.Series, grain: str) -> pd.Series:
+    """Dates as consecutive integers per period (month: year*12+month-1, quarter: year*4+q-1,
+    year: year), so that the difference of two numbers is the number of periods between them."""
+    y = dates.dt.year
+    if grain == "M":
+        return y * 12 + dates.dt.month - 1
+    if grain == "Q":
+        return y * 4 + dates.dt.quarter - 1
+    if grain == "Y":
+        return y.astype("Int64") if y.isna().any() else y
+    raise ValueError(f"grain must be M, Q or Y, not {grain!r}")
+
+
+def period_name(number: int, grain: str) -> str:
+    """The label of a period number from period_number: 2024-03, 2024Q1, 2024."""
+    number = int(number)
+    if grain == "M":
+        return f"{number // 12}-{number % 12 + 1:02d}"
+    if grain == "Q":
+        return f"{number // 4}Q{number % 4 + 1}"
+    return str(number)
+
+
+def churn_date(customers: pd.DataFrame) -> pd.Series:
+    """The customer's churn date: churn_date, or NaT. A churned status without a date is an error."""
+    if "churn_date" in customers:
+        cd = as_dates(customers, "customers", "churn_date")
+    else:
+        cd = pd.Series(pd.NaT, index=customers.index, dtype="datetime64[ns]")
+    if "status" in customers:
+        bad = (customers["status"] == "churned") & cd.isna()
+        if bad.any():
+            _bad_rows(customers, bad, "customers", "churn_date", "have status 'churned' but no churn date",
+                      "fill churn_date for churned customers (the day the contract ended)")
+    return cd
+
+
+def account_customers(customers: pd.DataFrame) -> pd.DataFrame:
+    """Customers who have (had) an account: prospects and competitors' customers left out."""
+    require(customers, "customers", ["customer_id", "signup_date"], "customer analyses")
+    c = customers.copy()
+    if "status" in c:
+        c = c.loc[c["status"].isin(["existing", "churned"]) | c["status"].isna()]
+    c["signup_date"] = as_dates(c, "customers", "signup_date")
+    c["churn_date"] = churn_date(c)
+    return c.loc[c["signup_date"].notna()]
+
+
+def attach(customers: pd.DataFrame, by: str | pd.DataFrame | pd.Series) -> tuple[pd.DataFrame, str]:
+    """Customers with a grouping attribute: a customers column name, or any per-customer attribute
+    given as a Series indexed by customer_id or a DataFrame with customer_id and one more column."""
+    if isinstance(by, str):
+        require(customers, "customers", [by], f"a comparison by {by}")
+        return customers, by
+    if isinstance(by, pd.Series):
+        name = by.name or "group"
+        frame = by.rename(name).rename_axis("customer_id").reset_index()
+    else:
+        require(by, "attribute", ["customer_id"])
+        others = [c for c in by.columns if c != "customer_id"]
+        if len(others) != 1:
+            raise CrmInputError(f"an attribute table needs customer_id and exactly one other column; got {list(by.columns)}")
+        name, frame = others[0], by
+    if frame["customer_id"].duplicated().any():
+        raise CrmInputError(f"attribute {name!r} has several rows for some customers; give one value per customer_id")
+    out = customers.drop(columns=[name], errors="ignore").merge(frame[["customer_id", name]], on="customer_id", how="left")
+    return out, name
+
+
+def proportion_table(df: pd.DataFrame, group: str, flag: str, alpha: float = 0.05) -> pd.DataFrame:
+    """Per group: n, count of flag, share, Wilson CI; plus the chi-square test across groups in .attrs."""
+    from statsmodels.stats.proportion import proportion_confint
+    from scipy.stats import chi2_contingency
+
+    d = df.loc[df[group].notna()]
+    g = d.groupby(group, observed=True)[flag].agg(["size", "sum"])
+    g.columns = ["customers", "count"]
+    g["count"] = g["count"].astype(int)
+    g["share"] = g["count"] / g["customers"]
+    lo, hi = proportion_confint(g["count"], g["customers"], alpha=alpha, method="wilson")
+    g["ci_low"], g["ci_high"] = np.asarray(lo), np.asarray(hi)
+    g = g.sort_values("share", ascending=False)
+    table = np.column_stack([g["count"], g["customers"] - g["count"]])
+    if len(g) >= 2 and (table.sum(axis=0) > 0).all():
+        chi2, p, dof, _ = chi2_contingency(table, correction=False)
+        n = table.sum()
+        g.attrs.update(test="chi-square", chi2=float(chi2), dof=int(dof), p_value=float(p),
+                       cramers_v=float(np.sqrt(chi2 / (n * (min(table.shape) - 1)))), base=int(n))
+    else:
+        g.attrs.update(test=None, p_value=None, base=int(g["customers"].sum()))
+    return g
+
+
+def reference_dates(params) -> dict:
+    """The dates the CRM analyses use: as_of (crm.as_of or the study period end), the study period
+    (start, end) and the previous period of the same length just before it."""
+    start = pd.Timestamp(params.study.period.start)
+    end = pd.Timestamp(params.study.period.end)
+    as_of = pd.Timestamp(params.crm.as_of) if params.crm.as_of else end
+    prev_end = start - pd.Timedelta(days=1)
+    if start.day == 1 and (end + pd.Timedelta(days=1)).day == 1:          # whole months: shift by months
+        months = (end.year - start.year) * 12 + end.month - start.month + 1
+        prev_start = start - pd.DateOffset(months=months)
+    else:
+        prev_start = prev_end - (end - start)
+    return {"as_of": as_of, "start": start, "end": end, "previous": (prev_start, prev_end), "current": (start, end)}
+
+
+def fmt_pct(x, digits: int = 0) -> str:
+    return "n/a" if x is None or pd.isna(x) else f"{x:.{digits}%}"
+
+
+def usable(df: pd.DataFrame | None, column: str, min_groups: int = 2) -> bool:
+    """True when `df` has `column` with at least `min_groups` distinct non-missing values
+    (a comparison by it makes sense)."""
+    return df is not None and column in df.columns and df[column].dropna().nunique() >= min_groups
+
+
+def collapse(values: pd.Series, keep: int, weights: pd.Series | None = None, other: str = "other") -> pd.Series:
+    """The `keep` most common values (by count, or by summed `weights`) kept, the rest 'other'."""
+    rank = (weights.groupby(values).sum() if weights is not None else values.value_counts()).sort_values(ascending=False)
+    if len(rank) <= keep:
+        return values
+    top = set(rank.index[:keep])
+    return values.where(values.isin(top) | values.isna(), other)

@@ -1,0 +1,318 @@
+"""CRM analysis I (issue 8): reference values on small hand-made tables and published data.
+
+Every expected number below is computed by hand (the computation is in the comment) or taken
+from a publication, never from the code under test.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from insight.crm import churn, crosssell, distribution, loyalty, opinions, retention, value
+from insight.crm.purchases import CrmInputError, purchases
+
+
+def _orders(rows):
+    df = pd.DataFrame(rows, columns=["customer_id", "order_date", "revenue", "is_return"])
+    df["order_id"] = [f"o{i}" for i in range(len(df))]
+    df["product_id"] = "p1"
+    df["quantity"] = np.where(df["is_return"], -1.0, 1.0)
+    df["order_date"] = pd.to_datetime(df["order_date"])
+    return df
+
+
+@pytest.fixture
+def tiny_orders():
+    return _orders([
+        ("A", "2024-01-05", 10.0, False), ("A", "2024-02-10", 10.0, False), ("A", "2024-04-01", 10.0, False),
+        ("B", "2024-01-20", 10.0, False),
+        ("C", "2024-01-25", 10.0, False), ("C", "2024-03-03", 10.0, False),
+        ("D", "2024-02-02", 10.0, False), ("D", "2024-02-20", 10.0, False), ("D", "2024-03-15", 10.0, False),
+        ("E", "2024-02-28", 10.0, False), ("E", "2024-03-10", -10.0, True),   # a return: not a purchase
+    ])
+
+
+def test_cohort_grid_in_period_by_hand(tiny_orders):
+    # cohorts by first purchase month: Jan = A, B, C (3); Feb = D, E (2); data end April (A's order).
+    # Jan: bought in Feb: A -> 1/3; Mar: C -> 1/3; Apr: A -> 1/3.
+    # Feb: Mar: D -> 1/2 (E's March row is a return); Apr: nobody -> 0; offset 3 (May) not yet -> NaN.
+    g = retention.cohort_grid(tiny_orders, grain="M", mode="in_period")
+    assert list(g.index) == ["2024-01", "2024-02"]
+    assert g.attrs["size"].tolist() == [3, 2]
+    np.testing.assert_allclose(g.loc["2024-01"].to_numpy(), [1, 1 / 3, 1 / 3, 1 / 3])
+    np.testing.assert_allclose(g.loc["2024-02"].to_numpy(), [1, 0.5, 0, np.nan])
+
+
+def test_cohort_grid_in_or_after_by_hand(tiny_orders):
+    # last active offset: A 3, B 0, C 2 -> Jan: N=1: A, C = 2/3; N=2: A, C = 2/3; N=3: A = 1/3.
+    # Feb: D 1, E 0 -> N=1: 1/2; N=2: 0; N=3: NaN.
+    g = retention.cohort_grid(tiny_orders, grain="M", mode="in_or_after")
+    np.testing.assert_allclose(g.loc["2024-01"].to_numpy(), [1, 2 / 3, 2 / 3, 1 / 3])
+    np.testing.assert_allclose(g.loc["2024-02"].to_numpy(), [1, 0.5, 0, np.nan])
+
+
+def test_cohort_grid_by_signup_by_hand(tiny_orders):
+    cust = pd.DataFrame({"customer_id": list("ABCDEF"),
+                         "signup_date": pd.to_datetime(["2023-12-15", "2024-01-02", "2024-01-10", "2024-01-30",
+                                                        "2024-02-01", "2024-02-05"]),
+                         "status": "existing"})
+    # Dec cohort {A} signed up before the order data starts (Jan): left out, its early periods are unseen
+    # Jan cohort {B, C, D}: B Jan(0); C Jan(0), Mar(2); D Feb(1), Mar(2) -> [2/3, 1/3, 2/3, 0 (Apr)]
+    # Feb cohort {E, F}: E Feb(0); F never buys -> [1/2, 0, 0, NaN (May not yet)]
+    g = retention.cohort_grid(tiny_orders, cust, grain="M", basis="signup", mode="in_period")
+    assert list(g.index) == ["2024-01", "2024-02"] and g.attrs["left_out"] == 1
+    np.testing.assert_allclose(g.loc["2024-01"].to_numpy(), [2 / 3, 1 / 3, 2 / 3, 0])
+    np.testing.assert_allclose(g.loc["2024-02"].to_numpy(), [0.5, 0, 0, np.nan])
+    assert g.attrs["size"].tolist() == [3, 2]
+
+
+def test_rfm_by_hand():
+    o = _orders([
+        ("c1", "2024-12-30", 100.0, False), ("c1", "2024-12-01", 50.0, False),
+        ("c2", "2024-11-30", 500.0, False),
+        ("c3", "2024-06-01", 20.0, False), ("c3", "2024-07-01", 20.0, False), ("c3", "2024-08-01", 20.0, False),
+        ("c3", "2024-08-05", -10.0, True),
+        ("c4", "2023-12-31", 1000.0, False),
+        ("c5", "2024-12-30", 10.0, False), ("c5", "2024-12-30", 10.0, False),   # two orders, one purchase day
+    ])
+    r = value.rfm(o, as_of="2024-12-31")
+    # recency days: c1 1, c2 31, c3 152 (Aug 1 -> Dec 31), c4 366 (leap year), c5 1
+    assert r["recency_days"].to_dict() == {"c1": 1, "c2": 31, "c3": 152, "c4": 366, "c5": 1}
+    assert r["frequency"].to_dict() == {"c1": 2, "c2": 1, "c3": 3, "c4": 1, "c5": 1}
+    assert r.loc["c3", "monetary"] == pytest.approx(50.0)          # 60 bought - 10 returned
+    # R: ranks of -recency c4 1, c3 2, c2 3, c1/c5 4.5 -> pct .2 .4 .6 .9 -> ceil(5 pct) 1 2 3 5 5
+    # F: 1s (c2 c4 c5) rank 2 -> .4 -> 2; c1 rank 4 -> 4; c3 rank 5 -> 5
+    # M: c5 20, c3 50, c1 150, c2 500, c4 1000 -> 1 2 3 4 5
+    assert r["rfm"].to_dict() == {"c1": "543", "c2": "324", "c3": "252", "c4": "125", "c5": "521"}
+    # default rules, first match: c1 loyal (r3-5 f4-5; champions needs m>=4); c2 needs_attention (r3, f1-3);
+    # c3 at_risk (r1-2 f3-5; cannot_lose needs m>=4); c4 hibernating (r1-2 f1-2); c5 potential_loyalists (r4-5 f2-3)
+    assert r["segment_rfm"].to_dict() == {"c1": "loyal", "c2": "needs_attention", "c3": "at_risk",
+                                          "c4": "hibernating", "c5": "potential_loyalists"}
+
+
+def test_rfm_rules_overridable():
+    from insight.config.crm import CrmConfig
+    cfg = CrmConfig(rfm_rules=[{"name": "vip", "m": [5, 5]}])
+    scored = pd.DataFrame({"r": [1, 5], "f": [1, 5], "m": [5, 1]}, index=["x", "y"])
+    assert value.rfm_segments(scored, cfg.rfm_rules).tolist() == ["vip", "other"]
+    with pytest.raises(ValueError, match="reversed"):
+        CrmConfig(rfm_rules=[{"name": "bad", "r": [5, 1]}])
+
+
+def test_purchases_exclude_returns_and_missing_customer():
+    o = _orders([("A", "2024-01-01", 5.0, False), ("A", "2024-01-02", -5.0, True), (None, "2024-01-03", 5.0, False)])
+    p = purchases(o)
+    assert p["order_id"].tolist() == ["o0"]
+    # without is_return (Online Retail style), negative quantities are returns
+    o2 = o.drop(columns="is_return")
+    assert purchases(o2)["order_id"].tolist() == ["o0"]
+
+
+def test_clear_errors():
+    with pytest.raises(CrmInputError, match=r"orders.*order_date.*params data.tables.orders.columns"):
+        purchases(pd.DataFrame({"order_id": ["1"], "customer_id": ["a"], "revenue": [1.0]}))
+    bad = _orders([("A", "2024-01-01", 5.0, False)])
+    bad["order_date"] = ["not a date"]
+    with pytest.raises(CrmInputError, match=r"column 'order_date'.*not dates.*rows \[0\]"):
+        purchases(bad)
+
+
+def test_revenue_retention_by_hand():
+    s = pd.DataFrame([
+        ("s1", "A", 100.0, "2023-01-01", None), ("s2", "A", 50.0, "2024-02-01", None),          # expansion
+        ("s3", "B", 200.0, "2023-06-01", "2024-02-15"),                                          # churn
+        ("s4", "C", 100.0, "2023-01-01", "2024-01-31"), ("s5", "C", 60.0, "2024-02-01", None),   # downgrade
+        ("s6", "D", 300.0, "2024-02-01", None),                                                  # new: not counted
+    ], columns=["subscription_id", "customer_id", "mrr", "start_date", "end_date"])
+    s["start_date"] = pd.to_datetime(s["start_date"])
+    s["end_date"] = pd.to_datetime(s["end_date"])
+    t = retention.revenue_retention(s, "2024-01-01", "2024-03-31", grain="Q")
+    row = t.iloc[0]
+    # start MRR A 100 + B 200 + C 100 = 400; end A 150, B 0, C 60
+    # logo churn 1/3; GRR = (100 + 0 + 60) / 400 = 0.40; NRR = (150 + 0 + 60) / 400 = 0.525
+    assert row["customers_start"] == 3 and row["mrr_start"] == 400
+    assert row["logo_churn"] == pytest.approx(1 / 3)
+    assert row["grr"] == pytest.approx(0.40)
+    assert row["nrr"] == pytest.approx(0.525)
+
+
+# Freireich et al. (1963) leukaemia remission data (6-MP vs placebo), the textbook example in
+# Kleinbaum & Klein, Survival Analysis (3rd ed.), ch. 2: log-rank chi-square 16.79; KM for 6-MP
+# S(6)=0.857, S(10)=0.753, S(23)=0.448; placebo median 8 weeks.
+MP_TIMES = [6, 6, 6, 6, 7, 9, 10, 10, 11, 13, 16, 17, 19, 20, 22, 23, 25, 32, 32, 34, 35]
+MP_EVENT = [1, 1, 1, 0, 1, 0, 1, 0, 0, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0]
+PL_TIMES = [1, 1, 2, 2, 3, 4, 4, 5, 5, 8, 8, 8, 8, 11, 11, 12, 12, 15, 17, 22, 23]
+
+
+def test_kaplan_meier_logrank_published():
+    t = MP_TIMES + PL_TIMES
+    e = MP_EVENT + [1] * len(PL_TIMES)
+    g = ["6-MP"] * len(MP_TIMES) + ["placebo"] * len(PL_TIMES)
+    res = churn.kaplan_meier(t, e, g)
+    assert res["chi2"] == pytest.approx(16.79, abs=0.01)
+    at = churn.survival_at(res, times=(6, 10, 23))
+    np.testing.assert_allclose(at.loc["6-MP"].to_numpy(), [0.857, 0.753, 0.448], atol=0.001)
+    assert res["medians"].loc["placebo", "median_time"] == 8
+
+
+def test_churn_rate_by_any_attribute():
+    c = pd.DataFrame({"customer_id": list("abcdefgh"), "signup_date": pd.Timestamp("2023-01-01"),
+                      "status": ["churned", "churned", "existing", "existing", "churned", "existing", "existing", "existing"],
+                      "churn_date": pd.to_datetime(["2024-02-01", "2024-03-01", None, None, "2024-05-01", None, None, None])})
+    flag = pd.Series([True, True, True, True, False, False, False, False], index=list("abcdefgh"), name="missed_checkup")
+    t = churn.churn_rate_by(c, flag, as_of="2024-12-31")
+    # missed: a, b churned of a-d -> 2/4; not missed: e churned of e-h -> 1/4
+    assert t.loc[True, "churn_rate"] == pytest.approx(0.5)
+    assert t.loc[False, "churn_rate"] == pytest.approx(0.25)
+    # chi-square (no continuity correction) of [[2,2],[1,3]]: expected 1.5/2.5 each row;
+    # sum (o-e)^2/e = 0.25/1.5*2 + 0.25/2.5*2 = 0.5333
+    assert t.attrs["chi2"] == pytest.approx(0.5333, abs=1e-3)
+
+
+def test_churn_by_period_by_hand():
+    c = pd.DataFrame({"customer_id": list("abcd"), "signup_date": pd.to_datetime(["2023-06-01"] * 3 + ["2024-02-01"]),
+                      "status": ["churned", "existing", "churned", "existing"],
+                      "churn_date": pd.to_datetime(["2024-02-10", None, "2024-05-05", None])})
+    t = churn.churn_by_period(c, "2024-01-01", "2024-06-30", grain="Q")
+    # Q1: active at Jan 1 a, b, c (d signs up later); a churns -> 1/3. Q2: active b, c, d; c churns -> 1/3
+    assert t["active_at_start"].tolist() == [3, 3]
+    assert t["churned"].tolist() == [1, 1]
+
+
+def test_association_rules_by_hand():
+    o = _orders([("c1", "2024-01-01", 1.0, False)] * 2 + [("c2", "2024-01-01", 1.0, False)] * 2 +
+                [("c3", "2024-01-01", 1.0, False), ("c4", "2024-01-01", 1.0, False)])
+    o["product_id"] = ["a", "b", "a", "b", "a", "c"]
+    r = crosssell.association_rules(o, level="product").set_index(["antecedent", "consequent"])
+    # 4 customers; a bought by 3, b by 2, both by 2: a->b confidence 2/3, lift (2/3)/(2/4) = 4/3;
+    # b->a confidence 1, lift 1/(3/4) = 4/3
+    assert r.loc[("a", "b"), "confidence"] == pytest.approx(2 / 3)
+    assert r.loc[("a", "b"), "lift"] == pytest.approx(4 / 3)
+    assert r.loc[("b", "a"), "lift"] == pytest.approx(4 / 3)
+    cand = crosssell.affinity_candidates(o, level="product", min_lift=1.2, min_confidence=0.5, min_pair_customers=2)
+    assert cand[["customer_id", "item", "because_of"]].values.tolist() == [["c3", "b", "a"]]
+    assert "67% of those buyers also buy b" in cand["reason"].iloc[0]
+
+
+def test_usage_limit_and_contract_end():
+    subs = pd.DataFrame({"subscription_id": ["s1", "s2"], "customer_id": ["a", "b"], "product_id": ["p", "p"],
+                         "seats": [10, 20], "mrr": [1.0, 1.0], "start_date": pd.to_datetime(["2024-01-01"] * 2),
+                         "end_date": pd.to_datetime(["2024-07-31", "2025-12-31"])})
+    usage = pd.DataFrame({"customer_id": ["a", "a", "b"], "month": pd.to_datetime(["2024-05-01", "2024-06-01", "2024-06-01"]),
+                          "feature": "x", "active_users": [3, 9, 5]})
+    u = crosssell.usage_limit_candidates(usage, subs, "2024-06-30", share=0.9)
+    assert u["customer_id"].tolist() == ["a"] and u["utilisation"].iloc[0] == pytest.approx(0.9)   # 9 / 10
+    e = crosssell.contract_end_candidates(subs, "2024-06-30", within_days=90)
+    assert e["customer_id"].tolist() == ["a"] and e["days_to_renewal"].iloc[0] == 31
+
+
+def test_loyalty_drivers_by_hand():
+    f = pd.DataFrame({"trust": [0.0, 100, 0, 100], "service": [50.0, 50, 50, 50]})
+    f["loyalty_index"] = 0.5 * f["trust"] + 0.5 * f["service"]
+    f.attrs["weights"] = {"trust": 0.5, "service": 0.5}
+    d = loyalty.drivers(f)
+    # I = [25, 75, 25, 75], var(I) = 625; cov(trust, I) = 1250 -> share 0.5 * 1250 / 625 = 1; service constant -> 0
+    assert d.loc["trust", "share_of_variance"] == pytest.approx(1.0)
+    assert d.loc["service", "share_of_variance"] == pytest.approx(0.0)
+
+
+def test_loyalty_frame_scaling_by_hand():
+    cust = pd.DataFrame({"customer_id": ["a", "b"], "signup_date": pd.Timestamp("2023-01-01"), "status": "existing",
+                         "segment": ["smb", "enterprise"]})
+    survey = pd.DataFrame({"respondent_id": ["r1", "r2", "r3"], "customer_id": ["a", "b", "a"], "wave": [2023, 2024, 2024],
+                           "completed": True, "q_trust": [1, 5, 4], "q_renew": [2, 3, 5]})
+    comps = {"trust": {"source": "survey", "measure": "q_trust", "weight": 3, "scale": (1, 5)},
+             "continuation": {"source": "survey", "measure": "q_renew", "weight": 1, "scale": (1, 5)}}
+    f = loyalty.loyalty_frame(comps, cust, "2024-12-31", survey=survey)
+    # a's latest response r3: trust (4-1)/4*100 = 75, renew 100 -> 0.75*75 + 0.25*100 = 81.25
+    # b: trust 100, renew 50 -> 0.75*100 + 0.25*50 = 87.5
+    assert f.loc["a", "loyalty_index"] == pytest.approx(81.25)
+    assert f.loc["b", "loyalty_index"] == pytest.approx(87.5)
+    with pytest.raises(CrmInputError, match="q_missing"):
+        loyalty.loyalty_frame({"x": {"source": "survey", "measure": "q_missing", "weight": 1}}, cust, "2024-12-31", survey=survey)
+
+
+def test_ratings_by_product_by_hand():
+    r = pd.DataFrame({"product_id": ["p"] * 4 + ["q"] * 3, "rating": [5, 4, 4, 1, 2, 2, 3]})
+    t = opinions.ratings_by_product(r)
+    # p: mean 3.5, share 4-5 = 3/4, share 1-2 = 1/4; q: mean 7/3, share 1-2 = 2/3
+    assert t.loc["p", "mean_rating"] == pytest.approx(3.5)
+    assert t.loc["p", "share_4_5"] == pytest.approx(0.75)
+    assert t.loc["q", "share_1_2"] == pytest.approx(2 / 3)
+    # p: sd = sqrt(((1.5^2 + 0.5^2*2 + 2.5^2)/3) = sqrt(9/3) = 1.732; t(0.975, 3) = 3.182 -> half-width 3.182*1.732/2 = 2.756
+    assert t.loc["p", "ci_high"] - 3.5 == pytest.approx(2.756, abs=1e-3)
+
+
+def test_bgnbd_conditional_expectation_published():
+    # Fader & Hardie, "Implementing the BG/NBD model" (2005 note): with the CDNOW estimates, a customer with
+    # x = 2, t_x = 30.43, T = 38.86 is expected to make 1.226 purchases in the next 39 weeks.
+    m = value.BgNbd(r=0.243, alpha=4.414, a=0.793, b=2.426, loglik=0, n=0)
+    assert m.expected_purchases(39, 2, 30.43, 38.86) == pytest.approx(1.226, abs=0.002)
+    assert m.p_alive(0, 0, 38.86) == 1.0
+
+
+def test_concentration_and_buyer_rate_by_hand():
+    cust = pd.DataFrame({"customer_id": list("abcdef"), "region": ["APAC", "APAC", "EU", "EU", "EU", "EU"]})
+    prods = pd.DataFrame({"product_id": ["x", "y"], "name": ["X", "Y"], "category": ["analytics", "core"]})
+    o = _orders([(c, "2024-01-01", 10.0, False) for c in "abcdef"] + [("a", "2024-02-01", 10.0, False), ("b", "2024-02-01", 10.0, False)])
+    o["product_id"] = ["y"] * 6 + ["x", "x"]
+    s = distribution.sales_frame(o, cust, prods, ["region"])
+    t = distribution.share_table(s, "region")
+    # APAC revenue: core 20, analytics 20 -> 50% analytics; EU 0%
+    assert t.loc["APAC", "analytics"] == pytest.approx(0.5)
+    con = distribution.concentration(s, "region", min_customers=1)
+    # overall analytics share 20/80 = 0.25 -> APAC index 0.5 / 0.25 = 2
+    assert con.loc[("APAC", "analytics"), "index"] == pytest.approx(2.0)
+    cmp_ = distribution.buyer_rate_comparison(s, cust, "region", "APAC", "category", "analytics")
+    assert cmp_["share_group"] == 1.0 and cmp_["share_others"] == 0.0
+
+
+def test_crm_params_defaults_and_cross_check():
+    from types import SimpleNamespace
+
+    from insight.config.crm import CrmConfig
+    cfg = CrmConfig()
+    assert abs(sum(c.weight for c in cfg.loyalty.values()) - 1) < 1e-9
+    assert cfg.cohort_grain == "Q" and cfg.rfm_bins == 5
+    bad = CrmConfig(rfm_bins=3, rfm_rules=[{"name": "top", "r": [4, 5]}], concentration_hypothesis="H9")
+    problems = bad.cross_check(SimpleNamespace(hypotheses=[SimpleNamespace(id="H6")]))
+    assert [(p[0], p[3]) for p in problems] == [(("crm", "rfm_rules", 0, "r"), "error"),
+                                                (("crm", "concentration_hypothesis"), "warning")]
+    with pytest.raises(ValueError, match="loyalty component weights are 0"):
+        CrmConfig(loyalty={"trust": {"source": "survey", "measure": "q_trust", "weight": 0}})
+    with pytest.raises(ValueError):
+        CrmConfig(unknown_key=1)                        # unknown keys are errors
+
+
+def test_reference_dates_previous_period():
+    from types import SimpleNamespace
+    from insight.crm.purchases import reference_dates
+    p = SimpleNamespace(study=SimpleNamespace(period=SimpleNamespace(start=pd.Timestamp("2024-01-01").date(),
+                                                                      end=pd.Timestamp("2024-12-31").date())),
+                        crm=SimpleNamespace(as_of=None))
+    d = reference_dates(p)
+    # a calendar year: the previous period is the calendar year before
+    assert d["previous"] == (pd.Timestamp("2023-01-01"), pd.Timestamp("2023-12-31"))
+    assert d["as_of"] == pd.Timestamp("2024-12-31")
+
+
+def test_bought_hypothesis_by_hand():
+    from insight.config.core import Hypothesis
+    cust = pd.DataFrame({"customer_id": list("abcdef"), "region": ["APAC", "APAC", "EU", "EU", "EU", "EU"]})
+    prods = pd.DataFrame({"product_id": ["x", "y"], "name": ["X", "Y"], "category": ["analytics", "core"]})
+    o = _orders([(c, "2024-01-01", 10.0, False) for c in "abcdef"] + [("a", "2024-02-01", 10.0, False), ("b", "2024-02-01", 10.0, False)])
+    o["product_id"] = ["y"] * 6 + ["x", "x"]
+    s = distribution.sales_frame(o, cust, prods, ["region"])
+    h = Hypothesis(id="H6", question="Q2", dimension="purchase", statement="s",
+                   quant={"source": "crm", "measure": "bought_analytics", "group_by": "region", "groups": ["APAC"], "expected": "higher"})
+    f = distribution.bought_finding(h, s, cust)
+    # APAC spends 20 of 40 on analytics (50%), all customers 20 of 80 (25%): index 2.
+    # per-customer shares: APAC [0.5, 0.5], EU [0, 0, 0, 0] -> U = 8 of 8 pairs -> rank-biserial 1
+    assert f["value"] == pytest.approx(2.0) and f["effect_size"] == pytest.approx(1.0)
+    assert f["id"] == "crm.distribution.h6" and f["hypothesis"] == "H6"
+    h.quant.measure = "bought_nothing"
+    with pytest.raises(CrmInputError, match="bought_nothing"):
+        distribution.bought_finding(h, s, cust)
