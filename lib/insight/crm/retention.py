@@ -124,11 +124,21 @@ FREQ_BANDS = ([0.5, 1.5, 3.5, 6.5, np.inf], ["1 purchase day", "2-3", "4-6", "7 
 SETTLE_BANDS = ([-np.inf, 30, 60, 90, np.inf], ["paid within 30 days", "31-60 days", "61-90 days", "over 90 days"])
 
 
-def behaviour_frame(orders: pd.DataFrame, as_of, window_days: int = 365) -> pd.DataFrame:
+def behaviour_frame(orders: pd.DataFrame, as_of, window_days: int = 365, min_window_days: int = 60) -> pd.DataFrame:
     """Customers who bought in the window before (as_of - window_days), with their purchase days,
-    revenue and mean settlement days in it, and retained = bought in the last window_days to as_of."""
+    revenue and mean settlement days in it, and retained = bought in the last window_days to as_of.
+
+    When the order history is shorter than two windows (a first study year), the window shrinks to
+    half the history available (at least `min_window_days`); .attrs["note"] says so."""
     o = purchases(orders)
     end = pd.Timestamp(as_of)
+    note = None
+    if len(o):
+        history = (end - o["order_date"].min()).days
+        if history < 2 * window_days and history // 2 >= min_window_days:
+            note = (f"The order history starts {o['order_date'].min().date()}, too short for two windows of "
+                    f"{window_days} days: two windows of {history // 2} days are compared instead.")
+            window_days = history // 2
     mid = end - pd.Timedelta(days=window_days)
     start = mid - pd.Timedelta(days=window_days)
     before = o.loc[(o["order_date"] >= start) & (o["order_date"] < mid)]
@@ -141,7 +151,7 @@ def behaviour_frame(orders: pd.DataFrame, as_of, window_days: int = 365) -> pd.D
         f["settlement_days"] = as_numbers(before, "orders", "settlement_days").groupby(before["customer_id"]).mean()
     after = o.loc[(o["order_date"] >= mid) & (o["order_date"] <= end), "customer_id"].unique()
     f["retained"] = f.index.isin(after)
-    f.attrs.update(before=(start, mid), after=(mid, end))
+    f.attrs.update(before=(start, mid), after=(mid, end), window_days=window_days, note=note)
     return f
 
 

@@ -66,7 +66,7 @@ PLANTED: dict[str, Planted] = {p.id: p for p in [
     Planted("least_satisfied_profile",
             "The least satisfied customers filed many more complaints and are mostly on the basic plan.",
             "interactions complaints per customer; survey satisfaction",
-            {"complaint_rate_ratio": 3.0}),
+            {"complaint_rate_ratio": 4.0}),
     Planted("loss_making_smb",
             "Many SMB customers with a heavy support load cost more to serve than they bring in.",
             "costs.cost_support x segment=smb",

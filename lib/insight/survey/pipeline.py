@@ -191,3 +191,30 @@ def banner_groups(survey: SurveyRun, max_columns: int = 8) -> list[list[str]]:
             out.append([b])
             width = k
     return out
+
+
+def plot_weights(weights: pd.Series):
+    """Histogram of the respondents' weights (1 = the average respondent)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.hist(weights, bins=30)
+    ax.set_xlabel("weight (1 = average respondent)")
+    ax.set_ylabel("respondents")
+    return fig
+
+
+def record_weighting_finding(survey: SurveyRun, show: bool = True):
+    """The weighting's cost in precision: design effect and effective base, as a finding."""
+    from insight.findings import record_finding
+    from insight.stats import design_effect, effective_n
+
+    rk = survey.raking
+    deff, neff = design_effect(survey.weights), effective_n(survey.weights)
+    return record_finding(
+        "survey.weighting",
+        f"Weighting to the population on {', '.join(survey.config.weighting.margins)} gives a design effect "
+        f"of {deff:.2f}: the {len(survey.data):,} respondents are worth {neff:,.0f} unweighted ones.",
+        metric="design effect", value=deff, base=len(survey.data), source="survey",
+        severity="warning" if deff > 2 else "info", show=show,
+        extra={"effective_base": neff, "converged": rk.converged, "max_error": rk.max_error})

@@ -515,8 +515,10 @@ def detectable_difference(n1: float, n2: float, alpha: float = 0.05, power: floa
 
     if min(n1, n2) < 2:
         return float("nan")
-    h = NormalIndPower().solve_power(effect_size=None, nobs1=n1, alpha=alpha, power=power, ratio=n2 / n1,
-                                     alternative="two-sided")
+    h = _solved(NormalIndPower().solve_power(effect_size=None, nobs1=n1, alpha=alpha, power=power, ratio=n2 / n1,
+                                             alternative="two-sided"))
+    if h != h:
+        return float("nan")
     phi = math.asin(math.sqrt(baseline))
     if phi + h / 2 <= math.pi / 2:
         return math.sin(phi + h / 2) ** 2 - baseline
@@ -531,9 +533,15 @@ def detectable_rating_difference(n1: float, n2: float, sd: float = 1.0, alpha: f
 
     if min(n1, n2) < 2:
         return float("nan")
-    d = TTestIndPower().solve_power(effect_size=None, nobs1=n1, alpha=alpha, power=power, ratio=n2 / n1,
-                                    alternative="two-sided")
-    return float(d) * sd
+    d = _solved(TTestIndPower().solve_power(effect_size=None, nobs1=n1, alpha=alpha, power=power, ratio=n2 / n1,
+                                            alternative="two-sided"))
+    return d * sd
+
+
+def _solved(value) -> float:
+    """statsmodels' power solvers return an array when they fail to converge (tiny groups): NaN then."""
+    arr = np.asarray(value, dtype=float).reshape(-1)
+    return float(arr[0]) if arr.size == 1 and np.isfinite(arr[0]) else float("nan")
 
 
 def precision_table(bases, confidence: float = 0.95, population: int | None = None) -> pd.DataFrame:
