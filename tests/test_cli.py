@@ -71,3 +71,17 @@ def test_every_notebook_starts_with_a_parameters_cell_and_has_no_outputs():
         for c in code:
             lines = [l for l in c.source.splitlines() if l.strip() and not l.strip().startswith("#")]
             assert len(lines) <= 20, f"{path.name}: a cell of {len(lines)} lines — move the logic into lib/insight"
+
+
+def test_a_notebook_runs_as_opened_in_jupyterlab(monkeypatch):
+    """No parameter injection, no INSIGHT_ROOT: the kernel starts in the notebook's folder, as in
+    `make lab`, and the first cell's default study (the bundled demo) is used."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.delenv("INSIGHT_ROOT", raising=False)
+    path = ROOT / "notebooks" / "voc" / "scope_and_sample.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors

@@ -87,8 +87,11 @@ def table_html(data, caption: str, base=None, note: str | None = None, *, index:
                 fmt[col] = (lambda v: "" if pd.isna(v) else f"{v:,}")
         styler = styler.format(fmt, escape="html", na_rep="")
         text_cols = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
-        if text_cols:  # words read left-aligned, numbers right-aligned
+        if text_cols:  # words read left-aligned, numbers right-aligned (headers follow their column)
             styler = styler.set_properties(subset=text_cols, **{"text-align": "left"})
+            styler = styler.set_table_styles(
+                {c: [{"selector": "th.col_heading", "props": [("text-align", "left")]}] for c in text_cols},
+                overwrite=False)
         styler = styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
         if not index:
             styler = styler.hide(axis="index")

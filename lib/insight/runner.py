@@ -95,9 +95,21 @@ def _atomic_write(path: Path, text: str) -> None:
 # --- one notebook, in a worker process --------------------------------------------------------------
 
 def execute_job(job: dict) -> dict:
-    """Run one notebook with papermill, then render it. Runs in a worker process."""
+    """Run one notebook with papermill, then render it, with the kernel's own chatter (stderr) sent to
+    .cache/runs/<study>/<name>.log instead of the study owner's terminal."""
     work = Path(job["work_dir"])
     work.mkdir(parents=True, exist_ok=True)
+    saved = os.dup(2)
+    with open(work / f"{job['name']}.log", "w", encoding="utf-8") as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            return _execute_job(job, work)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _execute_job(job: dict, work: Path) -> dict:
     out_nb = work / f"{job['name']}.ipynb"
     out_html = work / f"{job['name']}.html"
     findings = work / f"{job['name']}.findings.json"
