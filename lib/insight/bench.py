@@ -67,6 +67,14 @@ def bench_project(scale: float, root: Path) -> Project:
     return Project(root)
 
 
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of every finished descendant: the machine is shared, so CPU time
+    says what a run costs when wall time is inflated by other work (see load_average_1min)."""
+    import resource
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def _env(project: Project) -> dict:
     return {**os.environ, "INSIGHT_ROOT": str(project.root)}
 
@@ -75,13 +83,17 @@ def run_report_timed(project: Project, study: str, label: str, force: bool, jobs
     cmd = [sys.executable, "-m", "insight", "report", study, "--quiet"] + (["--force"] if force else []) \
         + (["--jobs", str(jobs)] if jobs else [])
     t0 = time.perf_counter()
+    cpu0 = _children_cpu()
     with PeakMemory() as mem:
         res = subprocess.run(cmd, cwd=project.root, env=_env(project), capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    cpu = _children_cpu() - cpu0
     manifest = json.loads((project.report_dir(study) / "manifest.json").read_text())
-    nbs = {k: {"status": v.get("status"), "seconds": v.get("duration")} for k, v in manifest["notebooks"].items()}
+    nbs = {k: {"status": v.get("status"), "seconds": v.get("duration"), "cpu_seconds": v.get("cpu")}
+           for k, v in manifest["notebooks"].items()}
     sizes = {p.name: p.stat().st_size for p in sorted(project.report_dir(study).glob("*.html"))}
     return {"run": label, "study": study, "exit": res.returncode, "total_seconds": round(wall, 2),
+            "cpu_seconds": round(cpu, 1), "load_average_1min": round(os.getloadavg()[0], 2),
             "peak_memory_mb": round(mem.peak / 2**20, 1), "peak_process": mem.peak_name,
             "notebooks": nbs, "html_bytes": sizes, "largest_html_mb": round(max(sizes.values(), default=0) / 2**20, 2),
             "stderr_tail": res.stderr[-600:] if res.returncode else ""}

@@ -43,13 +43,17 @@ class Study:
         return all(t in self.prepared.tables for t in tables)
 
     def table(self, name: str) -> "pd.DataFrame":
-        """A canonical table as a DataFrame (a fresh copy each call; loaded once)."""
+        """A canonical table as a DataFrame (loaded once; each call returns its own frame: pandas'
+        copy-on-write copies the data only if the caller changes it, so callers may modify it freely)."""
         if name not in self.prepared.tables:
             raise MissingTableError(f"study {self.name!r} has no {name!r} table; it has: {', '.join(self.tables) or 'none'}")
         if name not in self._frames:
             import pandas as pd
+
+            from insight.speedups import install
+            install()
             self._frames[name] = pd.read_parquet(self.prepared.tables[name])
-        return self._frames[name].copy()
+        return self._frames[name].copy(deep=False)
 
     @property
     def period(self):

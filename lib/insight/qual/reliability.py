@@ -90,7 +90,11 @@ def intercoder_reliability(segments: pd.DataFrame, coders=None, good: float = 0.
         arr = mat.to_numpy(dtype=float)
         both = mat.notna().sum(axis=0) >= 2
         sub = mat.loc[:, both]
-        agree = float((sub.nunique(axis=0) == 1).mean()) if sub.shape[1] else float("nan")
+        if sub.shape[1]:  # coders agree on a unit when its (>= 2) decisions are all equal: min == max
+            d = sub.to_numpy(dtype=float)   # (vectorised: nunique(axis=0) runs a Python loop per unit)
+            agree = float((np.nanmin(d, axis=0) == np.nanmax(d, axis=0)).mean())
+        else:
+            agree = float("nan")
         kappa = float("nan")
         if len(coder_list) == 2:
             pair = sub.dropna(axis=1)

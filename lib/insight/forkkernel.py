@@ -1,0 +1,348 @@
+"""Warm notebook kernels: fork them from a process that has already imported the heavy packages.
+
+A notebook kernel spends 2-3 CPU seconds importing pandas, scipy.stats, statsmodels, matplotlib and
+seaborn before its first line of analysis; a report runs 25 of them on 2 cores. The runner starts
+one *fork server* (`python -m insight.forkkernel serve <socket>`), which imports those packages
+once and then forks a fresh child per kernel: each notebook still runs in its own process (nothing
+is shared between notebooks but the read-only, copy-on-write imported code), it just starts warm.
+
+How a kernel is launched: the runner asks papermill for `ForkKernelManager`, whose kernel command is
+`python -m insight.forkkernel launch -f <connection file>` instead of `python -m ipykernel_launcher
+-f ...`. That small launcher process is what Jupyter manages: it hands its arguments, working
+folder, environment and stdin/stdout/stderr to the server, which forks a child that becomes the
+ipykernel (exactly as ipykernel_launcher would). The launcher forwards signals (interrupt,
+terminate) to the kernel and exits with the kernel's exit status; if the launcher is killed, the
+server kills its kernel. Whenever no server answers (not started, not ready within the wait, or
+gone), the launcher simply becomes a normal `ipykernel_launcher`: nothing depends on the server.
+
+The server imports no notebook-specific state: environment variables (INSIGHT_FINDINGS, ...) are
+the kernel's own, set in the child before ipykernel starts; matplotlib's backend is not resolved
+in the server, so the inline backend is set up in each kernel as usual.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import struct
+import sys
+import time
+
+ENV_SOCKET = "INSIGHT_FORK_SERVER"
+ENV_PID = "INSIGHT_FORK_SERVER_PID"
+ENV_CPU_FILE = "INSIGHT_KERNEL_CPU_FILE"   # where the launcher writes its kernel's CPU seconds
+WAIT_READY = 60.0   # seconds a launcher waits for the server to finish its imports
+
+# imported once by the server; every notebook needs most of them
+PRELOAD = ("numpy", "pandas", "pyarrow", "pyarrow.parquet", "scipy.stats", "scipy.special", "statsmodels.api",
+           "statsmodels.formula.api", "statsmodels.stats.proportion", "statsmodels.stats.multitest", "matplotlib",
+           "matplotlib.pyplot", "seaborn", "pingouin", "sklearn.metrics", "sklearn.linear_model", "pydantic", "yaml",
+           "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "matplotlib_inline", "insight.config", "insight.params",
+           "insight.study", "insight.display", "insight.findings", "insight.stats", "insight.data.prepare", "insight.fonts")
+
+
+# --- framing: 4-byte length + JSON ---------------------------------------------------------------
+
+def _send(sock: socket.socket, obj, fds=()) -> None:
+    data = json.dumps(obj).encode()
+    msg = struct.pack("!I", len(data)) + data
+    if fds:
+        socket.send_fds(sock, [msg], list(fds))
+    else:
+        sock.sendall(msg)
+
+
+def _recv_exact(sock: socket.socket, n: int, fds_wanted: int = 0):
+    buf, fds = b"", []
+    while len(buf) < n:
+        if fds_wanted and not fds:
+            chunk, got, _, _ = socket.recv_fds(sock, n - len(buf), fds_wanted)
+            fds = list(got)
+        else:
+            chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise EOFError
+        buf += chunk
+    return buf, fds
+
+
+def _recv(sock: socket.socket, fds_wanted: int = 0):
+    head, fds = _recv_exact(sock, 4, fds_wanted)
+    (n,) = struct.unpack("!I", head)
+    body, more = _recv_exact(sock, n)
+    return json.loads(body), fds + more
+
+
+# --- the launcher (what Jupyter starts as "the kernel") -----------------------------------------
+
+def _plain_kernel(args: list[str]) -> None:
+    """Become an ordinary ipykernel (no server available)."""
+    os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *args])
+
+
+def _server_alive() -> bool:
+    pid = os.environ.get(ENV_PID)
+    if not pid:
+        return True
+    try:
+        os.kill(int(pid), 0)
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def launch(args: list[str]) -> None:
+    path = os.environ.get(ENV_SOCKET)
+    if not path:
+        _plain_kernel(args)
+    deadline = time.monotonic() + WAIT_READY
+    sock = None
+    while sock is None:
+        if os.path.exists(path):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.connect(path)
+                sock = s
+                break
+            except OSError:
+                s.close()
+                _plain_kernel(args)
+        if time.monotonic() > deadline or not _server_alive():
+            _plain_kernel(args)
+        time.sleep(0.05)
+    try:
+        _send(sock, {"args": args, "cwd": os.getcwd(), "env": dict(os.environ)}, fds=(0, 1, 2))
+        reply, _ = _recv(sock)
+    except (OSError, EOFError, ValueError):
+        sock.close()
+        _plain_kernel(args)
+    pid = int(reply["pid"])
+
+    def forward(signum, _frame):
+        try:
+            os.kill(pid, signum)
+        except OSError:
+            pass
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(sig, forward)
+    while True:
+        try:
+            done, _ = _recv(sock)
+            break
+        except InterruptedError:
+            continue
+        except (OSError, EOFError, ValueError):
+            done = {"status": 1}
+            break
+    report = os.environ.get(ENV_CPU_FILE)
+    if report and "cpu" in done:   # the kernel is the server's child: its CPU time is reported here
+        try:
+            with open(report, "w") as fh:
+                fh.write(str(done["cpu"]))
+        except OSError:
+            pass
+    os._exit(int(done.get("status", 1)))
+
+
+# --- the server --------------------------------------------------------------------------------
+
+def _preload() -> None:
+    import importlib
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in PRELOAD:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - a package missing here is imported by the kernel itself
+                pass
+    try:
+        from insight.fonts import font_family
+        font_family()  # registers the bundled CJK font with matplotlib's font manager, once
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _child(request: dict, fds: list[int], inherited) -> None:
+    """In the forked child: become the kernel the launcher asked for."""
+    try:
+        for obj in inherited:   # the server's sockets and selector are not the kernel's business
+            obj.close()
+        for target, fd in zip((0, 1, 2), fds):
+            os.dup2(fd, target)
+            os.close(fd)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_DFL)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        args = list(request["args"])
+        if os.environ.get("JPY_PARENT_PID"):   # read by ipykernel at import time, i.e. in the server: pass it on
+            args.append(f"--IPKernelApp.parent_handle={os.environ['JPY_PARENT_PID']}")
+        sys.argv = [sys.executable, *args]
+        from ipykernel import kernelapp as app
+        app.launch_new_instance()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        os._exit(code)
+    except BaseException:  # noqa: BLE001
+        import traceback
+        traceback.print_exc()
+        os._exit(1)
+    os._exit(0)
+
+
+def serve(path: str) -> None:
+    import selectors
+
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        del sys.path[0]   # as ipykernel_launcher does; the kernel puts its own working folder back
+    _preload()
+    parent = os.getppid()
+    if os.path.exists(path):
+        os.unlink(path)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    listener.bind(tmp)
+    listener.listen(64)
+    os.rename(tmp, path)   # the socket appears only once the imports are done
+    sel = selectors.DefaultSelector()
+    sel.register(listener, selectors.EVENT_READ)
+    kernels: dict[int, socket.socket] = {}   # kernel pid -> its launcher's connection
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    try:
+        while not stop and os.getppid() == parent:
+            for key, _ in sel.select(timeout=0.2):
+                if key.fileobj is listener:
+                    conn, _ = listener.accept()
+                    try:
+                        request, fds = _recv(conn, fds_wanted=3)
+                    except (OSError, EOFError, ValueError):
+                        conn.close()
+                        continue
+                    pid = os.fork()
+                    if pid == 0:
+                        _child(request, fds, [listener, conn, *kernels.values(), sel])
+                    for fd in fds:
+                        os.close(fd)
+                    kernels[pid] = conn
+                    try:
+                        _send(conn, {"pid": pid})
+                    except OSError:
+                        pass
+                    sel.register(conn, selectors.EVENT_READ, pid)
+                else:  # a launcher went away (killed): its kernel goes too
+                    pid = key.data
+                    try:
+                        alive = key.fileobj.recv(1)
+                    except OSError:
+                        alive = b""
+                    if not alive:
+                        sel.unregister(key.fileobj)
+                        try:
+                            os.kill(pid, signal.SIGKILL)
+                        except OSError:
+                            pass
+            while kernels:   # reap finished kernels and tell their launchers
+                try:
+                    pid, status, usage = os.wait4(-1, os.WNOHANG)
+                except ChildProcessError:
+                    break
+                if pid == 0:
+                    break
+                conn = kernels.pop(pid, None)
+                if conn is None:
+                    continue
+                code = os.waitstatus_to_exitcode(status)
+                try:
+                    sel.unregister(conn)
+                except (KeyError, ValueError):
+                    pass
+                try:
+                    _send(conn, {"status": code if code >= 0 else 128 - code,
+                                 "cpu": round(usage.ru_utime + usage.ru_stime, 3)})
+                except OSError:
+                    pass
+                conn.close()
+    finally:
+        for pid in kernels:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+# --- the runner's side -------------------------------------------------------------------------
+
+class Server:
+    """Start the fork server (context manager); sets ENV_SOCKET/ENV_PID for the kernels to find it."""
+
+    def __init__(self, folder, env: dict | None = None):
+        from pathlib import Path
+
+        self.folder = Path(folder)
+        self.env = env or {}
+        self.proc = None
+        self.path = None
+
+    def __enter__(self):
+        import subprocess
+        import tempfile
+
+        # a short path: AF_UNIX socket paths are limited to about 100 characters
+        self.path = os.path.join(tempfile.mkdtemp(prefix="insight-fk-"), "s")
+        env = {**os.environ, **self.env}
+        self.proc = subprocess.Popen([sys.executable, "-m", "insight.forkkernel", "serve", self.path], env=env,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=open(self.folder / "fork-server.log", "w"))
+        os.environ[ENV_SOCKET] = self.path
+        os.environ[ENV_PID] = str(self.proc.pid)
+        return self
+
+    def __exit__(self, *exc):
+        os.environ.pop(ENV_SOCKET, None)
+        os.environ.pop(ENV_PID, None)
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except Exception:  # noqa: BLE001
+                self.proc.kill()
+                self.proc.wait()
+            if self.proc.stderr:
+                self.proc.stderr.close()
+        import shutil
+        shutil.rmtree(os.path.dirname(self.path), ignore_errors=True)
+
+
+def kernel_manager_class():
+    """An AsyncKernelManager whose python kernels start through the fork server."""
+    from jupyter_client import AsyncKernelManager
+
+    class ForkKernelManager(AsyncKernelManager):
+        def format_kernel_cmd(self, extra_arguments=None):
+            cmd = super().format_kernel_cmd(extra_arguments)
+            same_python = len(cmd) > 2 and os.path.realpath(cmd[0]) == os.path.realpath(sys.executable)
+            if os.environ.get(ENV_SOCKET) and same_python and cmd[1:3] == ["-m", "ipykernel_launcher"]:
+                cmd = [cmd[0], "-m", "insight.forkkernel", "launch", *cmd[3:]]
+            return cmd
+
+    return ForkKernelManager
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 2 and sys.argv[1] == "serve":
+        serve(sys.argv[2])
+    elif len(sys.argv) >= 2 and sys.argv[1] == "launch":
+        launch(sys.argv[2:])
+    else:
+        print("usage: python -m insight.forkkernel serve <socket> | launch -f <connection file>", file=sys.stderr)
+        raise SystemExit(2)

@@ -1,0 +1,189 @@
+"""Performance work (issue 11): every speed-up gives the same results as the code it replaces.
+
+- insight.speedups: ArrowStringArray.isin with large value arrays (reference: Python set membership);
+- qual: parse_transcripts (batch) == parse_transcript per transcript; probing_depth's chain lengths
+  against hand-counted transcripts;
+- data.prepare: the cache of the generated demo company (exact Parquet round trip, atomic, reused);
+- forkkernel: notebooks run in warm (forked) kernels with their own environment and working folder,
+  and fall back to a plain kernel when no server answers.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import make_project
+
+
+# --- isin ----------------------------------------------------------------------------------------
+
+def test_fast_isin_matches_set_membership():
+    from insight.speedups import install
+    install()
+    rng = np.random.default_rng(1)
+    ids = pd.Series(np.char.add("c", rng.integers(0, 3000, 5000).astype(str)), dtype="str")
+    ids[7] = None
+    values = pd.Series(np.char.add("c", rng.integers(0, 1500, 4000).astype(str)), dtype="str")
+    values[3] = None
+    allowed = set(values.dropna())
+    # hand reference: a value is "in" when it is one of the values; a missing id matches a missing value
+    expect = np.array([(v in allowed) if isinstance(v, str) else True for v in ids.astype(object)])
+    for vals in (values, values.to_numpy(dtype=object), pd.Index(values), values.astype("category"), list(values)):
+        got = ids.isin(vals).to_numpy()
+        assert (got == expect).all(), type(vals)
+    # no missing value among the values: a missing id is not in them
+    got = ids.isin(values.dropna()).to_numpy()
+    assert not got[7] and (got[:7] == expect[:7]).all()
+    # values of another type never match text (pandas' own rule)
+    assert not ids.isin(pd.Series(np.arange(2000))).any()
+    assert not ids.isin(pd.Series([], dtype="str")).any()
+
+
+# --- transcripts ----------------------------------------------------------------------------------
+
+A = ("Interviewer: How was onboarding?\n"
+     "Participant: Slow.\n"
+     "Interviewer: Why do you say slow?\n"        # probe 1
+     "Participant: Nobody called us.\n"
+     "Interviewer: [probe] And then?\n"           # probe 2 (chain of 2)
+     "Participant: We found the academy.\n"
+     "Interviewer: Can you give an example?\n")   # probe 3 (chain of 3), the last turn
+B = ("Participant: I start talking.\n"            # must not count as an answer to A's last probe
+     "Interviewer: Thanks.\n"
+     "Interviewer: Why?\n"                        # chain of 1
+     "Participant: Because.\n")
+
+
+def test_parse_transcripts_equals_one_by_one():
+    from insight.qual.importers import parse_transcript, parse_transcripts
+    texts = [A, None, "   ", B, A]
+    batch = parse_transcripts(texts)
+    assert sorted(set(batch["doc"])) == [0, 3, 4]
+    for i in (0, 3, 4):
+        one = parse_transcript(texts[i])
+        got = batch[batch["doc"] == i].drop(columns="doc").reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, one, check_dtype=False)
+    # B's first turn follows A's last probe in the batch but is not an answer to it
+    assert not batch[batch["doc"] == 3]["is_probe"].iloc[0]
+    assert parse_transcripts([None, ""]).empty
+
+
+def test_probing_depth_chains_hand_counted():
+    from insight.qual.analysis import probing_depth
+    from insight.qual.model import QualData
+    sources = pd.DataFrame({"source_id": ["s1", "s2", "s3"], "kind": ["interview_1to1"] * 3,
+                            "date": pd.to_datetime(["2024-03-01", "2024-03-02", "2024-03-03"]),
+                            "participant_id": ["p1", "p2", "p3"], "text": [A, B, None]})
+    segs = pd.DataFrame({"segment_id": ["g1", "g2"], "source_id": ["s1", "s2"], "participant_id": ["p1", "p2"],
+                         "code": ["x", "y"], "coder": ["c1", "c1"], "is_probe": [True, False], "text": ["a", "b"]})
+    qd = QualData(sources=sources, segments=segs)
+    d = probing_depth(qd).set_index("source_id")
+    # A: 4 interviewer turns, 3 probes (turns 2-4 consecutive -> chain 3); B: 2 questions, 1 probe, chain 1
+    assert d.loc["s1", ["questions", "probes", "deepest_chain"]].tolist() == [4, 3, 3]
+    assert d.loc["s2", ["questions", "probes", "deepest_chain"]].tolist() == [2, 1, 1]
+    assert d.loc["s3", ["questions", "probes", "deepest_chain"]].isna().all()
+    assert d.loc["s1", "probe_share"] == 0.75
+
+
+# --- demo cache ----------------------------------------------------------------------------------
+
+def test_demo_company_cached_once_and_identical(tmp_path, monkeypatch):
+    from insight.data import prepare
+    from insight.demo import generate
+    from insight.params import load_params
+    from insight.paths import Project
+
+    project = Project(make_project(tmp_path / "p", scale=0.1))
+    params = load_params("2024-annual", project)
+    calls = []
+    import insight.demo as demo_pkg
+    monkeypatch.setattr(demo_pkg, "generate", lambda **kw: calls.append(kw) or generate(**kw))
+    first = prepare._demo_tables(params, project)
+    other = load_params("2023-annual", project)       # the same company: read from the cache
+    second = prepare._demo_tables(other, project)
+    assert len(calls) == 1
+    ref = generate(scale=0.1, seed=params.data.demo.seed)
+    for name, df in ref.items():
+        pd.testing.assert_frame_equal(second[name], df, check_exact=True)
+        pd.testing.assert_frame_equal(first[name], df, check_exact=True)
+    folders = list((project.cache_dir / "demo").iterdir())
+    assert [f.name for f in folders if not f.name.startswith(".")] and not [f for f in folders if ".tmp-" in f.name]
+    (cached,) = [f for f in folders if f.is_dir()]
+    assert json.loads((cached / "tables.json").read_text()) == list(ref)
+
+
+# --- warm kernels ----------------------------------------------------------------------------------
+
+def _probe_notebook(path: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell('study = "2024-annual"', metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("import os, sys, json\n"
+                                          "print(json.dumps({'nb': os.environ.get('INSIGHT_NOTEBOOK'), 'cwd': os.getcwd(),"
+                                          " 'pandas': 'pandas' in sys.modules, 'pid': os.getpid()}))")]
+    nbformat.write(nb, str(path))
+
+
+def _printed(out_nb: Path) -> dict:
+    nb = nbformat.read(str(out_nb), as_version=4)
+    return json.loads(nb.cells[-1].outputs[0]["text"])
+
+
+def test_warm_kernels_run_notebooks_in_their_own_process(tmp_path, project_root):
+    from insight import forkkernel
+    from insight.runner import KERNEL_ENV, execute_job
+
+    (tmp_path / "nbs").mkdir()
+    _probe_notebook(tmp_path / "nbs" / "probe.ipynb")
+    job = {"path": str(tmp_path / "nbs" / "probe.ipynb"), "study": "2024-annual", "root": str(project_root),
+           "work_dir": str(tmp_path / "work"), "meta": {"title": "probe"}}
+    (tmp_path / "work").mkdir()
+    with forkkernel.Server(tmp_path / "work", env=KERNEL_ENV) as server:
+        res = [execute_job({**job, "name": f"probe{i}"}) for i in range(2)]
+        assert server.proc.poll() is None
+    assert [r["status"] for r in res] == ["ok", "ok"], res
+    seen = [_printed(tmp_path / "work" / f"probe{i}.ipynb") for i in range(2)]
+    assert [s["nb"] for s in seen] == ["probe0", "probe1"]               # each kernel has its own environment
+    assert {s["cwd"] for s in seen} == {str(tmp_path / "nbs")}           # and the notebook's folder
+    assert all(s["pandas"] for s in seen)                                # warm: pandas was imported by the server
+    assert seen[0]["pid"] != seen[1]["pid"]
+    assert all(r["cpu"] > 0 for r in res)
+    assert forkkernel.ENV_SOCKET not in os.environ
+
+
+def test_launcher_falls_back_to_a_plain_kernel(tmp_path, project_root, monkeypatch):
+    from insight import forkkernel
+    from insight.runner import execute_job
+
+    (tmp_path / "nbs").mkdir()
+    _probe_notebook(tmp_path / "nbs" / "probe.ipynb")
+    monkeypatch.setenv(forkkernel.ENV_SOCKET, str(tmp_path / "no-such-socket"))
+    monkeypatch.setenv(forkkernel.ENV_PID, "999999999")   # no such process: do not wait for it
+    res = execute_job({"name": "probe", "path": str(tmp_path / "nbs" / "probe.ipynb"), "study": "2024-annual",
+                       "root": str(project_root), "work_dir": str(tmp_path / "work"), "meta": {"title": "probe"}})
+    assert res["status"] == "ok", res
+    assert _printed(tmp_path / "work" / "probe.ipynb")["pandas"] is False   # a fresh, cold kernel
+
+
+
+# --- Study.table: no deep copy, still independent -------------------------------------------------
+
+def test_study_table_changes_do_not_leak(use_small_project):
+    from insight.study import load_study
+    study = load_study("2024-annual")
+    first = study.table("customers")
+    ref = study.table("customers").copy(deep=True)
+    col = first.columns[0]
+    first.loc[first.index[0], col] = "changed"
+    first["extra"] = 1
+    first[first.columns[1]] = first[first.columns[1]].shift(1)
+    first.iloc[1:3, 0] = None
+    again = study.table("customers")
+    pd.testing.assert_frame_equal(again, ref)
+    assert again is not first and "extra" not in again
