@@ -16,7 +16,7 @@ EXPECT = {
     "retention_churn": ["crm.churn.at_risk_backtest", "crm.retention.revenue", "Kaplan"],
     "upgrade_crosssell": ["crm.crosssell.candidates", "renews"],
     "customer_value": ["crm.value.rfm_top_segment", "crm.value.clv_concentration", "champions"],
-    "product_opinions": ["crm.opinions.ratings", "crm.opinions.adoption_ai_assistant", "mid_market"],
+    "product_opinions": ["crm.opinions.ratings", "crm.opinions.adoption_ai_assistant", "mid market"],
     "loyalty": ["crm.loyalty.driver", "crm.loyalty.by_segment"],
 }
 

@@ -174,6 +174,11 @@ def test_findings_built_from_the_tables():
     sig = story.concentration_findings(conc.assign(p_adjusted=0.01), "customer_status", "churned", hyps)
     b = next(x for x in sig if x["id"] == "qual.concentrated.b")
     assert b["hypothesis"] == "H2" and b["evidence"] == "supports" and b["effect_size"] is None  # odds ratio inf
+    # a: churned P1 of P1, P2 (50%) against P3, P5 of P3-P5 (67%): a significant gap the other way is named too
+    less = story.concentration_findings(conc.assign(p_adjusted=np.where(conc["code"] == "a", 0.01, 0.9)),
+                                        "customer_status", "churned", hyps)[0]["statement"]
+    assert less.startswith("No code is significantly more frequent among the 2 churned participants (customer status")
+    assert less.endswith("Significantly less frequent among them: 'a' (50% against 67% of the others).")
 
 
 def test_params_section_defaults_and_checks():
@@ -236,3 +241,93 @@ def test_study_with_sources_only():
     assert len(qa.expert_key_points(qd)) == 2
     assert qa.immersion_timeline(qd).empty and qa.saturation_curve(qd).empty
     assert qa.code_frequency(qd).empty
+
+
+def test_frequency_display_and_heatmap_agree():
+    """The table of all participants and the heat map's first column show the same numbers, in the
+    same order (the 2023 report once showed 40 in the heat map against 45% in the table)."""
+    from insight.qual import plots as qp
+    qd = _qd().kinds(qa.INTERVIEW_KINDS)
+    overall = qa.code_frequency(qd)
+    # a: 3 participants, b: 3, c: 2, d: 0 -> order a, b (tie, alphabetical), c, d
+    assert qa.code_order(overall) == ["a", "b", "c", "d"]
+    table = qa.frequency_display(overall)
+    assert table.columns.tolist() == ["code", "all participants"]
+    assert table["all participants"].tolist() == ["60% (3/5)", "60% (3/5)", "40% (2/5)", "0% (0/5)"]
+    by = qa.code_frequency(qd, by="customer_status")
+    # churned: P1, P2 (2); existing: P3, P4, P5 (3): with min_base 3 churned is left out
+    assert qa.omitted_groups(by, 3) == ["churned (n = 2)"]
+    fig = qp.frequency_heatmap(by, "customer_status", min_base=3, overall=overall)
+    ax = fig.axes[0]
+    cells = [t.get_text() for t in ax.texts]
+    # row-major: (a: all 60, existing 67), (b: 60, 33), (c: 40, 33), (d: 0, 0)
+    assert cells == ["60", "67", "60", "33", "40", "33", "0", "0"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "c", "d"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["all\nparticipants\n(n=5)", "existing\n(n=3)"]
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+
+
+def test_concentration_table_reads_well():
+    qd = _qd().kinds(qa.INTERVIEW_KINDS)
+    t = qa.concentration_table(qa.concentration(qd, "customer_status", "churned"), "churned").set_index("code")
+    # d: nobody raised it -> 2x2 [[0, 2], [0, 3]]: odds ratio undefined, shown as n/a (not 'nan')
+    assert t.loc["d", "odds ratio"] == "n/a"
+    assert t.loc["b", "churned (%)"] == 100 and t.loc["b", "others (%)"] == 33
+
+
+def test_quotes_prefer_excerpts_with_the_code_alone():
+    qd = _qd()
+    # g3 carries b and c; g5 carries c alone (P4): the c quote is taken from g5 first
+    q = qa.representative_quotes(qd, codes=["c"], n=1)
+    assert q["quote"].tolist() == ["c in S4"]
+
+
+def test_reliability_finding_with_a_handful_of_excerpts():
+    from insight.qual import story
+    rel = pd.DataFrame({"code": ["a", "overall (every code decision)"], "units": [3, 6], "coders": [2, 2],
+                        "applied": [3, 5], "agreement": [1.0, 0.8], "kappa": [1.0, 0.7], "alpha": [1.0, 0.7],
+                        "verdict": ["reliable", "tentative"]})
+    f = story.reliability_finding(rel, min_units=10)
+    assert f["severity"] == "warning" and f["statement"].startswith("Only 3 excerpts were double-coded")
+    f = story.reliability_finding(rel, min_units=3)
+    assert f["statement"].startswith("Agreement between coders: Krippendorff's alpha 0.70 over 6")
+
+
+def test_probing_summary_sentence():
+    d = qa.probing_depth(_qd())
+    # only S1 has a transcript: 4 questions, 2 probes (50%), longest run 2
+    assert qa.probing_summary(d) == ("Across 1 interviews with a transcript, interviewers asked a median of 2 follow-up "
+                                     "questions per interview (50% of all their questions); the longest run of "
+                                     "follow-ups in a row was 2 (S1). Every interview had follow-up questions.")
+
+
+def test_immersion_finding_counts_entries_and_weekly_themes():
+    from insight.qual import story
+    tl = pd.DataFrame({"date": pd.to_datetime(["2024-05-06", "2024-05-06", "2024-05-14", "2024-05-14", "2024-05-20"]),
+                       "week": [1, 1, 2, 2, 3], "site": "C1", "source_id": ["L1", "L1", "L2", "L2", "L3"],
+                       "code": ["slow_support", "trust", "slow_support", "uncoded", "slow_support"], "note": "x"})
+    f = story.immersion_finding(tl, top=2)
+    # 3 entries (L1..L3) over 3 weeks; slow_support in L1, L2, L3 (3 entries, every week), trust in L1 (1)
+    assert f["statement"] == ("On the customer's site the researcher logged 3 observations over 3 week(s); the themes "
+                              "seen most often: slow support (3 entries), trust (1 entry). Seen every week: slow support.")
+    assert qa.weekly_table(tl[tl["code"] != "uncoded"]).set_index("code").loc["slow support"].tolist() == [1, 1, 1]
+
+
+def test_hypothesis_about_a_group_needs_its_codes_in_that_group():
+    from insight.config.core import QuantSpec
+    qd = _qd().kinds(qa.INTERVIEW_KINDS)
+    quant = QuantSpec(source="survey", measure="q", group_by="customer_status", groups=["churned"], expected="lower")
+    hyps = [Hypothesis(id="HB", question="Q1", dimension="usage", statement="s", quant=quant, qual=QualSpec(supports=["b"])),
+            Hypothesis(id="HA", question="Q1", dimension="usage", statement="s", quant=quant, qual=QualSpec(supports=["a"]))]
+    ev = qa.hypothesis_evidence(qd, hyps, min_participants=3, min_share=0.5).set_index("hypothesis")
+    # b: P1, P2, P5 = 3 of 5 overall; churned P1, P2 -> 2/2 = 100% against existing P5 -> 1/3: supports
+    assert ev.loc["HB", "evidence"] == "supports" and ev.loc["HB", "focus_share"] == 1.0
+    assert ev.loc["HB", "others_share"] == pytest.approx(1 / 3)
+    # a: P1, P3, P5 = 3 of 5 overall (would support), but churned 1/2 = 50% < existing 2/3: inconclusive
+    assert ev.loc["HA", "evidence"] == "inconclusive" and "not more frequent among churned" in ev.loc["HA", "group_note"]
+    from insight.qual import story
+    f = {x["id"]: x for x in story.hypothesis_findings(ev.reset_index())}
+    assert "50% of churned participants raised them against 67% of the others" in f["qual.HA"]["statement"]
+    assert qa.evidence_table(ev.reset_index()).set_index("hypothesis").loc["HB", "supporting codes in the named group"] \
+        == "churned 100% vs others 33%"

@@ -40,6 +40,10 @@ def test_themes_on_hand_made_texts():
     assert len(th.themes) == 2 and th.themes["texts"].sum() == 20
     assert any("invoice" in t or "billing" in t for t in labels) and any("support" in t or "ticket" in t for t in labels)
     assert suggest_themes(["one", "two"]).themes.empty
+    # themes are numbered by size (1 = the largest) in the table and in each text's assignment
+    lop = suggest_themes(texts[:16], n_themes=2, n_terms=4)        # 10 billing texts, 6 support texts
+    assert lop.themes["theme"].tolist() == [1, 2] and lop.themes["texts"].tolist() == [10, 6]
+    assert (lop.assignments["theme"] == 1).sum() == 10
 
 
 def _glyph_warnings(fig) -> list[str]:

@@ -253,7 +253,7 @@ def test_banner_two_proportion_letters_with_effective_bases(mini_qn):
     w = pd.Series([1.0] * 100 + [1.0] * 50 + [3.0] * 50)
     bt = banner_table(df, mini_qn, ["grp"], ["q_yes"], weights=w, correction="none")
     frame = bt.to_frame()
-    assert frame.loc[("q_yes: Do you like it?", "% Yes"), ("grp", "y")] == pytest.approx(0.45)
+    assert frame.loc[("Do you like it?", "% Yes"), ("grp", "y")] == pytest.approx(0.45)
     assert bt.cells[(0, 2)].n_eff == pytest.approx(80.0)
     assert bt.letter_of("grp", "y") == "B"
     assert bt.cell_letters("q_yes", "% Yes", "grp", "x") == "B"         # x is higher than column B at p < 0.05
@@ -262,6 +262,10 @@ def test_banner_two_proportion_letters_with_effective_bases(mini_qn):
     holm = banner_table(df, mini_qn, ["grp"], ["q_yes"], weights=w, correction="holm")
     assert holm.cell_letters("q_yes", "% Yes", "grp", "x") == "b"
     assert "Holm" in holm.legend and "2 column comparisons" in holm.legend
+    # the sentence under the table names the strict-level differences only (x 60% vs y 45%, and the mirror row)
+    assert bt.highlights() == ("Real differences (p < 0.05 after the correction): “Do you like it?” % Yes: x (60%) is "
+                               "higher than y (45%); % No: y (55%) is higher than x (40%).")
+    assert holm.highlights().startswith("No group differs from another in this table by more than chance")
 
 
 def test_banner_welch_letters_on_effective_bases(mini_qn):
@@ -286,15 +290,15 @@ def test_banner_multiple_choice_on_respondents_small_and_tiny_bases(mini_qn):
     df = pd.DataFrame({"q_ch__a": a, "q_ch__b": b, "grp": grp, "q_yes": "yes", "q_score": 3.0})
     bt = banner_table(df, mini_qn, ["grp"], ["q_ch"], small_base=30, tiny_base=5)
     f = bt.to_frame()
-    assert f.loc[("q_ch: Channels", "% A"), ("Total", "Total")] == pytest.approx(0.75)
-    assert f.loc[("q_ch: Channels", "% B"), ("Total", "Total")] == pytest.approx(0.50)
-    assert f.loc[("q_ch: Channels", "base: n (effective)"), ("Total", "Total")] == 40
+    assert f.loc[("Channels", "% A"), ("Total", "Total")] == pytest.approx(0.75)
+    assert f.loc[("Channels", "% B"), ("Total", "Total")] == pytest.approx(0.50)
+    assert f.loc[("Channels", "base: n (effective)"), ("Total", "Total")] == 40
     # y has 5 answering (35 x, 8 y of which 3 NaN... ) -> check suppression of a tiny column
-    n_y = int(f.loc[("q_ch: Channels", "base: n (effective)"), ("grp", "y")])
-    n_z = int(f.loc[("q_ch: Channels", "base: n (effective)"), ("grp", "z")])
-    assert n_z == 0 and math.isnan(f.loc[("q_ch: Channels", "% A"), ("grp", "z")])
+    n_y = int(f.loc[("Channels", "base: n (effective)"), ("grp", "y")])
+    n_z = int(f.loc[("Channels", "base: n (effective)"), ("grp", "z")])
+    assert n_z == 0 and math.isnan(f.loc[("Channels", "% A"), ("grp", "z")])
     html = bt.to_html()
-    assert "⚠" in html and "–" in html and "<sup" not in html.split("q_ch")[0]
+    assert "⚠" in html and "–" in html and "<sup" not in html.split("Channels")[0]
     assert n_y == 5
 
 
@@ -340,6 +344,18 @@ def test_reliability_reverse_codes_items(qn):
     pe = rel.set_index("construct").loc["product_experience", "alpha"]
     assert pe > 0.6
     assert items.set_index("item").loc["q_attr_hard", "corrected item-total r"] > 0.3   # positive once reversed
+    from insight.survey.reliability import reliability_display
+    shown, per_item = reliability_display(rel, items, qn)
+    assert "product experience" in shown["construct"].tolist()
+    hard = per_item.set_index("statement").loc[qn.question("q_attr_hard").text + " (answers turned round)"]
+    assert hard["reverse-coded"] == "yes" and hard["construct"] == "product experience"
+
+
+def test_signed_never_shows_minus_zero():
+    from insight.survey.hypotheses import _signed
+    assert (_signed(-0.00227), _signed(0.25), _signed(-0.81)) == ("0.00", "+0.25", "-0.81")
+    from insight.survey.metrics import format_metric
+    assert (format_metric(-0.258, "points"), format_metric(12.8, "points")) == ("0", "+13")
 
 
 # --- hypotheses, fieldwork, open ends --------------------------------------------------------------
@@ -382,6 +398,12 @@ def test_field_status_and_quota_fill():
     q = quota_fill(df, {"segment": {"enterprise": 0.2, "mid_market": 0.35, "smb": 0.45}}, planned_base=200)
     ent = q.set_index("value").loc["enterprise"]
     assert ent["target n"] == 40 and ent["status"] == "over"
+    from insight.survey.fieldwork import quota_fill_display, quota_summary
+    assert "mid market" in quota_fill_display(q)["value"].tolist()
+    fake = pd.DataFrame({"value": ["a_b", "c", "d"], "fill": [0.5, 1.0, 2.0], "status": ["under", "on target", "over"]})
+    assert quota_summary(fake) == ("Quotas under target: a b (50% of target); over target: d (200% of target). "
+                                   "Weighting (below) corrects these proportions, but a group under target keeps "
+                                   "the precision of its smaller base.")
 
 
 def test_open_ends_as_sources_shape(qn):
@@ -430,3 +452,22 @@ def test_questionnaire_renderer_cli(tmp_path, capsys):
     out = tmp_path / "q.html"
     assert main([str(DEMO_Q), "--html", str(out)]) == 0
     assert "<h2>Satisfaction</h2>" in out.read_text(encoding="utf-8")
+
+
+def test_weight_diagnostics_display_formats():
+    from insight.survey.weight import diagnostics_display, weight_diagnostics
+    # weights 1, 1, 2: mean 4/3, CV^2 = var/mean^2 = (2/9)/(16/9) = 1/8 -> deff 1.125; effective base 16/6 = 2.67 -> "3"
+    d = diagnostics_display(weight_diagnostics([1.0, 1.0, 2.0])).set_index("statistic")["value"]
+    assert d["respondents weighted"] == "3" and d["smallest weight"] == "1.00" and d["largest weight"] == "2.00"
+    assert d["design effect (Kish, 1 + CV²)"] == "1.12" and d["effective base"] == "3"
+    assert d["weighting efficiency"] == "89%"                      # 2.67 / 3
+
+
+def test_open_answers_for_the_report(qn):
+    from insight.survey.open_ends import open_answer_counts, open_answers_display
+    df = fake_responses(30)
+    src = open_ends_as_sources(df, qn)
+    shown = open_answers_display(src, qn, n=5)
+    assert len(shown) == 5 and "source_id" not in shown.columns and not shown["question"].str.startswith("q_").any()
+    counts = open_answer_counts(src, qn)
+    assert counts["answers"].sum() == len(src) and not counts["question"].str.startswith("q_").any()

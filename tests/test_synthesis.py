@@ -38,7 +38,7 @@ def test_verdict_rule(rows, expected):
 def test_sources_agree_is_noted():
     df = pd.DataFrame([F(evidence="supports", p_value=0.001), F(evidence="supports", source="qual", base=5)])
     v, reason = verdicts.verdict_for(df)
-    assert v == "supported" and "sources agree (qual, survey)" in reason
+    assert v == "supported" and "sources agree (interviews, survey)" in reason
 
 
 def test_verdict_table_and_summary():

@@ -212,7 +212,7 @@ def test_method_matrix_and_tables(params):
     assert mt.loc[mt["Method"] == "1:1 interview", "Hypotheses it can test"].item() == "H1, H4, H5"
     ht = hypotheses_table(params)
     assert ht.loc[0, "Quantitative test"] == "survey: q_onboarding by segment — enterprise expected lower than the others"
-    assert "onboarding_friction" in ht.loc[0, "Qualitative evidence"]
+    assert "onboarding friction" in ht.loc[0, "Qualitative evidence"]
     frame = study_frame(params).set_index("Item")["Study frame"]
     assert frame["Trigger"].startswith("Annual")
     assert questions_table(params)["Hypotheses"].tolist() == ["H1, H2, H4", "H3, H6", "H5"]

@@ -323,3 +323,7 @@ def test_method_progress_counts_people_per_method(demo_params):
     assert pr.loc["Survey (questionnaire)", "Status"] == "⚠ 700 of 800"     # 87.5% < 90%
     (f,) = progress_findings(pr.reset_index())
     assert f["id"] == "scope.fieldwork.short" and "1:1 interview 2 of 18 participants" in f["statement"]
+    # methods with nobody yet are listed apart: video 8, phone 5, group 3, council 6 planned = 22
+    # (immersion is under way: entries without participants, not flagged)
+    assert ("Not started in the study's data: Video interview, Phone interview, 1:many (group) interview, Expert "
+            "(elders') council (22 planned participants in all)." in f["statement"])

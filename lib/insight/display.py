@@ -73,6 +73,9 @@ def table_html(data, caption: str, base=None, note: str | None = None, *, index:
         styler = data
     else:
         df = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+        if index and df.index.nlevels == 1 and df.index.name is not None and df.columns.nlevels == 1:
+            # the index name labels the header's corner cell instead of taking a header row of its own
+            df = df.rename_axis(index=None, columns=df.index.name)
         if len(df) > max_rows:
             note = ((note + " ") if note else "") + f"First {max_rows} of {len(df):,} rows shown."
             df = df.head(max_rows)
@@ -86,7 +89,10 @@ def table_html(data, caption: str, base=None, note: str | None = None, *, index:
             elif pd.api.types.is_integer_dtype(df[col]):
                 fmt[col] = (lambda v: "" if pd.isna(v) else f"{v:,}")
         styler = styler.format(fmt, escape="html", na_rep="")
-        text_cols = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
+        num_text = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c]) and _numeric_text(df[c])]
+        if num_text:  # '< 0.001' or '0.29 to 0.60' must not break over two lines
+            styler = styler.set_properties(subset=num_text, **{"white-space": "nowrap"})
+        text_cols = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c]) and c not in num_text]
         if text_cols:  # words read left-aligned, numbers right-aligned (headers follow their column)
             styler = styler.set_properties(subset=text_cols, **{"text-align": "left"})
             styler = styler.set_table_styles(
@@ -98,6 +104,22 @@ def table_html(data, caption: str, base=None, note: str | None = None, *, index:
     styler = styler.set_table_attributes('class="insight-table"')
     body = styler.to_html()
     return f'<figure class="insight-figure table-figure">{caption_html("table", caption, base, note)}{body}</figure>'
+
+
+_NUMERIC_TEXT = None
+
+
+def _numeric_text(col) -> bool:
+    """True for a text column of formatted numbers ('12.5%', '< 0.001', '+0.03', '0.29 to 0.60'):
+    it stays right-aligned like the numbers it shows."""
+    import re
+
+    global _NUMERIC_TEXT
+    if _NUMERIC_TEXT is None:
+        num = r"[<>≤≥=+\-−]?\s?\d[\d,]*(?:\.\d+)?\s?%?"
+        _NUMERIC_TEXT = re.compile(rf"^{num}(?:\s(?:to|–|-)\s{num})?$")
+    vals = [str(v).strip() for v in col.dropna() if str(v).strip() not in ("", "n/a")]
+    return bool(vals) and all(_NUMERIC_TEXT.match(v) for v in vals[:200])
 
 
 def show_table(data, caption: str, base=None, note: str | None = None, **kw) -> None:
@@ -137,14 +159,17 @@ def show_finding(f) -> None:
     if f.metric is not None and f.value is not None:
         bits.append(f"{esc(f.metric)} = {esc(_num(f.value))}")
     if f.ci_low is not None and f.ci_high is not None:
-        bits.append(f"95% CI {esc(_num(f.ci_low))} to {esc(_num(f.ci_high))}")
+        value = _num(f.value) if isinstance(f.value, float) else None
+        bits.append(f"95% CI {esc(_num(f.ci_low, like=value))} to {esc(_num(f.ci_high, like=value))}")
     if f.base is not None:
         bits.append(esc(base_label(f.base)))
     if f.test:
         bits.append(esc(f.test))
     if f.p_value is not None:
         bits.append(f"p {esc(p_label(f.p_value))}")
-    if f.effect_size is not None:
+    same = (f.effect_size is not None and isinstance(f.value, (int, float)) and not isinstance(f.value, bool)
+            and abs(float(f.value) - float(f.effect_size)) < 1e-12)
+    if f.effect_size is not None and not same:  # an effect size already shown as the metric is not repeated
         bits.append(f"{esc(f.effect_size_name or 'effect size')} = {esc(_num(f.effect_size))}")
     if f.hypothesis:
         bits.append(f"hypothesis {esc(f.hypothesis)}" + (f": {esc(f.evidence)}" if f.evidence else ""))
@@ -153,8 +178,13 @@ def show_finding(f) -> None:
           f'<div class="finding-statement">{esc(f.statement)}</div>{detail}</div>')
 
 
-def _num(v) -> str:
+def _num(v, like: str | None = None) -> str:
+    """A number for a finding's detail line; `like` (a formatted value) gives the decimals to use, so an
+    interval reads '0.741 · 95% CI 0.682 to 0.800' rather than '... to 0.8'."""
     if isinstance(v, float):
+        if like is not None and "e" not in like:
+            decimals = len(like.split(".")[1]) if "." in like else 0
+            return f"{v:,.{decimals}f}"
         return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
     return str(v)
 

@@ -47,6 +47,7 @@ def build_context(project: Project, study: str, params, manifest: dict) -> dict:
         "entries": entries, "summary": summary, "verdicts": verdicts, "sections": sections,
         "warnings": manifest.get("warnings", []), "updated": manifest.get("updated", ""),
         "commit": manifest.get("commit", ""), "css": css, "counts": counts,
+        "synthesis_html": next((e.get("html") for n, e in entries if n.endswith("synthesis") and e.get("html")), None),
         "previous": params.study.previous_study,
         "previous_exists": bool(params.study.previous_study and
                                 (project.report_dir(params.study.previous_study) / "index.html").exists()),

@@ -51,18 +51,18 @@ def identify_indicators(pop: pd.DataFrame) -> list[dict]:
         if col in pop.columns:
             v = pop[col]
             filled = v.notna() & (v.astype(str).str.strip() != "") if v.dtype == object or pd.api.types.is_string_dtype(v) else v.notna()
-            rows.append(_row("identify", f"{col} filled", float(filled.mean()) if n else np.nan, base=n))
+            rows.append(_row("identify", f"{col.replace('_', ' ')} filled", float(filled.mean()) if n else np.nan, base=n))
         else:
-            rows.append(_row("identify", f"{col} filled", 0.0, base=n, detail="column not captured"))
+            rows.append(_row("identify", f"{col.replace('_', ' ')} filled", 0.0, base=n, detail="column not captured"))
     churned = pop.loc[pop["status"] == "churned"] if "status" in pop.columns else pop.iloc[0:0]
     for col in CHURN_COLUMNS:
         if len(churned) == 0:
             continue
         if col in churned.columns:
-            rows.append(_row("identify", f"{col} filled (churned customers)", float(churned[col].notna().mean()),
+            rows.append(_row("identify", f"{col.replace('_', ' ')} filled (churned customers)", float(churned[col].notna().mean()),
                              base=len(churned)))
         else:
-            rows.append(_row("identify", f"{col} filled (churned customers)", 0.0, base=len(churned),
+            rows.append(_row("identify", f"{col.replace('_', ' ')} filled (churned customers)", 0.0, base=len(churned),
                              detail="column not captured"))
     return rows
 
@@ -174,6 +174,17 @@ def plot_scorecard(scores: pd.DataFrame):
     return fig
 
 
+def _weakest_text(dims: pd.Series) -> str:
+    """'the weakest dimension is ...', naming every dimension that ties with it once rounded as shown."""
+    shown = dims.round(0)
+    low = [d for d in dims.sort_values().index if shown[d] == shown.min()]
+    if len(low) == len(dims):
+        return "the dimensions score alike."
+    if len(low) > 1:
+        return "the weakest dimensions are " + " and ".join(f"'{d}'" for d in low) + f" ({shown.min():.0f} each)."
+    return f"the weakest dimension is '{low[0]}' ({DIMENSION_LABELS.get(low[0], low[0]).split(': ', 1)[-1]})."
+
+
 def findings(scores: pd.DataFrame) -> list[dict]:
     """record_finding keyword dicts: the overall score and the weakest dimension."""
     pop = scores.attrs.get("population")
@@ -186,5 +197,5 @@ def findings(scores: pd.DataFrame) -> list[dict]:
     return [dict(
         id="crm.capability.overall", source="crm", severity="info", metric="CRM capability score (0-100)",
         value=overall, base=pop,
-        statement=f"CRM capability scores {overall:.0f}/100 ({parts}); the weakest dimension is '{weakest}'.",
+        statement=f"CRM capability scores {overall:.0f}/100 ({parts}); " + _weakest_text(dims),
         extra={d: float(v) for d, v in dims.items()})]

@@ -164,7 +164,7 @@ def survival_at(result: dict, times=(6, 12, 24)) -> pd.DataFrame:
         d = d.sort_values("time")
         idx = np.searchsorted(d["time"].to_numpy(), np.asarray(times, dtype=float), side="right") - 1
         rows[grp] = d["survival"].to_numpy()[idx]
-    return pd.DataFrame(rows, index=[f"{t}" for t in times]).T
+    return pd.DataFrame(rows, index=[f"{t:g} months" for t in times]).T
 
 
 def survival_plot(result: dict, title: str = "", xlabel: str = "months since signup", ax=None, min_at_risk: int = 10):
@@ -347,9 +347,11 @@ def rate_finding(table: pd.DataFrame, by: str, alpha: float = 0.05, min_base: in
     hi, lo = t.index[0], t.index[-1]
     p = t.attrs.get("p_value")
     real = p is not None and p < alpha
-    statement = (f"Churn differs by {by}: {t.loc[hi, 'churn_rate']:.0%} of {hi} customers churned against "
-                 f"{t.loc[lo, 'churn_rate']:.0%} of {lo}" + ("" if real else " (the difference may be chance)") + ".")
-    return dict(id=f"crm.churn.by_{by}", statement=statement, metric=f"churn rate {hi} / {lo}",
+    from insight.crm.labels import label
+    gap = f"{t.loc[hi, 'churn_rate']:.0%} of {label(hi)} customers churned against {t.loc[lo, 'churn_rate']:.0%} of {label(lo)}"
+    statement = (f"Churn differs by {label(by)}: {gap}." if real else
+                 f"Churn does not clearly differ by {label(by)}: {gap}, a gap that may be chance.")
+    return dict(id=f"crm.churn.by_{by}", statement=statement, metric=f"churn rate {label(hi)} / {label(lo)}",
                 value=float(t.loc[hi, "churn_rate"] / t.loc[lo, "churn_rate"]) if t.loc[lo, "churn_rate"] > 0 else None,
                 base=t.attrs.get("base"), test="chi-square test of independence", p_value=p,
                 effect_size=t.attrs.get("cramers_v"), effect_size_name="Cramér's V", source="crm",
@@ -358,11 +360,12 @@ def rate_finding(table: pd.DataFrame, by: str, alpha: float = 0.05, min_base: in
 
 
 def survival_finding(res: dict, alpha: float = 0.05, at: float = 12) -> dict:
-    s = survival_at(res, (at,))[f"{at}"]
+    from insight.crm.labels import label
+    s = survival_at(res, (at,)).iloc[:, 0]
     p = res["p_value"]
     real = p is not None and p < alpha
-    statement = (f"{int(at)} months after signup, " + ", ".join(f"{v:.0%} of {k}" for k, v in s.sort_values().items()) +
-                 f" customers were still with us; the survival curves by {res['by']} " +
+    statement = (f"{int(at)} months after signup, " + ", ".join(f"{v:.0%} of {label(k)}" for k, v in s.sort_values().items()) +
+                 f" customers were still with us; the survival curves by {label(res['by'])} " +
                  ("differ (log-rank test)." if real else "do not differ beyond chance (log-rank test)."))
     return dict(id=f"crm.churn.survival_{res['by']}", statement=statement, metric=f"share still a customer at {int(at)} months",
                 value=float(s.min()), base=res["base"], test=f"log-rank, {res['dof']} df, chi2 = {res['chi2']:.1f}" if res["chi2"] is not None else None,

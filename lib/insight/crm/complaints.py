@@ -326,13 +326,14 @@ def findings(comp: pd.DataFrame, tests: list[tuple[object, ResolutionTest]], *, 
             tail = ("" if reason_test is None else
                     " The chance of being solved depends on the reason." if sig else
                     f" But the reasons do not differ in how often they are solved beyond chance ({p_text(reason_test.p_value)}).")
+            from insight.crm.labels import label
             out.append(dict(
                 id="crm.complaints.unsolved_reason", source="crm",
                 severity="warning" if (sig and worst["unresolved"] > unresolved) else "info",
                 metric=f"share unresolved, reason {worst_name}", value=float(worst["unresolved"]),
                 base=int(worst["complaints"]),
-                statement=(f"Complaints about '{worst_name}' are the least often solved "
+                statement=(f"Complaints about '{label(worst_name)}' are the least often solved "
                            f"({fmt_pct(worst['unresolved'])} closed unresolved, of {int(worst['complaints']):,}); "
-                           f"'{best_name}' complaints the most often ({fmt_pct(best['resolved'])} resolved).{tail}"),
+                           f"'{label(best_name)}' complaints the most often ({fmt_pct(best['resolved'])} resolved).{tail}"),
                 **test_kw))
     return out

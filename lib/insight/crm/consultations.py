@@ -131,6 +131,7 @@ def plot_days_to_answer(cons: pd.DataFrame, by: str = "department"):
 
 def findings(cons: pd.DataFrame, sugg: pd.DataFrame, *, min_base: int = 10) -> list[dict]:
     """record_finding keyword dicts: time to answer consultations, slowest department, suggestion uptake."""
+    from insight.crm.labels import days, pct
     out = []
     if len(cons):
         answered = float(cons["answered"].mean())
@@ -138,19 +139,32 @@ def findings(cons: pd.DataFrame, sugg: pd.DataFrame, *, min_base: int = 10) -> l
         out.append(dict(
             id="crm.consultations.answer_time", source="crm", severity="info", metric="median days to answer",
             value=med, base=len(cons),
-            statement=f"{fmt_pct(answered)} of the {len(cons):,} consultations were answered, after a median of "
-                      f"{med:.1f} days.", extra={"share_answered": answered}))
+            statement=f"{pct(answered)} of the {len(cons):,} consultations were answered, after a median of "
+                      f"{days(med)}.", extra={"share_answered": answered}))
         t = by_group(cons, "department")
         t = t.loc[t["consultations"] >= min_base].dropna(subset=["median days to answer"])
         if len(t) >= 2:
-            slow = t["median days to answer"].idxmax()
+            from insight.crm.labels import label, sentence
+            med_col, p90_col = "median days to answer", "p90 days to answer"
+            if t[med_col].max() > t[med_col].min():
+                slow, fast = t[med_col].idxmax(), t[med_col].idxmin()
+                metric, value = f"median days to answer, {label(slow)}", float(t.loc[slow, med_col])
+                statement = sentence(f"{label(slow)} is the slowest department to answer consultations (median "
+                                     f"{days(t.loc[slow, med_col])}, against {days(t.loc[fast, med_col])} in "
+                                     f"{label(fast)}, the fastest).")
+            elif t[p90_col].max() > t[p90_col].min():   # the same median everywhere: the slow tail tells them apart
+                slow, fast = t[p90_col].idxmax(), t[p90_col].idxmin()
+                metric, value = f"90th percentile of days to answer, {label(slow)}", float(t.loc[slow, p90_col])
+                statement = (f"Every department answers half of its consultations within {days(t[med_col].iloc[0])}; "
+                             f"the slow tail differs: 90% are answered within {days(t.loc[slow, p90_col])} in "
+                             f"{label(slow)}, against {days(t.loc[fast, p90_col])} in {label(fast)}.")
+            else:
+                slow = t["consultations"].idxmax()
+                metric, value = "median days to answer", float(t[med_col].iloc[0])
+                statement = f"All departments answer consultations equally fast (median {days(t[med_col].iloc[0])})."
             out.append(dict(
                 id="crm.consultations.slowest_department", source="crm", severity="info",
-                metric=f"median days to answer, {slow}", value=float(t.loc[slow, "median days to answer"]),
-                base=int(t.loc[slow, "consultations"]),
-                statement=f"{slow} is the slowest department to answer consultations (median "
-                          f"{t.loc[slow, 'median days to answer']:.1f} days; fastest "
-                          f"{t['median days to answer'].idxmin()} at {t['median days to answer'].min():.1f})."))
+                metric=metric, value=value, base=int(t.loc[slow, "consultations"]), statement=statement))
     if len(sugg):
         u = suggestion_uptake(sugg).iloc[0]
         if u["fate known"] > 0:

@@ -136,7 +136,7 @@ def plot_department_periods(t: pd.DataFrame):
     t.T.plot(kind="bar", ax=ax, width=0.85)
     ax.set_xlabel("")
     ax.set_ylabel("customers contacted")
-    ax.legend(title="department", frameon=False, fontsize="small", ncols=2)
+    ax.legend(title="department", frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the bars
     ax.tick_params(axis="x", rotation=0)
     return fig
 

@@ -161,11 +161,13 @@ def usage_limit_candidates(usage: pd.DataFrame, subscriptions: pd.DataFrame, as_
 def candidates(customers: pd.DataFrame, as_of, orders=None, products=None, subscriptions=None, usage=None,
                config=None) -> pd.DataFrame:
     """All candidates in one list: customer_id, segment, region, kind (renewal | upgrade |
-    cross_sell), item, reason. Churned customers (by as_of) are left out."""
+    cross_sell), item, reason. Churned customers (by as_of, or marked churned with no date) are left out."""
     from insight.crm.churn import churn_frame
     if config is None:
         from insight.config.crm import CrossSellConfig
         config = CrossSellConfig()
+    from insight.crm.purchases import undated_churners
+    customers = customers.loc[~undated_churners(customers)]   # churned, date unknown: they have left all the same
     active = churn_frame(customers, as_of)
     active = active.loc[~active["churned"]].drop_duplicates("customer_id").set_index("customer_id")
     parts = []
@@ -187,7 +189,26 @@ def candidates(customers: pd.DataFrame, as_of, orders=None, products=None, subsc
     for col in ("region", "segment"):
         if col in active:
             out.insert(1, col, out["customer_id"].map(active[col]))
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    out.attrs["active_customers"] = len(active)
+    return out
+
+
+KIND_LABELS = {"renewal": "contract ending soon", "upgrade": "usage near the plan limit", "cross_sell": "product affinity"}
+
+
+def candidates_finding(cand: pd.DataFrame) -> dict:
+    """record_finding keyword arguments: how many active customers are candidates, per kind in
+    distinct customers (a customer can be a candidate of several kinds and for several products)."""
+    n = int(cand["customer_id"].nunique())
+    per_kind = cand.groupby("kind")["customer_id"].nunique().sort_values(ascending=False)
+    active = cand.attrs.get("active_customers")
+    share = f" ({n / active:.0%} of {active:,} active customers)" if active else ""
+    parts = "; ".join(f"{KIND_LABELS.get(k, k)}: {v:,}" for k, v in per_kind.items())
+    return dict(id="crm.crosssell.candidates", statement=f"{n:,} active customers are upgrade or cross-sell candidates{share}. "
+                f"Customers per reason ({'several reasons can apply' if per_kind.sum() > n else 'one reason each'}): {parts}.",
+                metric="candidate customers", value=n, base=active, source="crm",
+                extra={str(k): int(v) for k, v in per_kind.items()})
 
 
 def label_rules(rules: pd.DataFrame, products: pd.DataFrame | None) -> pd.DataFrame:

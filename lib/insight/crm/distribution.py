@@ -84,6 +84,29 @@ def share_change(sales: pd.DataFrame, by: str, current: tuple, previous: tuple, 
     return out.sort_values("change_points", key=abs, ascending=False)
 
 
+def mix_shift_sentence(sales: pd.DataFrame, level: str, current: tuple, previous: tuple, measure: str = "revenue") -> str | None:
+    """One sentence on what moved most in the overall mix between the previous and the current period
+    (None when either period has no purchases)."""
+    from insight.crm.labels import label
+
+    def shares(p):
+        s = sales.loc[sales["order_date"].between(pd.Timestamp(p[0]), pd.Timestamp(p[1]))]
+        tot = s[measure].sum()
+        return s.groupby(level, observed=True)[measure].sum() / tot if len(s) and tot else None
+
+    cur, prev = shares(current), shares(previous)
+    if cur is None or prev is None:
+        return None
+    d = pd.concat({"prev": prev, "cur": cur}, axis=1).fillna(0.0)
+    d["change"] = (d["cur"] - d["prev"]) * 100
+    up, down = d["change"].idxmax(), d["change"].idxmin()
+    text = (f"Across all customers, the largest shift from the period before is {label(up)}: {d.at[up, 'prev']:.0%} of revenue "
+            f"then, {d.at[up, 'cur']:.0%} now ({d.at[up, 'change']:+.0f} points)")
+    if d.at[down, "change"] < 0:
+        text += f"; {label(down)} fell most, from {d.at[down, 'prev']:.0%} to {d.at[down, 'cur']:.0%} ({d.at[down, 'change']:+.0f} points)"
+    return text + "."
+
+
 def customer_mix(sales: pd.DataFrame, level: str = "category") -> pd.DataFrame:
     """Per customer: share of their revenue in each product group (rows customers, columns groups)."""
     t = sales.pivot_table(index="customer_id", columns=level, values="revenue", aggfunc="sum", fill_value=0.0, observed=True)
@@ -180,13 +203,19 @@ def heatmap(table: pd.DataFrame, title: str = "", fmt: str = ".0%", cmap: str = 
         fig, ax = plt.subplots(figsize=(1.1 * max(4, table.shape[1]) + 2, 0.5 * max(3, table.shape[0]) + 1.5))
     else:
         fig = ax.figure
-    sns.heatmap(table.astype(float), annot=True, fmt=fmt, cmap=cmap, center=center, cbar=False, ax=ax, linewidths=0.5,
+    from insight.crm.labels import label
+    xname, yname = table.columns.name, table.index.name
+    table = table.astype(float)      # the same words as the tables: 'mid_market' reads 'mid market'
+    table.index = [label(v) if isinstance(v, str) else v for v in table.index]
+    table.columns = [label(v) if isinstance(v, str) else v for v in table.columns]
+    sns.heatmap(table, annot=True, fmt=fmt, cmap=cmap, center=center, cbar=False, ax=ax, linewidths=0.5,
                 vmin=vmin, vmax=vmax)
     ax.grid(False)
     ax.set_title(title)
-    ax.set_xlabel(table.columns.name or "")
-    ax.set_ylabel(table.index.name or "")
+    ax.set_xlabel(label(xname) if xname else "")
+    ax.set_ylabel(label(yname) if yname else "")
     ax.tick_params(axis="x", rotation=30)
+    ax.tick_params(axis="y", rotation=0)          # seaborn turns row labels vertical on short heatmaps
     fig.tight_layout()
     return fig
 
@@ -195,6 +224,24 @@ def bought_hypotheses(params) -> list:
     """The study's CRM hypotheses whose measure is bought_<product group> (e.g. H6)."""
     return [h for h in params.hypotheses
             if h.quant is not None and h.quant.source == "crm" and h.quant.measure.startswith("bought_")]
+
+
+def tested_by_hypothesis(hyps, by: str, group, item) -> bool:
+    """True when one of the study's bought_<item> hypotheses already tests `group` of `by` on `item`
+    (its finding says it; a second finding on the same cell would repeat it)."""
+    return any(h.quant.group_by == by and h.quant.measure == f"bought_{item}" and group in (h.quant.groups or [])
+               for h in hyps)
+
+
+def concentration_finding(by: str, group, item, row) -> dict:
+    """record_finding keyword arguments for one notable concentration (a row of `concentration`)."""
+    from insight.crm.labels import label, sentence
+    return dict(id=f"crm.distribution.concentration_{by}_{group}_{item}".lower().replace(" ", "_"),
+                statement=sentence(f"{label(group)} customers spend {row['share_in_group']:.0%} of their revenue on "
+                                   f"{label(item)}, against {row['overall_share']:.0%} overall (index {row['index']:.2f})."),
+                metric="concentration index", value=float(row["index"]), base=int(row["buyers"]),
+                test="Mann-Whitney U (Holm-adjusted)", p_value=float(row["p_holm"]), effect_size=float(row["rank_biserial"]),
+                effect_size_name="rank-biserial r", source="crm", severity="key")
 
 
 def evidence_of(expected: str, diff: float, p: float, alpha: float) -> str:
@@ -238,9 +285,10 @@ def bought_finding(hyp, sales: pd.DataFrame, customers: pd.DataFrame, alpha: flo
     share_all = rev.loc[rev[level] == item, "revenue"].sum() / rev["revenue"].sum()
     index = share_g / share_all if share_all else np.nan
     ev = evidence_of(q.expected, float(np.mean(x) - np.mean(y)), float(p), alpha)
-    statement = (f"{group} customers spend {share_g:.0%} of their revenue on {item}, against {share_all:.0%} across all customers "
-                 f"(index {index:.2f}); {rate['share_group']:.0%} of them bought {item} at all, against "
-                 f"{rate['share_others']:.0%} elsewhere.")
+    from insight.crm.labels import label, sentence
+    statement = sentence(f"{label(group)} customers spend {share_g:.0%} of their revenue on {label(item)}, against {share_all:.0%} "
+                         f"across all customers (index {index:.2f}); {rate['share_group']:.0%} of them bought {label(item)} at all, "
+                         f"against {rate['share_others']:.0%} elsewhere.")
     return dict(id=f"crm.distribution.{hyp.id.lower()}", statement=statement,
                 metric=f"concentration index of {item} in {group} (share of revenue / overall share)", value=float(index),
                 base=int(len(x) + len(y)), test="Mann-Whitney U on each customer's share of revenue spent on " + str(item),

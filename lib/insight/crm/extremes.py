@@ -212,6 +212,7 @@ def compare_profiles(df: pd.DataFrame, group: str, focus: str, reference: str | 
     p-values are corrected over the features (Holm by default). insight.stats.compare_groups does
     the tests. reference=None compares the focus group with everyone else (labelled OTHERS).
     Features absent from `df` or constant are skipped."""
+    from insight.crm.labels import label
     if reference is None:
         reference = OTHERS
         df = df.assign(**{group: np.where(df[group] == focus, focus, OTHERS)})
@@ -245,7 +246,7 @@ def compare_profiles(df: pd.DataFrame, group: str, focus: str, reference: str | 
         shares = pd.crosstab(x[group], x[col], normalize="index")
         lift = shares.loc[focus] - shares.loc[reference]
         top = lift.idxmax()
-        rows.append({"feature": f"{FEATURE_LABELS.get(col, col)}: {top}", "column": col, "kind": "categorical",
+        rows.append({"feature": f"{FEATURE_LABELS.get(col, col)}: {label(str(top))}", "column": col, "kind": "categorical",
                      focus: shares.loc[focus, top], reference: shares.loc[reference, top], "shown as": "share",
                      f"median {focus}": np.nan, f"median {reference}": np.nan,
                      "test": r.test, "p": r.p_value, "effect size": r.effect_size,
@@ -269,7 +270,7 @@ def profile_table(profile: pd.DataFrame, focus: str, reference: str) -> pd.DataF
     if profile.empty:
         return profile
     def val(v, kind):
-        return "" if v != v else (f"{v:.0%}" if kind == "categorical" else f"{v:,.2f}")
+        return "" if v != v else (f"{v:.0%}" if kind == "categorical" else f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}")
     return pd.DataFrame({
         "feature": profile["feature"],
         focus: [val(v, k) for v, k in zip(profile[focus], profile["kind"])],
@@ -336,6 +337,8 @@ def plot_distribution(groups: pd.DataFrame, label: str):
                  bins=min(30, max(5, groups["satisfaction"].nunique())), ax=ax)
     ax.set_xlabel(f"customer satisfaction ({label}, mean per customer)")
     ax.set_ylabel("customers")
+    if ax.get_legend() is not None:           # beside the bars, never over them
+        sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), frameon=False, title=None)
     return fig
 
 

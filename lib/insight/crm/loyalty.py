@@ -61,7 +61,7 @@ def _pct(values: pd.Series) -> pd.Series:
 def crm_measure(name: str, customers: pd.DataFrame, as_of, orders=None, interactions=None) -> pd.Series:
     """A CRM loyalty measure per customer (raw, before scaling)."""
     C = pd.Timestamp(as_of)
-    c = account_customers(customers).drop_duplicates("customer_id").set_index("customer_id")
+    c = account_customers(customers, undated_churn="keep").drop_duplicates("customer_id").set_index("customer_id")
     if name == "order_frequency":
         if orders is None:
             raise CrmInputError("loyalty component order_frequency needs the orders table")
@@ -92,7 +92,8 @@ def loyalty_frame(components: dict, customers: pd.DataFrame, as_of, survey: pd.D
     comps = {k: v for k, v in comps.items() if v["weight"] > 0}
     if not comps:
         raise CrmInputError("no loyalty component has a positive weight (params crm.loyalty)")
-    cust = account_customers(customers).drop_duplicates("customer_id").set_index("customer_id")
+    # the index never uses churn dates: exports that flag churn without a date are fine here
+    cust = account_customers(customers, undated_churn="keep").drop_duplicates("customer_id").set_index("customer_id")
     uses_survey = any(v["source"] == "survey" for v in comps.values())
     if uses_survey:
         if survey is None:
@@ -205,9 +206,10 @@ def segment_finding(table: pd.DataFrame, by: str, alpha: float = 0.05) -> dict:
     hi, lo = table.index[0], table.index[-1]
     p = table.attrs.get("p_value")
     real = p is not None and p < alpha
-    statement = (f"Loyalty index by {by}: {hi} {table.loc[hi, 'mean']:.0f} against {lo} {table.loc[lo, 'mean']:.0f} of 100"
+    from insight.crm.labels import label
+    statement = (f"Loyalty index by {by}: {label(hi)} {table.loc[hi, 'mean']:.0f} against {label(lo)} {table.loc[lo, 'mean']:.0f} of 100"
                  + (" — a real difference." if real else "; the groups do not differ beyond chance."))
-    return dict(id=f"crm.loyalty.by_{by}", statement=statement, metric=f"mean loyalty index {hi} - {lo}",
+    return dict(id=f"crm.loyalty.by_{by}", statement=statement, metric=f"mean loyalty index {label(hi)} - {label(lo)}",
                 value=float(table.loc[hi, "mean"] - table.loc[lo, "mean"]), base=table.attrs.get("base"),
                 test="Welch ANOVA", p_value=p, effect_size=table.attrs.get("eta_squared"), effect_size_name="eta squared",
                 source="crm", severity="key" if real else "info")
@@ -224,6 +226,28 @@ def driver_finding(drv: pd.DataFrame, frame: pd.DataFrame) -> dict:
 
 
 CRM_MEASURE_TABLE = {"order_frequency": "orders", "complaints": "interactions", "tenure": "customers"}
+
+
+def usable_components(components: dict, has, survey: pd.DataFrame | None = None) -> tuple[dict, dict]:
+    """(components this study can measure, {left-out component: why, as a clause}). Besides a missing
+    table (available_components), a survey component is left out when the survey answers carry no
+    customer id (they cannot be linked to customers) or lack its question column."""
+    keep, dropped = available_components(components, has)
+    reasons = {k: f"the study has no {t} table" for k, t in dropped.items()}
+    if survey is not None:
+        linked = "customer_id" in survey.columns and bool(survey["customer_id"].notna().any())
+        for k, v in list(keep.items()):
+            d = v if isinstance(v, dict) else v.model_dump()
+            if d["source"] != "survey":
+                continue
+            if not linked:
+                reasons[k] = "the survey answers carry no customer id, so they cannot be linked to customers"
+            elif d["measure"] not in survey.columns:
+                reasons[k] = f"the survey has no question {d['measure']} (params crm.loyalty.{k}.measure)"
+            else:
+                continue
+            del keep[k]
+    return keep, reasons
 
 
 def available_components(components: dict, has) -> tuple[dict, dict]:

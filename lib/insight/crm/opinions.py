@@ -132,6 +132,11 @@ def adoption_plot(curve: pd.DataFrame, title: str = ""):
 
 def ratings_finding(table: pd.DataFrame, alpha: float = 0.05, min_reviews: int = 10) -> dict:
     t = table.loc[table["reviews"] >= min_reviews]
+    if t.empty:  # a small export: no product has enough reviews to be ranked
+        return dict(id="crm.opinions.ratings", statement=f"No product has {min_reviews} or more reviews, so products are "
+                    "not ranked by rating.", metric="most reviews of one product",
+                    value=int(table["reviews"].max()) if len(table) else 0, base=table.attrs.get("base"),
+                    source="crm", severity="info")
     lo, hi = t["mean_rating"].idxmin(), t["mean_rating"].idxmax()
     name = (lambda i: str(t.loc[i, "product"]) if "product" in t else str(i))
     p = table.attrs.get("p_value")
@@ -152,9 +157,11 @@ def adoption_finding(curve: pd.DataFrame, test: dict, product: str, by: str = "s
     fast, slow = col.index[0], col.index[-1]
     p = test["p_value"]
     real = p is not None and p < alpha
-    statement = (f"{at} months after launch, {col[fast]:.0%} of {fast} customers had bought {product}, against "
-                 f"{col[slow]:.0%} of {slow}" + (" — adoption speed differs by " + by + "." if real else " (may be chance)."))
+    from insight.crm.labels import label
+    statement = (f"{at} months after launch, {col[fast]:.0%} of {label(fast)} customers had bought {product}, against "
+                 f"{col[slow]:.0%} of {label(slow)}" + (" — adoption speed differs by " + label(by) + "." if real
+                                                        else ", a gap that may be chance."))
     return dict(id=f"crm.opinions.adoption_{str(product).lower().replace(' ', '_')}", statement=statement,
-                metric=f"adoption at {at} months, {fast}", value=float(col[fast]), base=test["base"],
+                metric=f"adoption at {at} months, {label(fast)}", value=float(col[fast]), base=test["base"],
                 test="log-rank test of time to adoption", p_value=p, source="crm", severity="key" if real else "info",
                 extra={str(k): float(v) for k, v in col.items()})

@@ -207,14 +207,15 @@ def findings(prof: pd.DataFrame, summary: WhaleSummary | None, *, by: str = "seg
         out.append(dict(
             id="crm.profit.whale", source="crm", severity="key" if summary.peak_share > 1.2 else "info",
             metric="whale curve peak (share of total profit)", value=summary.peak_share, base=summary.customers,
-            statement=(f"The most profitable {summary.customers_at_peak:.0%} of customers earn {summary.peak_share:.0%} "
-                       f"of total profit; the remaining customers give {summary.peak_share - 1:.0%} of it back. "
-                       f"{summary.loss_making_share:.0%} of customers are loss-making; the top "
-                       f"{summary.customers_for_total:.0%} alone make 100% of the profit."),
+            statement=(f"{summary.loss_making_share:.0%} of customers cost more to serve than they bring in: they give back "
+                       f"{summary.peak_share - 1:.0%} of the total profit, which the profitable "
+                       f"{summary.customers_at_peak:.0%} earn ({summary.peak_share:.0%} of it). The most profitable "
+                       f"{summary.customers_for_total:.0%} of customers alone make as much profit as all customers together."),
             extra=summary.as_dict()))
     if by in prof.columns:
         focus, r = loss_by_group(prof, by, min_base=min_base)
         if focus is not None and r is not None:
+            from insight.crm.labels import label
             from insight.stats import wilson_ci
 
             in_focus = prof[by].astype(str) == focus
@@ -224,10 +225,10 @@ def findings(prof: pd.DataFrame, summary: WhaleSummary | None, *, by: str = "seg
             sig = r.p_value < alpha
             out.append(dict(
                 id=f"crm.profit.loss_making_{by}", source="crm", severity="key" if sig else "info",
-                metric=f"share loss-making, {by} {focus}", value=share_focus, base=r.n, test=r.test,
+                metric=f"share loss-making, {by} {label(focus)}", value=share_focus, base=r.n, test=r.test,
                 p_value=r.p_value, effect_size=r.effect_size, effect_size_name=r.effect_size_name,
                 ci_low=lo, ci_high=hi,
-                statement=(f"{share_focus:.0%} of {focus} customers cost more to serve than they bring in, against "
+                statement=(f"{share_focus:.0%} of {label(focus)} customers cost more to serve than they bring in, against "
                            f"{share_other:.0%} of other customers"
                            + (" — a real difference." if sig else "; the difference could be chance.")),
                 extra={"focus": focus, "share_other": share_other, "effect_size_ci": [r.ci_low, r.ci_high],

@@ -30,9 +30,10 @@ def require(df: pd.DataFrame, table: str, columns: Iterable[str], why: str = "")
 def _bad_rows(df: pd.DataFrame, mask: pd.Series, table: str, column: str, problem: str, fix: str) -> None:
     if mask.any():
         rows = list(df.index[mask.to_numpy()][:5])
+        values = f", values {list(df.loc[mask, column].head(5))}" if column in df.columns else ""  # the column may be absent
         raise CrmInputError(
             f"table {table!r}, column {column!r}: {int(mask.sum()):,} row(s) {problem} "
-            f"(first rows {rows}, values {list(df.loc[mask, column].head(5))}). Fix: {fix}")
+            f"(first rows {rows}{values}). Fix: {fix}")
 
 
 def as_dates(df: pd.DataFrame, table: str, column: str) -> pd.Series:
@@ -125,13 +126,15 @@ def period_name(number: int, grain: str) -> str:
     return str(number)
 
 
-def churn_date(customers: pd.DataFrame) -> pd.Series:
-    """The customer's churn date: churn_date, or NaT. A churned status without a date is an error."""
+def churn_date(customers: pd.DataFrame, undated_churn: str = "error") -> pd.Series:
+    """The customer's churn date: churn_date, or NaT. A churned status without a date is an error,
+    unless undated_churn="keep" (analyses that never use the date, e.g. the loyalty index: many
+    exports flag churn without saying when)."""
     if "churn_date" in customers:
         cd = as_dates(customers, "customers", "churn_date")
     else:
         cd = pd.Series(pd.NaT, index=customers.index, dtype="datetime64[ns]")
-    if "status" in customers:
+    if "status" in customers and undated_churn != "keep":
         bad = (customers["status"] == "churned") & cd.isna()
         if bad.any():
             _bad_rows(customers, bad, "customers", "churn_date", "have status 'churned' but no churn date",
@@ -139,14 +142,24 @@ def churn_date(customers: pd.DataFrame) -> pd.Series:
     return cd
 
 
-def account_customers(customers: pd.DataFrame) -> pd.DataFrame:
-    """Customers who have (had) an account: prospects and competitors' customers left out."""
+def undated_churners(customers: pd.DataFrame) -> pd.Series:
+    """Boolean mask: customers marked churned (status) without a churn date. Many exports flag churn
+    without saying when; analyses that need the date leave them out and say so."""
+    if "status" not in customers:
+        return pd.Series(False, index=customers.index)
+    cd = customers["churn_date"] if "churn_date" in customers else pd.Series(pd.NaT, index=customers.index)
+    return customers["status"].eq("churned").fillna(False).astype(bool) & cd.isna()
+
+
+def account_customers(customers: pd.DataFrame, undated_churn: str = "error") -> pd.DataFrame:
+    """Customers who have (had) an account: prospects and competitors' customers left out.
+    undated_churn: "error" (default) or "keep" churned customers without a churn date (see churn_date)."""
     require(customers, "customers", ["customer_id", "signup_date"], "customer analyses")
     c = customers.copy()
     if "status" in c:
         c = c.loc[c["status"].isin(["existing", "churned"]) | c["status"].isna()]
     c["signup_date"] = as_dates(c, "customers", "signup_date")
-    c["churn_date"] = churn_date(c)
+    c["churn_date"] = churn_date(c, undated_churn)
     return c.loc[c["signup_date"].notna()]
 
 

@@ -120,7 +120,8 @@ def cohort_heatmap(grid: pd.DataFrame, title: str = "", max_periods: int | None 
 
 # ----------------------------------------------------------------------------------------------
 
-FREQ_BANDS = ([0.5, 1.5, 3.5, 6.5, np.inf], ["1 purchase day", "2-3", "4-6", "7 or more"])
+FREQ_BANDS = ([0.5, 1.5, 3.5, 6.5, np.inf], ["1 purchase day", "2-3 purchase days", "4-6 purchase days",
+                                              "7 or more purchase days"])
 SETTLE_BANDS = ([-np.inf, 30, 60, 90, np.inf], ["paid within 30 days", "31-60 days", "61-90 days", "over 90 days"])
 
 
@@ -169,7 +170,8 @@ def retention_by(frame: pd.DataFrame, dimension: str, alpha: float = 0.05) -> pd
     elif dimension == "amount":
         q = f["revenue"].rank(method="first", pct=True)
         edges = f["revenue"].quantile([0, .25, .5, .75, 1]).to_numpy()
-        labels = [f"Q{i + 1}: {edges[i]:,.0f}-{edges[i + 1]:,.0f}" for i in range(4)]
+        names = ["lowest 25%", "25-50%", "50-75%", "top 25%"]     # not 'Q1'...'Q4': they read as calendar quarters
+        labels = [f"{names[i]} ({edges[i]:,.0f}-{edges[i + 1]:,.0f})" for i in range(4)]
         f["band"] = pd.cut(q, [0, .25, .5, .75, 1], labels=labels, include_lowest=True)
     elif dimension == "settlement":
         if "settlement_days" not in f:
@@ -180,7 +182,7 @@ def retention_by(frame: pd.DataFrame, dimension: str, alpha: float = 0.05) -> pd
         raise ValueError("dimension must be frequency, amount or settlement")
     t = proportion_table(f.dropna(subset=["band"]), "band", "retained", alpha)
     order = [c for c in f["band"].cat.categories if c in t.index]
-    attrs = dict(t.attrs)
+    attrs = dict(t.attrs, window_days=frame.attrs.get("window_days"))
     t = t.reindex(order)
     t.attrs.update(attrs)
     t.index.name = dimension
@@ -270,8 +272,11 @@ def behaviour_finding(table: pd.DataFrame, dimension: str, alpha: float = 0.05, 
     lo, hi = t["retention"].idxmin(), t["retention"].idxmax()
     p = t.attrs.get("p_value")
     real = p is not None and p < alpha
+    w = table.attrs.get("window_days")
+    following = "following year" if w in (None, 365, 366) else f"following {w} days"
     statement = (f"Retention by {dimension}: {t.loc[hi, 'retention']:.0%} of customers in '{hi}' bought again in the "
-                 f"following year against {t.loc[lo, 'retention']:.0%} in '{lo}'" + ("" if real else " (may be chance)") + ".")
+                 f"{following} against {t.loc[lo, 'retention']:.0%} in '{lo}'"
+                 + ("" if real else ", a gap that may be chance") + ".")
     return dict(id=f"crm.retention.by_{dimension}", statement=statement, metric=f"retention {hi} / {lo}",
                 value=float(t.loc[hi, "retention"] / t.loc[lo, "retention"]) if t.loc[lo, "retention"] else None,
                 base=t.attrs.get("base"), test="chi-square test", p_value=p, effect_size=t.attrs.get("cramers_v"),

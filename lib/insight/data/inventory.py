@@ -26,6 +26,12 @@ def _tables(study: "Study") -> list[str]:
     return sorted(study.prepared.tables, key=lambda t: ORDER.index(t) if t in ORDER else len(ORDER))
 
 
+def single_source(table: pd.DataFrame) -> str | None:
+    """The one source every table came from (then the column says nothing and can go), or None."""
+    src = table["Source"].dropna().unique() if "Source" in table else []
+    return str(src[0]) if len(src) == 1 else None
+
+
 def overview(study: "Study") -> pd.DataFrame:
     """One row per table: what it holds, rows, period covered, customers covered, source."""
     prep = study.prepared
@@ -43,16 +49,52 @@ def overview(study: "Study") -> pd.DataFrame:
         if cust is not None:
             covered = f"{cust:,}"
             if n_customers and name != "customers":
-                covered += f" ({cust / n_customers:.0%} of customers)"
+                covered += f" ({_share(cust / n_customers)} of customers)"
         out.append({"Table": name, "What it holds": TABLES[name].description, "Rows": int(prep.rows.get(name, 0)),
                     "Period covered": period, "Customers covered": covered, "Source": prep.sources.get(name, "")})
     return pd.DataFrame(out, columns=["Table", "What it holds", "Rows", "Period covered", "Customers covered", "Source"])
+
+
+def _share(x: float) -> str:
+    """A share that never rounds to a misleading 0% or 100%."""
+    if 0.99 < x < 1:
+        return "over 99%"
+    if 0 < x < 0.01:
+        return "under 1%"
+    return f"{x:.0%}"
+
+
+def after_period(study: "Study") -> str | None:
+    """A sentence naming the tables with records dated after the study period, or None."""
+    end = pd.Timestamp(study.period.end)
+    late = []
+    for name in _tables(study):
+        last = study.prepared.profile.get(name, {}).get("end")
+        if last and pd.Timestamp(last) > end:
+            late.append((name, pd.Timestamp(last)))
+    if not late:
+        return None
+    latest = max(d for _, d in late)
+    return (f"{len(late)} table{'s' if len(late) != 1 else ''} ({', '.join(n for n, _ in late)}) hold records dated after "
+            f"the study period ends ({end:%d %b %Y}), up to {latest:%d %b %Y}. The study's figures are computed as of "
+            "its end date; later records only serve as follow-up (for example: did a customer churn afterwards).")
+
+
+def _question_texts(study: "Study") -> dict[str, str]:
+    """Survey answer column -> question text (empty when the questionnaire cannot be read)."""
+    try:
+        from insight.survey.questionnaire import load_questionnaire
+        qn = load_questionnaire(study.params.survey.questionnaire, study.project)
+    except Exception:  # noqa: BLE001 - labels are a nicety; the inventory must never fail on them
+        return {}
+    return {col: q.text for q in qn.questions for col in q.columns}
 
 
 def missing_values(study: "Study") -> pd.DataFrame:
     """Columns with any missing value: count, share, and whether missing is expected by design."""
     prep = study.prepared
     out = []
+    texts = _question_texts(study) if "survey_responses" in prep.tables else {}
     for name in _tables(study):
         prof = prep.profile.get(name, {})
         rows = prof.get("rows") or prep.rows.get(name, 0)
@@ -64,7 +106,8 @@ def missing_values(study: "Study") -> pd.DataFrame:
                 expected = "answer not given (not asked, or skipped)"
             else:
                 expected = "no"
-            out.append({"Table": name, "Column": col, "Missing": int(n), "Share missing": n / rows if rows else 0.0,
+            label = f"{col}: {texts[col]}" if name == "survey_responses" and col in texts else col
+            out.append({"Table": name, "Column": label, "Missing": int(n), "Share missing": n / rows if rows else 0.0,
                         "Expected?": expected})
     return pd.DataFrame(out, columns=["Table", "Column", "Missing", "Share missing", "Expected?"])
 

@@ -70,11 +70,38 @@ def frequency_table(freq: pd.DataFrame, min_base: int = 0) -> pd.DataFrame:
             + freq["base"].astype(str) + ")")
     cell = cell.where(freq["base"] >= min_base, "base too small")
     wide = freq.assign(cell=cell).pivot(index="code", columns="group", values="cell")
-    order = freq.groupby("code")["participants"].sum().sort_values(ascending=False).index
-    wide = wide.loc[order]
+    wide = wide.loc[code_order(freq)]
     wide.columns.name = None
     wide.index.name = "code"
     return wide
+
+
+def code_label(codes) -> pd.Series | str:
+    """Codes as a reviewer reads them ('onboarding_praise' -> 'onboarding praise')."""
+    if isinstance(codes, str):
+        return codes.replace("_", " ")
+    return pd.Series(codes).astype(str).str.replace("_", " ")
+
+
+def code_order(freq: pd.DataFrame) -> list[str]:
+    """The order codes are listed in every table and chart of code frequencies: most participants
+    first (over all groups), ties alphabetically, so a table and a heat map read alike."""
+    tot = freq.groupby("code")["participants"].sum().rename("n").reset_index()
+    return tot.sort_values(["n", "code"], ascending=[False, True], kind="stable")["code"].tolist()
+
+
+def frequency_display(freq: pd.DataFrame, min_base: int = 0) -> pd.DataFrame:
+    """frequency_table for a report: codes as labels in a 'code' column (show with index=False)."""
+    wide = frequency_table(freq, min_base).reset_index()
+    wide["code"] = code_label(wide["code"]).to_numpy()
+    return wide
+
+
+def omitted_groups(freq: pd.DataFrame, min_base: int) -> list[str]:
+    """Groups of a code_frequency breakdown below min_base, as 'name (n)' (left out of heat maps)."""
+    base = freq.drop_duplicates("group").set_index("group")["base"]
+    small = base[base < min_base].sort_values(ascending=False)
+    return [f"{code_label(g)} (n = {n})" for g, n in small.items()]
 
 
 def concentration(qd: QualData, attribute: str, value: str, codes=None) -> pd.DataFrame:
@@ -108,17 +135,18 @@ def concentration(qd: QualData, attribute: str, value: str, codes=None) -> pd.Da
     return out.sort_values(["p_adjusted", "difference"], ascending=[True, False]).reset_index(drop=True)
 
 
-def concentration_table(conc: pd.DataFrame, value: str, alpha: float = 0.05, top: int = 10) -> pd.DataFrame:
+def concentration_table(conc: pd.DataFrame, value: str, alpha: float = 0.05, top: int = 12) -> pd.DataFrame:
     """Reader-friendly form of `concentration`: shares as percentages, p-values as text, and a
-    plain 'real difference?' column (Holm-adjusted p below alpha)."""
+    plain 'real difference?' column (Holm-adjusted p below alpha). The same `top` codes as
+    plots.concentration_plot; odds ratio 'n/a' when nobody raised the code."""
     from insight.display import p_label
 
     d = conc.head(top)
     return pd.DataFrame({
         "code": d["code"].str.replace("_", " "),
-        f"{value} (%)": (d["focus_share"] * 100).round(0),
+        f"{code_label(value)} (%)": (d["focus_share"] * 100).round(0),
         "others (%)": (d["others_share"] * 100).round(0),
-        "odds ratio": d["odds_ratio"].map(lambda v: "∞" if np.isinf(v) else f"{v:.2f}"),
+        "odds ratio": d["odds_ratio"].map(lambda v: "n/a" if pd.isna(v) else "∞" if np.isinf(v) else f"{v:.2f}"),
         "p (adjusted)": d["p_adjusted"].map(lambda p: p_label(p).replace("= ", "")),
         "real difference?": np.where(d["p_adjusted"] < alpha,
                                      np.where(d["difference"] > 0, f"yes, more among {value}", f"yes, less among {value}"),
@@ -155,6 +183,13 @@ def top_pairs(matrix: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     iu = np.triu_indices_from(m, k=1)
     df = pd.DataFrame({"code_a": matrix.index[iu[0]], "code_b": matrix.columns[iu[1]], "units": m[iu]})
     return df[df["units"] > 0].sort_values("units", ascending=False).head(n).reset_index(drop=True)
+
+
+def pairs_display(pairs: pd.DataFrame, unit: str = "excerpts") -> pd.DataFrame:
+    """top_pairs for a report: code labels and plain headers."""
+    return pd.DataFrame({"code": code_label(pairs["code_a"]).to_numpy(),
+                         "raised together with": code_label(pairs["code_b"]).to_numpy(),
+                         unit: pairs["units"].to_numpy()})
 
 
 # --- saturation ---------------------------------------------------------------------------------
@@ -205,16 +240,20 @@ def saturation_status(curve: pd.DataFrame, batch: int = 3) -> dict:
 def representative_quotes(qd: QualData, codes=None, n: int = 2, max_chars: int = 280,
                           attributes=("customer_status", "segment", "role")) -> pd.DataFrame:
     """Up to `n` quotes per code, from different participants: excerpts of typical length for the
-    code (close to its median, at least 30 characters when possible), answers to probes preferred.
+    code (close to its median, at least 30 characters when possible), excerpts coded with this code
+    alone preferred (they illustrate it unambiguously), then answers to probes.
     Personal data (e-mails, phones, links, participant names) is masked; escape on display."""
     seg = qd.segments.dropna(subset=["excerpt"]).drop_duplicates(["segment_id", "code"])
+    seg = seg.assign(shared=seg.groupby("segment_id")["code"].transform("nunique").gt(1))  # carries other codes too
     if codes is not None:
         seg = seg[seg["code"].isin(list(codes))]
     if seg.empty:
         return pd.DataFrame(columns=["code", "participant_id", "quote", "who"])
     seg = seg.assign(length=seg["excerpt"].astype(str).str.len())
     med = seg.groupby("code")["length"].transform("median").clip(lower=1)
-    score = (seg["length"] - med).abs() / med + (seg["length"] < 30) * 1.0 - seg["is_probe"].astype(float) * 0.25
+    shared = seg["shared"]
+    score = ((seg["length"] - med).abs() / med + (seg["length"] < 30) * 1.0
+             - seg["is_probe"].fillna(False).astype(float) * 0.25 + shared * 2.0)
     seg = seg.assign(score=score, pid=seg["participant_id"].fillna(seg["segment_id"]).astype(str))
     pick = (seg.sort_values(["code", "score", "segment_id"]).drop_duplicates(["code", "pid"])
             .drop_duplicates(["code", "excerpt"]).groupby("code", sort=False).head(n))
@@ -244,9 +283,15 @@ def hypothesis_evidence(qd: QualData, hypotheses, min_participants: int = 3, rat
       `min_share` of the base support; otherwise 'inconclusive' (never 'contradicts': silence is
       not evidence against).
 
-    Codes named by a hypothesis but absent from the codebook are listed in `missing_codes`."""
+    Codes named by a hypothesis but absent from the codebook are listed in `missing_codes`.
+
+    A hypothesis about one group (its quant spec names `group_by`, a participant attribute, and
+    `groups`, the focus group first) is only 'supports' when the supporting codes are also more
+    frequent in that group than among the other participants (`focus_share` > `others_share`);
+    otherwise it is 'inconclusive' with the reason in `group_note` (many people complaining about
+    price says nothing about SMB customers in particular)."""
     known = set(qd.codebook["code"].astype(str))
-    cp = qd.coded_participants()
+    cp = qd.coded_participants().assign(participant_id=lambda d: d["participant_id"].astype(str))
     base = qd.n_participants
     rows = []
     for h in hypotheses:
@@ -264,16 +309,40 @@ def hypothesis_evidence(qd: QualData, hypotheses, min_participants: int = 3, rat
                 v = "inconclusive"
         else:
             v = "supports" if (n_sup >= min_participants and base and n_sup / base >= min_share) else "inconclusive"
+        focus, f_share, o_share, note = _group_check(qd, h, sup)
+        if v == "supports" and focus is not None and not f_share > o_share:
+            v = "inconclusive"
+            note = (f"the supporting codes are not more frequent among {focus} participants ({f_share:.0%}) than "
+                    f"among the others ({o_share:.0%})")
         missing = sorted((set(h.qual.supports) | set(h.qual.contradicts)) - known)
         rows.append({"hypothesis": h.id, "statement": h.statement, "supporting_codes": ", ".join(h.qual.supports),
                      "contradicting_codes": ", ".join(h.qual.contradicts) or "—", "base": base,
                      "supporting": n_sup, "contradicting": n_con, "both": len(sup & con),
                      "supporting_share": n_sup / base if base else np.nan,
                      "contradicting_share": n_con / base if base else np.nan,
-                     "evidence": v, "missing_codes": ", ".join(missing)})
+                     "evidence": v, "missing_codes": ", ".join(missing), "focus_group": focus,
+                     "focus_share": f_share, "others_share": o_share, "group_note": note})
     cols = ["hypothesis", "statement", "supporting_codes", "contradicting_codes", "base", "supporting",
-            "contradicting", "both", "supporting_share", "contradicting_share", "evidence", "missing_codes"]
+            "contradicting", "both", "supporting_share", "contradicting_share", "evidence", "missing_codes",
+            "focus_group", "focus_share", "others_share", "group_note"]
     return pd.DataFrame(rows, columns=cols)
+
+
+def _group_check(qd: QualData, h, supporters: set) -> tuple[str | None, float, float, str]:
+    """(focus group, share of its participants with supporting codes, share of the others, note)
+    for a hypothesis naming a group of a participant attribute; (None, nan, nan, reason) otherwise."""
+    q = getattr(h, "quant", None)
+    if q is None or not q.groups or q.group_by not in qd.participants.columns:
+        return None, np.nan, np.nan, ""
+    people = qd.participant_attributes([q.group_by])
+    attr = people[q.group_by].astype(str)
+    focus = str(q.groups[0])
+    in_focus = attr == focus
+    in_ref = attr.isin([str(g) for g in q.groups[1:]]) if len(q.groups) > 1 else (~in_focus & (attr != "unknown"))
+    if not in_focus.any() or not in_ref.any():
+        return None, np.nan, np.nan, f"no {focus} participant, or nobody to compare them with, among those heard"
+    has = people["participant_id"].astype(str).isin(supporters)
+    return focus, float(has[in_focus].mean()), float(has[in_ref].mean()), ""
 
 
 def evidence_table(evidence: pd.DataFrame) -> pd.DataFrame:
@@ -286,6 +355,9 @@ def evidence_table(evidence: pd.DataFrame) -> pd.DataFrame:
         "participants supporting": cell(evidence["supporting"], evidence["supporting_share"]),
         "contradicting codes": evidence["contradicting_codes"].str.replace("_", " "),
         "participants contradicting": cell(evidence["contradicting"], evidence["contradicting_share"]),
+        "supporting codes in the named group": [
+            "—" if not isinstance(g, str) else f"{code_label(g)} {f:.0%} vs others {o:.0%}"
+            for g, f, o in zip(evidence["focus_group"], evidence["focus_share"], evidence["others_share"])],
         "qualitative evidence": evidence["evidence"],
     })
 
@@ -297,26 +369,31 @@ def probing_depth(qd: QualData, kinds=INTERVIEW_KINDS, probe_phrases=None) -> pd
     probes (how deep the interviewer dug), coded segments and the share of them that came from
     answers to probes. From the transcript's turns when the source has text, else from the coded
     segments' is_probe flags."""
-    from insight.qual.importers import DEFAULT_PROBE_PHRASES, parse_transcript
+    from insight.qual.importers import DEFAULT_PROBE_PHRASES, parse_transcripts
 
     phrases = DEFAULT_PROBE_PHRASES if probe_phrases is None else probe_phrases
     src = qd.sources[qd.sources["kind"].isin(list(kinds))]
     seg = qd.segments[qd.segments["source_id"].isin(src["source_id"])].drop_duplicates(["segment_id"])
     segs = seg.groupby("source_id").agg(coded_segments=("segment_id", "nunique"),
                                         from_probes=("is_probe", "sum"))
+    turns = parse_transcripts(src["text"], phrases)   # every transcript in one vectorised pass
+    parsed = set(turns["doc"])
+    q = turns[turns["role"] == "interviewer"]
+    probe = q["is_probe"].astype(bool)
+    # the longest run of consecutive probes among an interview's questions: a run restarts at each
+    # non-probe question and at each interview's first question; chain = probes so far in the run
+    run = ((~probe) | (q["doc"] != q["doc"].shift(1))).cumsum()
+    chain = probe.astype(int).groupby(run).cumsum()
+    questions = q.groupby("doc").size()
+    probes = probe.groupby(q["doc"]).sum()
+    deepest = chain.groupby(q["doc"]).max()
     rows = []
-    for sid, text in zip(src["source_id"], src["text"]):  # one transcript parse per interview
-        turns = parse_transcript(text, phrases) if isinstance(text, str) and text.strip() else None
-        if turns is None or turns.empty:
+    for i, sid in enumerate(src["source_id"]):
+        if i not in parsed:
             rows.append({"source_id": sid, "questions": np.nan, "probes": np.nan, "deepest_chain": np.nan})
             continue
-        q = turns[turns["role"] == "interviewer"]
-        probe = q["is_probe"].astype(int).to_numpy()
-        chain, best = 0, 0
-        for p in probe:  # questions of one interview: a few dozen
-            chain = chain + 1 if p else 0
-            best = max(best, chain)
-        rows.append({"source_id": sid, "questions": len(q), "probes": int(probe.sum()), "deepest_chain": best})
+        rows.append({"source_id": sid, "questions": int(questions.get(i, 0)), "probes": int(probes.get(i, 0)),
+                     "deepest_chain": int(deepest.get(i, 0))})
     out = pd.DataFrame(rows, columns=["source_id", "questions", "probes", "deepest_chain"])
     out = out.merge(src[["source_id", "kind", "date", "participant_id"]], on="source_id").merge(
         segs, left_on="source_id", right_index=True, how="left")
@@ -325,6 +402,50 @@ def probing_depth(qd: QualData, kinds=INTERVIEW_KINDS, probe_phrases=None) -> pd
     out["coded_from_probes_share"] = out["from_probes"] / out["coded_segments"].replace(0, np.nan)
     return out[["source_id", "kind", "date", "participant_id", "questions", "probes", "probe_share", "deepest_chain",
                 "coded_segments", "from_probes", "coded_from_probes_share"]]
+
+
+def probing_display(depth: pd.DataFrame) -> pd.DataFrame:
+    """probing_depth for a report: plain headers, kinds as labels, dates as text."""
+    from insight.qual.model import KIND_LABELS
+    d = display_dates(depth.sort_values(["date", "source_id"], kind="stable"))
+    return pd.DataFrame({
+        "interview": d["source_id"].to_numpy(), "kind": d["kind"].map(KIND_LABELS).fillna(d["kind"]).to_numpy(),
+        "date": d["date"].to_numpy(), "questions asked": d["questions"].astype("Int64").to_numpy(),
+        "follow-up questions": d["probes"].astype("Int64").to_numpy(), "share of follow-ups": d["probe_share"].to_numpy(),
+        "longest run of follow-ups": d["deepest_chain"].astype("Int64").to_numpy(),
+        "excerpts coded": d["coded_segments"].to_numpy(),
+        "share coded from follow-ups": d["coded_from_probes_share"].to_numpy()})
+
+
+def probing_summary(depth: pd.DataFrame) -> str:
+    """One sentence on probing_depth for a reviewer: typical follow-ups per interview, the deepest
+    run, and interviews without any follow-up (only those with a transcript are counted)."""
+    d = depth.dropna(subset=["questions"])
+    if d.empty:
+        return "No interview has a transcript, so the follow-up questions cannot be counted."
+    share = d["probes"].sum() / d["questions"].sum() if d["questions"].sum() else float("nan")
+    deepest = d.loc[d["deepest_chain"].idxmax()]
+    none = int((d["probes"] == 0).sum())
+    text = (f"Across {len(d)} interviews with a transcript, interviewers asked a median of {d['probes'].median():.0f} "
+            f"follow-up questions per interview ({share:.0%} of all their questions); the longest run of follow-ups "
+            f"in a row was {int(deepest['deepest_chain'])} ({deepest['source_id']}).")
+    return text + (f" {none} interview(s) had no follow-up question at all: their answers stay on the surface."
+                   if none else " Every interview had follow-up questions.")
+
+
+def probe_yield_display(yield_: pd.DataFrame) -> pd.DataFrame:
+    """probe_yield for a report: code labels and plain headers."""
+    return pd.DataFrame({"code": code_label(yield_["code"]).to_numpy(), "excerpts": yield_["segments"].to_numpy(),
+                         "from follow-up answers": yield_["from_probes"].astype(int).to_numpy(),
+                         "share from follow-ups": yield_["share_from_probes"].to_numpy()})
+
+
+def reliability_display(rel: pd.DataFrame) -> pd.DataFrame:
+    """intercoder_reliability for a report: code labels and plain headers (agreement is a share)."""
+    return pd.DataFrame({"code": code_label(rel["code"]).to_numpy(), "double-coded units": rel["units"].to_numpy(),
+                         "coders": rel["coders"].to_numpy(), "times applied": rel["applied"].to_numpy(),
+                         "agreement": rel["agreement"].map(lambda v: "" if pd.isna(v) else f"{v:.0%}").to_numpy(), "Cohen's kappa": rel["kappa"].to_numpy(),
+                         "Krippendorff's alpha": rel["alpha"].to_numpy(), "verdict": rel["verdict"].to_numpy()})
 
 
 def probe_yield(qd: QualData, kinds=INTERVIEW_KINDS) -> pd.DataFrame:
@@ -363,6 +484,48 @@ def immersion_timeline(qd: QualData, max_chars: int = 160) -> pd.DataFrame:
     names = qd.participants["name"].dropna().tolist() if "name" in qd.participants else []
     out["note"] = shorten(mask_personal(note.fillna(""), names), max_chars)
     return out[cols].sort_values(["site", "date", "code"]).reset_index(drop=True)
+
+
+def weekly_table(timeline: pd.DataFrame) -> pd.DataFrame:
+    """Observation-log entries per code (rows, as labels) and week on site (columns)."""
+    weekly = timeline.pivot_table(index="code", columns="week", values="source_id", aggfunc="nunique", fill_value=0)
+    weekly.columns = [f"week {w}" for w in weekly.columns]
+    weekly = weekly.reset_index()
+    weekly["code"] = code_label(weekly["code"]).to_numpy()
+    return weekly
+
+
+def timeline_display(timeline: pd.DataFrame, n: int = 15) -> pd.DataFrame:
+    """The first `n` observation-log entries for a report: date as text, code as label."""
+    d = display_dates(timeline[["date", "week", "code", "note"]].head(n))
+    return d.assign(code=code_label(d["code"]).to_numpy())
+
+
+def key_points_display(points: pd.DataFrame) -> pd.DataFrame:
+    """expert_key_points for a report: plain headers, code labels."""
+    d = display_dates(points)
+    return pd.DataFrame({"date": d["date"].to_numpy(), "session": d["title"].to_numpy(), "#": d["rank"].to_numpy(),
+                         "theme (code)": code_label(d["code"].str.strip("()")).to_numpy(),
+                         "key point": d["key_point"].to_numpy()})
+
+
+def themes_display(themes: pd.DataFrame) -> pd.DataFrame:
+    """suggest_themes' table for a report: plain headers, share as a whole percentage."""
+    return pd.DataFrame({"theme": themes["theme"].to_numpy(), "label": themes["label"].to_numpy(),
+                         "top words": themes["top_terms"].to_numpy(), "texts": themes["texts"].to_numpy(),
+                         "share of texts": themes["share"].map(lambda v: f"{v:.0%}").to_numpy(),
+                         "example texts": themes["examples"].map(" | ".join).to_numpy()})
+
+
+def tone_display(summary: pd.DataFrame) -> pd.DataFrame:
+    """sentiment_summary for a report: plain headers, shares as whole percentages."""
+    def pct(s):
+        return s.map(lambda v: "" if pd.isna(v) else f"{v:.0%}").to_numpy()
+    return pd.DataFrame({"source": summary["group"].astype(str).str.replace("_", " ").to_numpy(),
+                         "texts": summary["texts"].to_numpy(), "scored": summary["scored"].to_numpy(),
+                         "positive": pct(summary["positive_share"]), "neutral": pct(summary["neutral_share"]),
+                         "negative": pct(summary["negative_share"]),
+                         "mean tone (-1 to +1)": summary["mean_compound"].round(2).to_numpy()})
 
 
 _SENT = re.compile(r"(?<=[.!?。！？])\s+|\n+")
@@ -420,6 +583,8 @@ def uncoded_texts(qd: QualData, kinds) -> pd.DataFrame:
                          "text": text.values, "language": np.where(has_cjk(text), "zh", "en")})
 
 
-__all__ = ["display_dates", "customer_voice", "concentration_table", "code_frequency", "frequency_table", "concentration", "co_occurrence", "top_pairs", "saturation_curve",
+__all__ = ["display_dates", "customer_voice", "code_label", "code_order", "frequency_display", "omitted_groups",
+           "pairs_display", "probing_display", "probing_summary", "weekly_table", "timeline_display",
+           "key_points_display", "themes_display", "tone_display", "probe_yield_display", "reliability_display", "concentration_table", "code_frequency", "frequency_table", "concentration", "co_occurrence", "top_pairs", "saturation_curve",
            "saturation_status", "representative_quotes", "hypothesis_evidence", "evidence_table", "probing_depth", "probe_yield",
            "immersion_timeline", "expert_key_points", "uncoded_texts"]

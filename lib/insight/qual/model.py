@@ -234,7 +234,8 @@ class QualData:
         for c in ("first", "last"):
             out[c] = out[c].dt.strftime("%Y-%m-%d")
         out["kind"] = out["kind"].map(KIND_LABELS)
-        return out[["kind", "sources", "participants", "first", "last", "coded_segments", "coders"]].reset_index(drop=True)
+        out = out[["kind", "sources", "participants", "first", "last", "coded_segments", "coders"]].reset_index(drop=True)
+        return out.rename(columns={"first": "first date", "last": "last date", "coded_segments": "coded excerpts"})
 
 
 def _as_bool(s: pd.Series) -> pd.Series:

@@ -22,7 +22,7 @@ def _label(code: str, width: int | None = None) -> str:
     text = str(code).replace("_", " ")
     if width:
         import textwrap
-        text = "\n".join(textwrap.wrap(text, width)) or text
+        text = "\n".join(textwrap.wrap(text, width, break_long_words=False)) or text
     return text
 
 
@@ -32,18 +32,29 @@ def _tight(fig):
         fig.tight_layout()
 
 
-def frequency_heatmap(freq: pd.DataFrame, attribute: str, min_base: int = 0):
-    """Share of participants with each code (rows) per group of the attribute (columns)."""
+def frequency_heatmap(freq: pd.DataFrame, attribute: str, min_base: int = 0, overall: pd.DataFrame | None = None):
+    """Share of participants with each code (rows) per group of the attribute (columns).
+
+    With `overall` (code_frequency without `by`), its column comes first and the rows follow its
+    order (analysis.code_order), so the heat map reads like the table of all participants. Groups
+    below min_base are left out (list them with analysis.omitted_groups)."""
     import seaborn as sns
+
+    from insight.qual.analysis import code_order
     _fonts()
-    share = freq.pivot(index="code", columns="group", values="share")
-    base = freq.drop_duplicates("group").set_index("group")["base"]
-    share = share.loc[share.mean(axis=1).sort_values(ascending=False).index]
-    share = share.loc[:, base.reindex(share.columns) >= min_base]
+    parts = [overall.assign(group="all participants")] if overall is not None else []
+    kept = freq[freq["base"] >= min_base]
+    full = pd.concat([*parts, kept], ignore_index=True)
+    share = full.pivot(index="code", columns="group", values="share")
+    base = full.drop_duplicates("group").set_index("group")["base"]
+    cols = (["all participants"] if overall is not None else []) + sorted(kept["group"].unique(), key=str)
+    share = share.reindex(index=code_order(overall if overall is not None else freq), columns=cols)
     fig, ax = plt.subplots(figsize=(max(5.5, 3.2 + 1.2 * share.shape[1]), 1.2 + 0.36 * max(len(share), 1)))
     sns.heatmap(share * 100, annot=True, fmt=".0f", cmap="Blues", vmin=0, vmax=100, cbar_kws={"label": "% of participants"},
                 ax=ax, linewidths=0.5)
     ax.set_xticklabels([f"{_label(c, 11)}\n(n={base.get(c, 0)})" for c in share.columns], rotation=0)
+    if overall is not None and share.shape[1] > 1:
+        ax.axvline(1, color="white", lw=4)
     ax.set_yticklabels([_label(c) for c in share.index], rotation=0)
     ax.set_xlabel(_label(attribute))
     ax.set_ylabel("")
@@ -118,7 +129,7 @@ def evidence_plot(evidence: pd.DataFrame):
     ax.barh(y - 0.18, d["contradicting_share"].fillna(0) * 100, height=0.36, color="#cc79a7",
             label="contradicting codes")
     ax.set_yticks(y, [f"{h}: {v}" for h, v in zip(d["hypothesis"], d["evidence"])])
-    ax.set_xlabel("% of participants interviewed")
+    ax.set_xlabel("% of participants heard")
     ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.25 - 0.4 / max(len(d), 1)), ncols=2)
     ax.set_title("Qualitative evidence per hypothesis")
     _tight(fig)

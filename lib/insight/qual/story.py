@@ -32,19 +32,28 @@ def code_links(hypotheses) -> dict[str, list[tuple[str, str]]]:
 def hypothesis_findings(evidence: pd.DataFrame) -> list[dict]:
     out = []
     for r in evidence.itertuples(index=False):
-        con = (f", {r.contradicting} ({r.contradicting_share:.0%}) raised contradicting ones ({r.contradicting_codes})"
-               if r.contradicting_codes != "—" else "")
-        verdict = {"supports": "the interviews support it", "contradicts": "the interviews contradict it",
-                   "inconclusive": "the interviews are inconclusive"}[r.evidence]
+        con = (f", {r.contradicting} ({r.contradicting_share:.0%}) raised contradicting ones "
+               f"({_lab(r.contradicting_codes)})" if r.contradicting_codes != "—" else "")
+        verdict = {"supports": "the qualitative evidence supports it", "contradicts": "the qualitative evidence contradicts it",
+                   "inconclusive": "the qualitative evidence is inconclusive"}[r.evidence]
+        grp = ""
+        if isinstance(r.focus_group, str):
+            grp = (f"; {r.focus_share:.0%} of {_lab(r.focus_group)} participants raised them against "
+                   f"{r.others_share:.0%} of the others")
+        why = (f", as the codes are not more frequent among {_lab(r.focus_group)} participants than among the others"
+               if r.group_note and r.evidence == "inconclusive" and isinstance(r.focus_group, str) else "")
         out.append(dict(
             id=f"qual.{r.hypothesis}",
             statement=(f"{r.hypothesis} — {r.statement} {r.supporting} of {r.base} participants "
-                       f"({r.supporting_share:.0%}) raised supporting codes ({r.supporting_codes}){con}: {verdict}."),
-            metric="share of participants with supporting codes", value=_num(r.supporting_share), base=int(r.base),
-            test="participant count rule (see the notebook's method note)", hypothesis=r.hypothesis,
+                       f"({r.supporting_share:.0%}) raised supporting codes ({_lab(r.supporting_codes)}){con}{grp}: "
+                       f"{verdict}{why}."),
+            metric="% of participants with supporting codes",
+            value=None if _num(r.supporting_share) is None else round(100 * r.supporting_share, 1), base=int(r.base),
+            test="participant count rule (see 'Evidence for each hypothesis')", hypothesis=r.hypothesis,
             evidence=r.evidence, source="qual", severity="key" if r.evidence != "inconclusive" else "info",
             extra={"supporting": int(r.supporting), "contradicting": int(r.contradicting), "both": int(r.both),
-                   "missing_codes": r.missing_codes}))
+                   "missing_codes": r.missing_codes, "focus_group": r.focus_group if isinstance(r.focus_group, str) else None,
+                   "focus_share": _num(r.focus_share), "others_share": _num(r.others_share)}))
     return out
 
 
@@ -55,6 +64,12 @@ def concentration_findings(conc: pd.DataFrame, attribute: str, value: str, hypot
     sig = conc[(conc["p_adjusted"] < alpha) & (conc["difference"] > 0)].head(max_findings)
     group = f"{_lab(value)} participants ({_lab(attribute)} = {value})"
     base = int(conc["focus_base"].iloc[0] + conc["others_base"].iloc[0]) if len(conc) else 0
+    fewer = conc[(conc["p_adjusted"] < alpha) & (conc["difference"] < 0)].head(max_findings)
+    less = ("" if fewer.empty else " Significantly less frequent among them: " + "; ".join(
+        f"'{_lab(r.code)}' ({r.focus_share:.0%} against {r.others_share:.0%} of the others)"
+        for r in fewer.itertuples(index=False)) + ".")
+    if len(conc):
+        group = f"the {int(conc['focus_base'].iloc[0])} {group}"
     if sig.empty:
         lead = conc[conc["difference"] > 0].sort_values("p_value").head(1)
         hint = ""
@@ -64,7 +79,8 @@ def concentration_findings(conc: pd.DataFrame, attribute: str, value: str, hypot
                     f"{r['others_share']:.0%} of the others, p = {r['p_value']:.3f} before and {r['p_adjusted']:.3f} "
                     f"after adjusting for {len(conc)} codes), is a lead to check with more {_lab(value)} participants.")
         return [dict(id=f"qual.concentrated.{attribute}.none",
-                     statement=f"No code is significantly more frequent among {group} than among other participants." + hint,
+                     statement=(f"No code is significantly more frequent among {group} than among other "
+                                f"participants." + hint + less),
                      base=base, test=f"Fisher's exact test per code, Holm-adjusted over {len(conc)} codes",
                      p_value=_num(lead["p_adjusted"].iloc[0]) if len(lead) else None,
                      source="qual", severity="info")]
@@ -93,15 +109,27 @@ def saturation_finding(status: dict) -> dict:
                 extra={"total_codes": status["total_codes"], "last_new_at": status.get("last_new_at")})
 
 
-def reliability_finding(rel: pd.DataFrame, good: float = 0.8, tentative: float = 0.667) -> dict | None:
+def reliability_finding(rel: pd.DataFrame, good: float = 0.8, tentative: float = 0.667,
+                        min_units: int = 0) -> dict | None:
+    """The overall inter-coder agreement; with fewer than `min_units` double-coded excerpts, a
+    warning that reliability cannot be judged yet (no alpha verdict on a handful of excerpts)."""
     if rel.empty:
         return None
     overall = rel.iloc[-1]
+    a = overall["alpha"]
+    n_units = int(rel.iloc[:-1]["units"].max()) if len(rel) > 1 else int(overall["units"])
+    if n_units < min_units:
+        return dict(id="qual.reliability",
+                    statement=(f"Only {n_units} excerpts were double-coded: too few to judge whether the coding is "
+                               f"reliable (at least {min_units} are needed). Have a second analyst code 10-20% of "
+                               "the excerpts."),
+                    metric="double-coded excerpts", value=float(n_units), base=n_units,
+                    test="Krippendorff's alpha; Cohen's kappa for two coders", source="qual", severity="warning",
+                    extra={"alpha": _num(a), "decisions": int(overall["units"])})
     weak = rel.iloc[:-1]
     weak = weak[weak["alpha"] < tentative]["code"].tolist()
-    a = overall["alpha"]
     verdict = overall["verdict"].split(":")[0]
-    statement = (f"Coders agree at Krippendorff's alpha {a:.2f} over {int(overall['units'])} double-coded "
+    statement = (f"Agreement between coders: Krippendorff's alpha {a:.2f} over {int(overall['units']):,} double-coded "
                  f"decisions ({verdict})." + (f" Codes below {tentative}: {', '.join(map(_lab, weak))} — refine "
                                                "their definitions before relying on them." if weak else ""))
     return dict(id="qual.reliability", statement=statement, metric="Krippendorff's alpha (nominal, all codes)",
@@ -110,17 +138,48 @@ def reliability_finding(rel: pd.DataFrame, good: float = 0.8, tentative: float =
                 severity="info" if a >= good else "warning", extra={"weak_codes": weak})
 
 
-def theme_findings(themes: pd.DataFrame, n_texts: int, label: str, slug: str) -> list[dict]:
+def theme_findings(themes: pd.DataFrame, n_texts: int, label: str, slug: str, top: int | None = None) -> list[dict]:
+    """One finding per suggested theme (the `top` largest only when given); the statement says
+    they are suggestions for the codebook, not conclusions."""
     out = []
-    for r in themes.itertuples(index=False):
+    rows = themes if top is None else themes.head(top)
+    for r in rows.itertuples(index=False):
+        first = top is not None and r.theme == themes["theme"].iloc[0]
+        ties = int((themes["texts"] == themes["texts"].iloc[0]).sum())
+        which = (f"The largest of {len(themes)} suggested themes" if ties == 1 else
+                 f"One of the {ties} equally large of {len(themes)} suggested themes")
+        lead = (f"{which} in {label} (suggestions to seed the codebook, not conclusions)" if first
+                else f"Suggested theme in {label}")
         out.append(dict(
             id=f"qual.theme.{slug}.{r.theme}",
-            statement=(f"Suggested theme in {label}: '{r.label}' — {r.share:.0%} of {n_texts} texts "
+            statement=(f"{lead}: '{r.label}' — {r.share:.0%} of {n_texts} texts "
                        f"(top terms: {r.top_terms})."),
-            metric="share of texts", value=_num(r.share), base=int(n_texts), test="TF-IDF + NMF (suggestion)",
+            metric="% of texts", value=None if _num(r.share) is None else round(100 * r.share, 1), base=int(n_texts),
+            test="TF-IDF + NMF (suggestion)",
             source="qual", severity="info", extra={"top_terms": r.top_terms}))
     return out
 
 
-__all__ = ["code_links", "hypothesis_findings", "concentration_findings", "saturation_finding",
+def immersion_finding(timeline: pd.DataFrame, top: int = 3) -> dict | None:
+    """What the immersion's observation log says most often, and which themes recur every week."""
+    if timeline.empty:
+        return None
+    coded = timeline[timeline["code"] != "uncoded"]
+    entries = int(timeline["source_id"].nunique())
+    weeks = int(timeline["week"].max()) if timeline["week"].notna().any() else 0
+    counts = coded.groupby("code")["source_id"].nunique().sort_values(ascending=False, kind="stable")
+    counts = counts.reset_index().sort_values(["source_id", "code"], ascending=[False, True])
+    most = ", ".join(f"{_lab(c)} ({n} entr{'y' if n == 1 else 'ies'})" for c, n in zip(counts["code"].head(top), counts["source_id"].head(top)))
+    every = sorted(coded.groupby("code")["week"].nunique().loc[lambda s: s >= weeks].index) if weeks > 1 else []
+    statement = (f"On the customer's site the researcher logged {entries} observations over {weeks} week(s); the "
+                 f"themes seen most often: {most}." if most else
+                 f"On the customer's site the researcher logged {entries} observations over {weeks} week(s), none coded yet.")
+    if every:
+        statement += f" Seen every week: {', '.join(map(_lab, every))}."
+    return dict(id="qual.immersion", statement=statement, metric="observation-log entries", value=float(entries),
+                base=entries, source="qual", severity="info",
+                extra={"weeks": weeks, "top_codes": counts["code"].head(top).tolist(), "every_week": every})
+
+
+__all__ = ["immersion_finding", "code_links", "hypothesis_findings", "concentration_findings", "saturation_finding",
            "reliability_finding", "theme_findings"]

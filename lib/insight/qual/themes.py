@@ -117,7 +117,10 @@ def suggest_themes(texts, n_themes: int = 6, n_terms: int = 8, n_examples: int =
         examples = shorten(members["text"].head(n_examples), example_chars).tolist()
         rows.append({"theme": j + 1, "label": " · ".join(top[:3]), "top_terms": ", ".join(top),
                      "texts": len(members), "share": len(members) / len(s), "examples": examples})
-    themes = pd.DataFrame(rows).sort_values("texts", ascending=False).reset_index(drop=True)
+    themes = pd.DataFrame(rows).sort_values(["texts", "theme"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    renumber = {old: new for new, old in enumerate(themes["theme"], start=1)}   # theme 1 = the largest
+    themes["theme"] = themes["theme"].map(renumber)
+    assign["theme"] = assign["theme"].map(renumber).fillna(0).astype(int)
     return Themes(themes, assign, len(s), note)
 
 

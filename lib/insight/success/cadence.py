@@ -205,7 +205,7 @@ def checkup_finding(comp: Comparison, params) -> dict:
     expected = h.quant.expected if h else "higher"
     evidence = evidence_for(comp, expected, params.report.alpha)
     sig = comp.p_value < params.report.alpha
-    statement = (f"Customers who missed the one-month implementation check-up churned "
+    statement = (f"Customers whose one-month implementation check-up was missed or held late churned "
                  f"{'more' if comp.rate_focus > comp.rate_reference else 'less'} "
                  f"({pct(comp.rate_focus)} of {comp.n_focus:,}) than those who had it on time "
                  f"({pct(comp.rate_reference)} of {comp.n_reference:,})"
@@ -263,3 +263,18 @@ def windows_table(windows: dict[str, tuple[int, int]]) -> pd.DataFrame:
     """The review windows as a small table for the report."""
     return pd.DataFrame({"from day": [w[0] for w in windows.values()], "to day": [w[1] for w in windows.values()]},
                         index=pd.Index([STEP_LABELS.get(s, s) for s in windows], name="review"))
+
+
+def rate_sentence(t: pd.DataFrame, rate: str, what: str, min_base: int = 30) -> str | None:
+    """One sentence on a rate table ordered from best to worst compliance: the first row against the
+    last row with enough customers, and whether the rate moves steadily across the rows."""
+    d = t[(t["customers"] >= min_base) & t[rate].notna()]
+    if len(d) < 2:
+        return None
+    first, last = d.index[0], d.index[-1]
+    r = d[rate].to_numpy(dtype=float)
+    steady = bool(np.all(np.diff(r) >= 0) or np.all(np.diff(r) <= 0))
+    return (f"{what[:1].upper() + what[1:]} is {d.loc[first, rate]:.1%} for '{first}' against {d.loc[last, rate]:.1%} for "
+            f"'{last}'" + ("." if steady else "; the rows in between do not follow a steady trend, so read the "
+                                              "groups with their bases rather than as a gradient.")
+            + (f" Groups under {min_base} customers are left out of this sentence." if len(d) < len(t) else ""))

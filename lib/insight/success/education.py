@@ -154,3 +154,52 @@ def plot_churn_by_channel(table: pd.DataFrame):
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+def churn_table_display(table: pd.DataFrame) -> pd.DataFrame:
+    """The churn-by-channel table as a reviewer reads it: churn rates in %, the risk ratio with its
+    interval in one column, p as a label ('< 0.001'), blanks (not 'nan') where a channel has no users."""
+    from insight.display import p_label
+
+    def num(v, f):
+        return "" if v is None or not np.isfinite(v) else f(v)
+    return pd.DataFrame({
+        "users": table["users"], "churn (users)": table["churn (users)"].map(lambda v: num(v, lambda x: f"{x:.1%}")),
+        "non-users": table["non-users"],
+        "churn (non-users)": table["churn (non-users)"].map(lambda v: num(v, lambda x: f"{x:.1%}")),
+        "risk ratio": table["risk ratio"].map(lambda v: num(v, lambda x: f"{x:.2f}")),
+        "95% CI": [num(lo, lambda x: f"{x:.2f}") + (" to " + f"{hi:.2f}" if np.isfinite(hi) else "") if np.isfinite(lo) else ""
+                   for lo, hi in zip(table["CI low"], table["CI high"])],
+        "p": table["p"].map(lambda v: num(v, lambda x: p_label(x).replace("= ", ""))),
+    }, index=table.index)
+
+
+def no_users_note(table: pd.DataFrame, when) -> str | None:
+    """A sentence naming the channels nobody had used by a date (their rows stay blank), or None."""
+    none = [str(c) for c in table.index[table["users"] == 0]]
+    if not none:
+        return None
+    return (f"No customer active on {when:%d %b %Y} had used {', '.join(none)} before that date (the records of "
+            "these channels start later), so there is nothing to compare for them.")
+
+
+def adoption_display(t: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The adoption table with medians rounded for reading and p as a label, and one sentence saying
+    what matters: how large the largest difference between users and non-users is."""
+    from insight.display import p_label
+    out = t.copy()
+    for c in ("median (users)", "median (non-users)"):
+        out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:,.1f}" if v != round(v) else f"{v:,.0f}")
+    out["rank-biserial r"] = out["rank-biserial r"].map(lambda v: "" if pd.isna(v) else f"{v:+.2f}")
+    out["p (Mann-Whitney)"] = out["p (Mann-Whitney)"].map(lambda v: "" if pd.isna(v) else p_label(v).replace("= ", ""))
+    r = t["rank-biserial r"].abs()
+    if r.notna().any():
+        top = r.idxmax()
+        size = "negligible" if r.max() < 0.1 else "small" if r.max() < 0.3 else "moderate" if r.max() < 0.5 else "large"
+        sentence = (f"The largest difference between users and non-users is {size} (rank-biserial r = "
+                    f"{t.loc[top, 'rank-biserial r']:+.2f}, {top[1]} for {top[0]})"
+                    + (": education goes with little or no difference in how much customers use the product."
+                       if r.max() < 0.1 else "."))
+    else:
+        sentence = "Adoption could not be compared: no channel has both users and non-users with usage data."
+    return out, sentence

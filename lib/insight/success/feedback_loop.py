@@ -202,3 +202,12 @@ def plot_loop_stages(team_table: pd.DataFrame):
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
     fig.tight_layout()
     return fig
+
+
+def period_note(cycle: pd.DataFrame, end) -> str | None:
+    """Which items the report covers: the span of their report dates and the date they are followed up to."""
+    dates = pd.to_datetime(cycle["reported_date"]).dropna() if "reported_date" in cycle else pd.Series(dtype="datetime64[ns]")
+    if dates.empty:
+        return None
+    return (f"Items reported from {dates.min():%d %b %Y} to {dates.max():%d %b %Y}, followed up to the study end "
+            f"({pd.Timestamp(end):%d %b %Y}).")

@@ -169,6 +169,24 @@ def call_list(scored: pd.DataFrame, n: int = 15) -> pd.DataFrame:
     return red[cols].rename(columns={"health_score": "Health score", **MEASURE_LABELS})
 
 
+def call_list_display(red: pd.DataFrame, lookback_days: int) -> pd.DataFrame:
+    """The call list as a reviewer reads it: whole-number score and counts, the survey rating as given,
+    the review share as a percentage, units in the column names, blanks where a measure is missing."""
+    def fmt(col, f):
+        return red[col].map(lambda v: "" if pd.isna(v) else f(v)) if col in red.columns else None
+    cols = {
+        "Segment": red["segment"].map(lambda v: "" if pd.isna(v) else str(v).replace("_", " ")) if "segment" in red else None,
+        "Owner": fmt("owner", str),
+        "Health score (0-100)": fmt("Health score", lambda v: f"{v:.0f}"),
+        "Usage trend (log ratio)": fmt(MEASURE_LABELS["usage_trend"], lambda v: f"{v:+.2f}"),
+        f"Contacts they started ({lookback_days} days)": fmt(MEASURE_LABELS["engagement"], lambda v: f"{v:.0f}"),
+        f"Complaints ({lookback_days} days)": fmt(MEASURE_LABELS["support_load"], lambda v: f"{v:.0f}"),
+        "Satisfaction (survey answer)": fmt(MEASURE_LABELS["satisfaction"], lambda v: f"{v:g}"),
+        "Reviews on time": fmt(MEASURE_LABELS["cadence"], lambda v: f"{v:.0%}"),
+    }
+    return pd.DataFrame({k: v for k, v in cols.items() if v is not None}, index=red.index.rename("customer"))
+
+
 def measure_coverage(measures: pd.DataFrame) -> pd.DataFrame:
     """Per measure: customers who have it and its share."""
     n = len(measures)
@@ -247,6 +265,21 @@ def validate_health(study_tables: dict, cfg, end, horizon_days: int | None = Non
     return HealthValidation(cutoff, end, scored, auc, lo, hi, n1, n0, by_band, pd.DataFrame(rows).set_index("measure"))
 
 
+def validation_gap(v: HealthValidation) -> str | None:
+    """Why this study's data cannot validate the score (a sentence for the reader), or None when it can:
+    the check needs scored customers on the cutoff date, and both churners (with a churn date in the
+    horizon) and customers who stayed."""
+    if v.base == 0:
+        return ("no customer active on the cutoff date has a score: the study has none of the data the measures "
+                "are built from (usage, interactions, survey answers) before that date")
+    if v.n_churned == 0:
+        return (f"none of the {v.n_retained:,} scored customers has a churn date between {v.cutoff:%d %b %Y} and "
+                f"{v.horizon_end:%d %b %Y} (the customers table needs churn_date: when a customer left)")
+    if v.n_retained == 0:
+        return f"all {v.n_churned:,} scored customers churned after the cutoff: there is no one who stayed to compare with"
+    return None
+
+
 def missing_at_cutoff(v: HealthValidation, weights: dict[str, float]) -> list[str]:
     """Weighted measures with no data before the validation cutoff (left out of the validated score)."""
     return [MEASURE_LABELS[m] for m, w in weights.items() if w > 0 and not v.scored[m].notna().any()]
@@ -311,6 +344,7 @@ def plot_churn_by_band(by_band: pd.DataFrame):
     for i, (r, n) in enumerate(zip(rates, by_band["customers"])):
         if np.isfinite(r):
             ax.text(i, r, f"{r:.0%}\n(n={n:,})", ha="center", va="bottom")
+    ax.yaxis.set_major_locator(plt.matplotlib.ticker.MaxNLocator(nbins=5, steps=[1, 2, 5, 10]))  # 0%, 5%, 10%...
     ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0, decimals=0))
     ax.set_ylabel("churned in the following period")
     ax.set_ylim(0, max(0.05, float(np.nanmax(rates.to_numpy())) * 1.35) if rates.notna().any() else 1)
@@ -330,8 +364,9 @@ def auc_finding(v: HealthValidation, alpha: float) -> dict:
     useful = np.isfinite(v.auc_low) and v.auc_low > 0.5
     return dict(
         id="success.health_score_auc",
-        statement=(f"The health score computed on {v.cutoff:%Y-%m-%d} ranks the customers who churned in the following "
-                   f"{(v.horizon_end - v.cutoff).days} days with an AUC of {v.auc:.2f} "
+        statement=(f"The health score computed on {v.cutoff:%d %b %Y} scores the {v.n_churned:,} customers who churned in "
+                   f"the following {(v.horizon_end - v.cutoff).days} days lower than the {v.n_retained:,} who stayed: AUC "
+                   f"{v.auc:.2f} "
                    + ("(better than chance)" if useful else "(not clearly better than chance)") + "."),
         metric="AUC (churn after the cutoff)", value=v.auc, base=v.base, ci_low=v.auc_low, ci_high=v.auc_high,
         test="ROC AUC, Hanley-McNeil 95% CI", source="success", severity="key" if useful else "warning",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from insight.success._common import SuccessDataError, pct
+from insight.success._common import SuccessDataError, pct, words
 from insight.success.journey import _events
 
 
@@ -113,8 +113,8 @@ def lead_findings(table: pd.DataFrame, tests: dict, alpha: float, min_base: int 
         sig = on["p_value"] < alpha
         out.append(dict(
             id="success.lead_onboarding_time",
-            statement=(f"Qualified leads from {slow} wait a median {ok.loc[slow, 'median days to onboard']:.0f} days for "
-                       f"onboarding, against {ok.loc[fast, 'median days to onboard']:.0f} days from {fast}"
+            statement=(f"Qualified leads from {words(slow)} wait a median {ok.loc[slow, 'median days to onboard']:.0f} days for "
+                       f"onboarding, against {ok.loc[fast, 'median days to onboard']:.0f} days from {words(fast)}"
                        + ("" if sig else "; channels do not differ beyond chance") + "."),
             metric="median days from qualified lead to onboarding", value=float(ok["median days to onboard"].median()),
             base=on["n"], test=on["test"], p_value=on["p_value"], source="success",
@@ -126,10 +126,11 @@ def lead_findings(table: pd.DataFrame, tests: dict, alpha: float, min_base: int 
         sig = tr["p_value"] < alpha
         out.append(dict(
             id="success.trial_conversion_channel",
-            statement=(f"Trial conversion ranges from {pct(okt.loc[lo, 'trial conversion'])} ({lo}) to "
-                       f"{pct(okt.loc[hi, 'trial conversion'])} ({hi})"
+            statement=(f"Trial conversion ranges from {pct(okt.loc[lo, 'trial conversion'])} ({words(lo)}) to "
+                       f"{pct(okt.loc[hi, 'trial conversion'])} ({words(hi)})"
                        + ("" if sig else "; channels do not differ beyond chance") + "."),
-            metric="trial conversion (lowest channel)", value=float(okt.loc[lo, "trial conversion"]), base=tr["n"],
+            metric="trial conversion of the lowest channel (%)", value=round(100 * float(okt.loc[lo, "trial conversion"]), 1),
+            base=tr["n"],
             test=tr["test"], p_value=tr["p_value"], source="success", severity="key" if sig else "info",
             extra={"lowest": lo, "highest": hi}))
     return out
@@ -138,7 +139,8 @@ def lead_findings(table: pd.DataFrame, tests: dict, alpha: float, min_base: int 
 def plot_days_to_onboard(leads: pd.DataFrame, order: list[str] | None = None):
     import matplotlib.pyplot as plt
     import seaborn as sns
-    d = leads.dropna(subset=["days_to_onboard"])
+    d = leads.dropna(subset=["days_to_onboard"]).assign(channel=lambda x: x["channel"].map(words))
+    order = [words(c) for c in order] if order is not None else None
     fig, ax = plt.subplots(figsize=(7.5, 0.45 * d["channel"].nunique() + 1.6))
     sns.boxplot(data=d, x="days_to_onboard", y="channel", order=order, color="#92c5de", showfliers=False, ax=ax)
     ax.set_xlabel("days from qualified lead to onboarding")

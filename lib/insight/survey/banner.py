@@ -94,6 +94,49 @@ class BannerTable:
                 f"to more than 100%). ⚠ marks a base below {self.small_base} (read with care); – marks a base below "
                 f"{self.tiny_base}, suppressed and not tested." + (" " + " ".join(self.notes) if self.notes else ""))
 
+    def highlights(self, max_questions: int = 4, max_rows: int = 2) -> str:
+        """One plain paragraph on what matters in the table: the differences significant at the
+        stricter level (UPPER CASE letters), per question, e.g. '“Recommend?” NPS: existing (+14)
+        and prospect (+21) are higher than churned (-29)'."""
+        def lab(x):
+            return str(x).replace("_", " ")
+        per_q: dict[str, dict[str, dict[tuple, list[str]]]] = {}
+        for (i, j), s in sorted(self.letters.items()):
+            strict = [ch for ch in s if ch.isupper()]
+            if not strict:
+                continue
+            q, row, _ = self.rows[i]
+            banner, group = self.columns[j]
+            lower = tuple(f"{lab(g)} ({self._value_text(i, self.columns.index((b, g)))})"
+                          for (b, g), letter in self.column_letters.items() if b == banner and letter in strict)
+            per_q.setdefault(q, {}).setdefault(row, {}).setdefault(lower, []).append(
+                f"{lab(group)} ({self._value_text(i, j)})")
+        if not per_q:
+            return (f"No group differs from another in this table by more than chance would give (p < "
+                    f"{self.levels[0]:g} after the correction).")
+        parts = []
+        for q, rows in list(per_q.items())[:max_questions]:
+            said = []
+            for row, by_lower in list(rows.items())[:max_rows]:
+                said.append(f"{row}: " + "; ".join(
+                    f"{' and '.join(higher)} {'is' if len(higher) == 1 else 'are'} higher than {' and '.join(lower)}"
+                    for lower, higher in by_lower.items()))
+            parts.append(f"“{self.question_labels[q]}” " + "; ".join(said))
+        more = (f" Further differences in {len(per_q) - max_questions} more question(s): see the letters."
+                if len(per_q) > max_questions else "")
+        return f"Real differences (p < {self.levels[0]:g} after the correction): " + ". ".join(parts) + "." + more
+
+    def _value_text(self, i: int, j: int) -> str:
+        c = self.cells.get((i, j))
+        kind = self.rows[i][2]
+        if c is None or c.value != c.value:
+            return "–"
+        if kind == "pct":
+            return f"{100 * c.value:.0f}%"
+        if kind == "nps":
+            return f"{c.value:+.0f}" if round(c.value) != 0 else "0"
+        return f"{c.value:.2f}"
+
     def _cell_html(self, i: int, j: int) -> str:
         kind = self.rows[i][2]
         c = self.cells.get((i, j))
@@ -108,7 +151,7 @@ class BannerTable:
         if kind == "pct":
             txt = f"{100 * c.value:.0f}%"
         elif kind == "nps":
-            txt = f"{c.value:+.0f}"
+            txt = f"{c.value:+.0f}" if round(c.value) != 0 else "0"
         else:
             txt = f"{c.value:.2f}"
         let = self.letters.get((i, j), "")
@@ -117,8 +160,10 @@ class BannerTable:
     def styler(self):
         """A pandas Styler: letters as superscripts, base rows shaded, small bases greyed."""
         idx = pd.MultiIndex.from_tuples([(self.question_labels[q], r) for q, r, _ in self.rows])
-        cols = pd.MultiIndex.from_tuples([(b if b != "Total" else "", f"{g} ({self.column_letters[(b, g)]})"
-                                           if (b, g) in self.column_letters else g) for b, g in self.columns])
+        def lab(x):  # data values and variable names as a reviewer reads them: 'mid_market' -> 'mid market'
+            return str(x).replace("_", " ")
+        cols = pd.MultiIndex.from_tuples([(lab(b) if b != "Total" else "", f"{lab(g)} ({self.column_letters[(b, g)]})"
+                                           if (b, g) in self.column_letters else lab(g)) for b, g in self.columns])
         body = pd.DataFrame([[self._cell_html(i, j) for j in range(len(self.columns))] for i in range(len(self.rows))],
                             index=idx, columns=cols)
         css = pd.DataFrame("", index=idx, columns=cols)
@@ -285,7 +330,7 @@ def banner_table(df: pd.DataFrame, qn: Questionnaire, banners: list[str], questi
         elif p < levels[1]:
             letters_out.setdefault((i, hi), []).append(letter.lower())
     letter_text = {k: "".join(sorted(v, key=str.upper)) for k, v in letters_out.items()}
-    labels = {q.id: f"{q.id}: {q.text}" for q in qs}
+    labels = {q.id: q.text for q in qs}
     return BannerTable(rows, columns, cells, letter_text, column_letters, labels, tuple(levels), correction,
                        len(tests), small_base, tiny_base, weights is not None, int(len(df)), notes)
 

@@ -106,9 +106,11 @@ def survey_targets(params) -> dict[str, dict[str, float]]:
 
 
 def quota_fill(df: pd.DataFrame, targets: dict[str, dict[str, float]], planned_base: int | None = None,
-               completed_only: bool = True) -> pd.DataFrame:
+               completed_only: bool = True, under: float = 0.8, over: float = 1.25) -> pd.DataFrame:
     """Per dimension and value: target share, target count (of the planned base, else of the
-    completes), achieved count and share, fill % and a status (under / on target / over)."""
+    completes), achieved count and share, fill % and a status (under / on target / over: fill
+    below `under` or above `over`; pass the scope's under_ratio / over_ratio so the phase 1
+    report and this one judge a group alike)."""
     d = df[df["completed"].fillna(False).astype(bool)] if completed_only else df
     base = planned_base or len(d)
     rows = []
@@ -122,11 +124,35 @@ def quota_fill(df: pd.DataFrame, targets: dict[str, dict[str, float]], planned_b
             got = int(counts.get(val, 0))
             target_n = share * base
             fill = got / target_n if target_n else np.nan
-            status = "under" if fill < 0.8 else "over" if fill > 1.25 else "on target"
+            status = "under" if fill < under else "over" if fill > over else "on target"
             rows.append({"dimension": dim, "value": val, "target share": share, "target n": round(target_n),
                          "achieved n": got, "achieved share": got / len(d) if len(d) else np.nan,
                          "fill": fill, "status": status})
     return pd.DataFrame(rows)
+
+
+def quota_fill_display(fill: pd.DataFrame) -> pd.DataFrame:
+    """quota_fill for a report: dimensions and values as words ('customer status', 'mid market')."""
+    out = fill.copy()
+    for c in ("dimension", "value"):
+        out[c] = out[c].astype(str).str.replace("_", " ")
+    return out
+
+
+def quota_summary(fill: pd.DataFrame, under: float = 0.8, over: float = 1.25) -> str:
+    """One sentence on the quota fill: which groups are under and over target."""
+    def items(status):
+        d = fill[fill["status"] == status]
+        return ", ".join(f"{str(v).replace('_', ' ')} ({f:.0%} of target)" for v, f in zip(d["value"], d["fill"]))
+    low, high = items("under"), items("over")
+    if len(fill) and (fill["status"] == "no data").all():
+        dims = ", ".join(str(d).replace("_", " ") for d in dict.fromkeys(fill["dimension"]))
+        return f"The survey does not record {dims}, so the quotas cannot be checked."
+    if not low and not high:
+        return f"Every quota is filled within {under:.0%} to {over:.0%} of its target."
+    parts = ([f"under target: {low}"] if low else []) + ([f"over target: {high}"] if high else [])
+    return ("Quotas " + "; ".join(parts) + ". Weighting (below) corrects these proportions"
+            + (", but a group under target keeps the precision of its smaller base." if low else "."))
 
 
 def plot_responses_over_time(over_time: pd.DataFrame):

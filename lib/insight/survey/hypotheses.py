@@ -79,11 +79,22 @@ def hypothesis_sentence(r: pd.Series, alpha: float = 0.05) -> str:
     sig = r["p_adjusted"] < alpha
     verdict = {"supports": "supports", "contradicts": "contradicts", "inconclusive": "neither supports nor contradicts"}[r["evidence"]]
     diff = r["difference"]
-    shift = (f" (difference in means {diff:+.2f} points)" if isinstance(diff, float) and not math.isnan(diff)
+    shift = (f" (difference in means {_signed(diff)} points)" if isinstance(diff, float) and not math.isnan(diff)
              and r["effect_size_name"] != "difference in proportions" else "")
+    why = ""
+    if not sig and r["evidence"] == "contradicts":
+        why = ": the interval of the effect rules out even a small difference in the expected direction"
+    elif not sig and r["evidence"] == "inconclusive":
+        why = ": too little data to tell"
     return (f"{r['hypothesis']}: the survey {verdict} the hypothesis \"{r['statement']}\" — "
-            f"{r['comparison']}{shift}, {'a significant' if sig else 'no significant'} difference "
-            f"({r['test']}, corrected p {'<' if sig else '≥'} {alpha:g}).")
+            f"{str(r['comparison']).replace('_', ' ')}{shift}, {'a significant' if sig else 'no significant'} difference "
+            f"({r['test']}, corrected p {'<' if sig else '≥'} {alpha:g}){why}.")
+
+
+def _signed(v: float, digits: int = 2) -> str:
+    """'+0.25', '-0.81', and '0.00' rather than '-0.00' for a value that rounds to zero."""
+    text = f"{v:+.{digits}f}"
+    return f"{0:.{digits}f}" if float(text) == 0 else text
 
 
 def record_hypothesis_findings(results: pd.DataFrame, alpha: float = 0.05, show: bool = True) -> list:
@@ -100,13 +111,13 @@ def record_hypothesis_findings(results: pd.DataFrame, alpha: float = 0.05, show:
                              "p_uncorrected": None if pd.isna(r["p_value"]) else float(r["p_value"])})
         if tested:
             has_effect = not pd.isna(r["effect_size"])
+            r3 = lambda v: None if pd.isna(v) else round(float(v), 3)   # effect sizes read to 3 decimals
             fields.update(metric=f"{r['effect_size_name']} ({r['measure']}, {r['comparison']})" if has_effect else r["measure"],
-                          value=float(r["effect_size"]) if has_effect else None,
+                          value=r3(r["effect_size"]) if has_effect else None,
                           base=int(r["n"]), test=r["test"], p_value=float(r["p_adjusted"]),
-                          effect_size=float(r["effect_size"]) if has_effect else None,
+                          effect_size=r3(r["effect_size"]) if has_effect else None,
                           effect_size_name=r["effect_size_name"],
-                          ci_low=None if pd.isna(r["ci_low"]) else float(r["ci_low"]),
-                          ci_high=None if pd.isna(r["ci_high"]) else float(r["ci_high"]))
+                          ci_low=r3(r["ci_low"]), ci_high=r3(r["ci_high"]))
             fields["extra"]["difference"] = None if pd.isna(r["difference"]) else float(r["difference"])
         out.append(record_finding(f"survey.{r['hypothesis']}", hypothesis_sentence(r, alpha), show=show, **fields))
     return out
@@ -119,9 +130,9 @@ def hypotheses_display(results: pd.DataFrame) -> pd.DataFrame:
         tested = not str(r.get("reason", "")).startswith("not tested")
         eff = "–"
         if tested and not pd.isna(r["effect_size"]):
-            eff = f"{r['effect_size_name']} {r['effect_size']:+.2f}"
+            eff = f"{r['effect_size_name']} {_signed(r['effect_size'])}"
             if not pd.isna(r["ci_low"]):
-                eff += f" ({r['ci_low']:+.2f} to {r['ci_high']:+.2f})"
+                eff += f" ({_signed(r['ci_low'])} to {_signed(r['ci_high'])})"
         p = r["p_adjusted"]
         rows.append({"hypothesis": r["hypothesis"], "statement": r["statement"],
                      "comparison": r["comparison"] if tested else "–", "expected": r["expected"],

@@ -98,8 +98,8 @@ def format_metric(value, unit: str) -> str:
         return "–"
     if unit == "%":
         return f"{100 * value:.0f}%"
-    if unit == "points":
-        return f"{value:+.0f}"
+    if unit == "points":  # '0', never '-0' or '+0', for a score that rounds to zero
+        return f"{value:+.0f}" if round(value) != 0 else "0"
     return f"{value:.2f}"
 
 
@@ -130,7 +130,7 @@ def plot_metric_by_group(table: pd.DataFrame, metric: str, title: str | None = N
     y = np.arange(len(t))
     ax.errorbar(t["value"] * scale, y, xerr=[(t["value"] - t["ci_low"]) * scale, (t["ci_high"] - t["value"]) * scale],
                 fmt="o", capsize=3)
-    ax.set_yticks(y, [f"{g} (n={n})" for g, n in zip(t["group"], t["n"])])
+    ax.set_yticks(y, [f"{str(g).replace('_', ' ')} (n={n})" for g, n in zip(t["group"], t["n"])])
     if benchmark is not None:
         ax.axvline(benchmark * scale, ls="--", color="grey", lw=1)
     ax.set_xlabel(metric + (" (%)" if unit == "%" else ""))
@@ -194,7 +194,8 @@ def by_group_display(table: pd.DataFrame, metrics: list[str] | None = None) -> p
     t = table if metrics is None else table[table["metric"].isin(metrics)]
     rows = {}
     for _, r in t.iterrows():
-        row = rows.setdefault(r["group"], {"group": r["group"], "base": _base(r["n"], r["small"], r["suppressed"])})
+        row = rows.setdefault(r["group"], {"group": str(r["group"]).replace("_", " "),
+                                           "base": _base(r["n"], r["small"], r["suppressed"])})
         row[r["metric"]] = (f"{format_metric(r['value'], r['unit'])} ({_interval(r['ci_low'], r['ci_high'], r['unit'])})"
                             if not r["suppressed"] else "–")
     cols = ["group", *dict.fromkeys(t["metric"]), "base"]

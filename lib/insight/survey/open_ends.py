@@ -44,3 +44,22 @@ def open_ends_as_sources(responses: pd.DataFrame, questionnaire: Questionnaire) 
     if not frames:
         return pd.DataFrame(columns=SOURCE_COLUMNS + EXTRA_COLUMNS)
     return pd.concat(frames, ignore_index=True)
+
+
+def open_answers_display(sources: pd.DataFrame, questionnaire: Questionnaire, n: int = 8) -> pd.DataFrame:
+    """The first `n` open answers for a report: the respondent's segment, the question as worded
+    and the (already masked) answer; no ids."""
+    texts = {q.id: q.text for q in questionnaire.questions}
+    d = sources.head(n)
+    out = pd.DataFrame({"question": d["question"].map(texts).fillna(d["question"]).to_numpy() if "question" in d
+                        else d["title"].to_numpy(), "answer": d["text"].to_numpy()})
+    if "segment" in d:
+        out.insert(0, "segment", d["segment"].astype("string").str.replace("_", " ").fillna("").to_numpy())
+    return out
+
+
+def open_answer_counts(sources: pd.DataFrame, questionnaire: Questionnaire) -> pd.DataFrame:
+    """Open answers per question (as worded), for the report."""
+    texts = {q.id: q.text for q in questionnaire.questions}
+    key = sources["question"].map(texts).fillna(sources["question"]) if "question" in sources else sources["title"]
+    return key.value_counts(sort=False).rename_axis("question").rename("answers").reset_index()

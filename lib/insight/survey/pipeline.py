@@ -138,8 +138,10 @@ def record_metric_findings(survey: SurveyRun, table: pd.DataFrame, show: bool = 
             text += (f" That is {'above' if above else 'below' if below else 'not clearly different from'} the "
                      f"{bench:.0%} product-market-fit benchmark.")
             severity = "key" if below or above else "info"
-        out.append(record_finding(fid, text, metric=metric, value=float(r["value"]), base=int(r["n"]),
-                                  ci_low=float(r["ci_low"]), ci_high=float(r["ci_high"]), source="survey",
+        scale = 100.0 if r["unit"] == "%" else 1.0   # the detail line reads like the statement: 45 (%), not 0.448
+        out.append(record_finding(fid, text, metric=metric, value=round(float(r["value"]) * scale, 1), base=int(r["n"]),
+                                  ci_low=round(float(r["ci_low"]) * scale, 1), ci_high=round(float(r["ci_high"]) * scale, 1),
+                                  source="survey",
                                   severity=severity, show=show,
                                   extra={"wave": survey.wave, "effective_base": float(r["n_eff"]),
                                          "weighted": survey.weighted}))

@@ -52,6 +52,32 @@ def reliability(df: pd.DataFrame, qn: Questionnaire, confidence: float = 0.95) -
             pd.concat(item_tables, ignore_index=True) if item_tables else pd.DataFrame())
 
 
+def reliability_display(rel: pd.DataFrame, items: pd.DataFrame, qn: Questionnaire | None = None
+                        ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The two tables of `reliability` for a report: constructs as words, the interval as text,
+    each item as its statement (when the questionnaire is given) and 'yes' for reverse-coded ones."""
+    def lab(s):
+        return s.astype(str).str.replace("_", " ")
+    constructs = pd.DataFrame({
+        "construct": lab(rel["construct"]).to_numpy(), "Cronbach's alpha": rel["alpha"].round(2).to_numpy(),
+        "interval": [f"{lo:.2f} to {hi:.2f}" for lo, hi in zip(rel["ci_low"], rel["ci_high"])],
+        "respondents": rel["n"].to_numpy(), "statements": rel["items"].to_numpy(), "verdict": rel["verdict"].to_numpy()})
+    if items.empty:
+        return constructs, items
+    text = items["item"].astype(str)
+    if qn is not None:
+        known = {q.id: q.text for q in qn.questions}
+        text = text.map(lambda i: known.get(i, i))
+    # a reverse-coded statement's mean is of the turned-round answers: say so, or it contradicts the raw mean
+    text = text.where(~items["reverse-coded"].fillna(False).astype(bool), text + " (answers turned round)")
+    per_item = pd.DataFrame({
+        "construct": lab(items["construct"]).to_numpy(), "statement": text.to_numpy(),
+        "mean": items["mean"].to_numpy(), "corrected item-total r": items["corrected item-total r"].to_numpy(),
+        "alpha if deleted": items["alpha if deleted"].to_numpy(),
+        "reverse-coded": items["reverse-coded"].map(lambda v: "yes" if bool(v) else "").to_numpy()})
+    return constructs, per_item
+
+
 def construct_scores(df: pd.DataFrame, qn: Questionnaire) -> pd.DataFrame:
     """Mean of each construct's (reverse-scored) items per respondent; NaN when an item is missing."""
     out = {}

@@ -122,6 +122,24 @@ def rake(df: pd.DataFrame, margins: dict[str, dict], base_weights=None, *, trim:
     return RakeResult(pd.Series(w, index=df.index, name="weight"), it, converged, err, pd.DataFrame(rows), trimmed)
 
 
+def diagnostics_display(diag: pd.DataFrame) -> pd.DataFrame:
+    """weight_diagnostics for a report: counts as whole numbers, the efficiency as a percentage,
+    other numbers with 2 decimals (3 significant digits for a tiny margin error)."""
+    def fmt(stat, v):
+        if isinstance(v, str):
+            return v
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return "n/a"
+        if stat in ("respondents weighted", "raking iterations", "weights at a trim bound", "effective base"):
+            return f"{v:,.0f}"
+        if stat == "weighting efficiency":
+            return f"{v:.0%}"
+        if stat == "largest margin error":
+            return "< 0.001" if v < 0.001 else f"{v:.3f}"
+        return f"{v:.2f}"
+    return diag.assign(value=[fmt(s_, v) for s_, v in zip(diag["statistic"], diag["value"])])
+
+
 def weight_diagnostics(weights, result: RakeResult | None = None) -> pd.DataFrame:
     """One-row-per-statistic table: n, min, max, max/min ratio, Kish design effect (1 + CV^2),
     effective base n / deff, weighting efficiency (effective base / n)."""

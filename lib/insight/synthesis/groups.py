@@ -9,17 +9,19 @@ from insight.stats import compare_groups, mean_ci, nps, p_adjust
 
 
 def group_estimates(df: pd.DataFrame, measure: str, group_by: str, min_n: int = 10) -> pd.DataFrame:
-    """Per group: the estimate with its 95% interval (NPS for q_nps, else the mean) and the base."""
+    """Per group: the estimate with its 95% interval (NPS for q_nps, else the mean) and the base;
+    weighted by the `weight` column when there is one (as the survey report computes them)."""
     rows = []
     for g, part in df.groupby(group_by, observed=True):
         s = part[measure].dropna()
         if len(s) < min_n:
             continue
+        w = part.loc[s.index, "weight"] if "weight" in part.columns else None
         if measure == "q_nps":
-            r = nps(s)
+            r = nps(s, w)
             rows.append({"group": g, "estimate": r.nps, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": r.n})
         else:
-            m, lo, hi, n, _ = mean_ci(s)
+            m, lo, hi, n, _ = mean_ci(s, w)
             rows.append({"group": g, "estimate": m, "ci_low": lo, "ci_high": hi, "n": n})
     return pd.DataFrame(rows)
 
@@ -59,7 +61,7 @@ def plot_group_estimates(est: dict[str, pd.DataFrame], measure_label: str, overa
     palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (attr, t) in enumerate(est.items()):
         for _, r in t.iterrows():
-            labels.append(f"{attr}: {r['group']}")
+            labels.append(f"{attr}: {r['group']}".replace("_", " "))
             vals.append(r["estimate"]); los.append(r["ci_low"]); his.append(r["ci_high"]); ns.append(r["n"])
             colors.append(palette[i % len(palette)])
     y = np.arange(len(labels))[::-1]

@@ -7,12 +7,29 @@ from insight.display import esc, p_label, show_figure, show_note, show_table
 from insight.findings import record_finding
 from insight.synthesis import drivers as drv
 from insight.synthesis import groups as grp
-from insight.synthesis.verdicts import evidence_table
+from insight.synthesis.verdicts import evidence_table, source_label, sources_text
 
 VERDICT_LABEL = {"supported": "supported", "rejected": "rejected", "mixed": "mixed",
                  "not_enough_evidence": "not enough evidence"}
 MEASURE_LABEL = {"q_nps": "NPS", "q_csat": "Satisfaction (1-5)", "q_onboarding": "Onboarding satisfaction (1-5)",
                  "q_renew": "Likelihood to continue (1-5)"}
+STRENGTH_LABEL = {"strong": "strong (significant measurement)", "moderate": "moderate (voiced in interviews)",
+                  "weak": "weak"}
+
+
+def words(value) -> str:
+    """An id as words for a reader: 'customer_status' -> 'customer status', 'mid_market' -> 'mid market'."""
+    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value).replace("_", " ")
+
+
+def _p_text(p) -> str:
+    return "" if p is None or pd.isna(p) else p_label(float(p)).replace("= ", "")
+
+
+def _ci_text(lo, hi, percent: bool = True) -> str:
+    if pd.isna(lo) or pd.isna(hi):
+        return ""
+    return f"{lo:.1%} to {hi:.1%}" if percent else f"{lo:.2f} to {hi:.2f}"
 
 
 def record_synthesis(syn, study) -> None:
@@ -29,7 +46,11 @@ def record_synthesis(syn, study) -> None:
 
 def show_summary(syn) -> None:
     if not syn.summary:
-        show_note("No insight could be drawn yet: no analysis recorded findings for this study.", "warning")
+        if syn.verdicts.empty and len(syn.findings):
+            show_note(f"The study declares no hypotheses, so the summary has no verdicts to state; the "
+                      f"{len(syn.findings):,} findings of the analyses are listed on the index page.", "warning")
+        else:
+            show_note("No insight could be drawn yet: no analysis recorded findings for this study.", "warning")
         return
     t = pd.DataFrame([{"#": i, "Insight": s["statement"], "Evidence": s.get("evidence", ""),
                        "Confidence": s.get("confidence", "")} for i, s in enumerate(syn.summary, 1)])
@@ -45,9 +66,16 @@ def show_verdicts(syn) -> None:
     if v.empty:
         show_note("This study declares no hypotheses.")
         return
-    t = v.assign(verdict=v["verdict"].map(VERDICT_LABEL))[
-        ["hypothesis", "dimension", "statement", "verdict", "reason", "supporting", "contradicting", "inconclusive", "sources"]]
-    show_table(t, "Verdict per hypothesis", base=f"{len(syn.findings):,} findings", index=False)
+    t = pd.DataFrame({
+        "Hypothesis": v["hypothesis"], "Dimension": v["dimension"].map(words), "Statement": v["statement"],
+        "Verdict": v["verdict"].map(VERDICT_LABEL), "Why": v["reason"],
+        "Findings for / against / inconclusive": [f"{a} / {b} / {c}" for a, b, c in
+                                                  zip(v["supporting"], v["contradicting"], v["inconclusive"])],
+        "Sources": v["sources"].map(lambda x: sources_text(x.split(", ")) if x else "none")})
+    n_linked = int(syn.findings["hypothesis"].isin(set(v["hypothesis"])).sum()) if len(syn.findings) else 0
+    show_table(t, "Verdict per hypothesis", base=f"{n_linked:,} findings linked to a hypothesis", index=False,
+               note="Findings for / against / inconclusive: how many findings of the other reports support, "
+                    "contradict or leave open each hypothesis; the next section lists them.")
 
 
 def show_evidence(syn, alpha: float = 0.05, min_participants: int = 3) -> None:
@@ -56,8 +84,15 @@ def show_evidence(syn, alpha: float = 0.05, min_participants: int = 3) -> None:
         if ev.empty:
             show_note(f"{r['hypothesis']}: no finding tested it yet.", "warning")
             continue
-        ev = ev.assign(p_value=ev["p_value"].map(lambda p: "" if p is None or pd.isna(p) else p_label(p).replace("= ", "")))
-        show_table(ev, f"Evidence for {r['hypothesis']}: {r['statement']}", base=int(len(ev)), index=False,
+        effect = [f"{name} = {es:.2f}" if name and not pd.isna(es) else "" for name, es in
+                  zip(ev["effect_size_name"].fillna(""), pd.to_numeric(ev["effect_size"], errors="coerce"))]
+        base = pd.to_numeric(ev["base"], errors="coerce")
+        t = pd.DataFrame({"Source": ev["source"].map(source_label), "Direction": ev["evidence"].fillna(""),
+                          "Strength": ev["strength"].map(lambda x: STRENGTH_LABEL.get(x, x)), "Finding": ev["statement"],
+                          "Base": base.map(lambda b: "" if pd.isna(b) else f"{int(b):,}"), "p": ev["p_value"].map(_p_text),
+                          "Effect size": effect, "Report": ev["notebook"].map(words)})
+        show_table(t, f"Evidence for {r['hypothesis']}: {r['statement']}",
+                   base=f"{len(ev)} finding{'s' if len(ev) != 1 else ''}", index=False,
                    note=f"Verdict: {VERDICT_LABEL[r['verdict']]} — {r['reason']}.")
 
 
@@ -66,36 +101,74 @@ def show_group_differences(syn) -> None:
     if t.empty:
         show_note("No group comparison was possible (no survey answers or too few per group).")
         return
-    show_table(t[["measure", "attribute", "test", "effect_size_name", "effect_size", "p_value", "p_adjusted", "significant", "n"]]
-               .assign(measure=t["measure"].map(lambda m: MEASURE_LABEL.get(m, m))),
-               "Key measures across groups: tests with corrected p-values", base=int(t["n"].max()), index=False,
-               precision=3, note="Holm correction across the whole table; effect sizes: epsilon-squared (several "
-                                 "groups) or rank-biserial r (two groups).")
+    label = t["measure"].map(lambda m: MEASURE_LABEL.get(m, syn.labels.get(m, m)))
+    sig = t[t["significant"]]
+    if len(sig):
+        show_note("Real differences after correcting for the number of tests: "
+                  + "; ".join(f"{m} by {words(a)}" for m, a in zip(label[sig.index], sig["attribute"]))
+                  + ". Every other measure and group comparison in the table is within what chance produces.")
+    else:
+        show_note("No measure differs between groups beyond what chance produces, once corrected for the number of tests.")
+    show_table(pd.DataFrame({
+        "Measure": label, "Compared across": t["attribute"].map(words), "Test": t["test"],
+        "Effect size": [f"{n} = {e:.3f}" for n, e in zip(t["effect_size_name"], t["effect_size"])],
+        "p": t["p_value"].map(_p_text), "p (corrected)": t["p_adjusted"].map(_p_text),
+        "Real difference?": t["significant"].map({True: "yes", False: "no"}), "n": t["n"]}),
+        "Key measures across groups: tests with corrected p-values", base=int(t["n"].max()), index=False,
+        note="Holm correction across the whole table; effect sizes: epsilon-squared (several groups; 0.01 small, "
+             "0.06 medium, 0.14 large) or rank-biserial r (two groups).")
     for m, per_attr in syn.group_estimates.items():
         per_attr = {a: e for a, e in per_attr.items() if not e.empty}
         if not per_attr:
             continue
         fig = grp.plot_group_estimates(per_attr, MEASURE_LABEL.get(m, m))
         n = int(sum(e["n"].sum() for e in per_attr.values()) / max(len(per_attr), 1))
-        show_figure(fig, f"{MEASURE_LABEL.get(m, m)} by group with 95% intervals", base=n)
+        show_figure(fig, f"{MEASURE_LABEL.get(m, m)} by group with 95% intervals", base=n,
+                    note=("Weighted like the survey report; each group's base in brackets."
+                          if syn.survey is not None and "weight" in syn.survey.data.columns else None))
 
 
 def show_triangulation(syn) -> None:
     if syn.say_do is None:
         show_note("Survey answers could not be linked to CRM records (no customer ids), so the say-do gap is not measured.")
     else:
-        t = syn.say_do["churn_by_category"].reset_index().rename(columns={"nps_category": "NPS group"})
-        show_table(t, "Churn within the months after the survey, by what customers said (NPS group)",
-                   base=syn.say_do["base"], percent=["rate", "ci_low", "ci_high"], index=False)
+        c = syn.say_do["churn_by_category"]
+        show_note(_say_do_sentence(c))
+        show_table(_rate_table(c, "churned", "churn rate", "NPS group"),
+                   f"Churn within {syn.say_do.get('months', 'the')} months after the survey, by what customers said (NPS group)",
+                   base=syn.say_do["base"], index=False)
         if "spend_by_category" in syn.say_do:
-            t = syn.say_do["spend_by_category"].reset_index().rename(columns={"nps_category": "NPS group", "rate": "cut spend"})
-            show_table(t, "Customers who cut their spend by half or more in the 6 months after the survey",
-                       base=syn.say_do["base"], percent=["cut spend", "ci_low", "ci_high"], index=False)
+            show_table(_rate_table(syn.say_do["spend_by_category"], "cut spend", "share who cut spend", "NPS group"),
+                       "Customers who cut their spend by half or more in the 6 months after the survey",
+                       base=syn.say_do["base"], index=False)
         if len(syn.satisfaction_renewal):
-            show_table(syn.satisfaction_renewal, "Churn after the survey by overall satisfaction (1-5)",
-                       base=int(syn.satisfaction_renewal["customers"].sum()), percent=["rate", "ci_low", "ci_high"])
+            sr = syn.satisfaction_renewal
+            show_table(_rate_table(sr, "churned", "churn rate", "Overall satisfaction (1-5)"),
+                       "Churn after the survey by overall satisfaction (1-5)", base=int(sr["customers"].sum()), index=False)
     if len(syn.trust):
-        show_table(syn.trust, "How far each source can be trusted", index=False, percent=["coverage"])
+        show_table(syn.trust.rename(columns={"coverage": "customers covered"}), "How far each source can be trusted",
+                   index=False, percent=["customers covered"],
+                   note="Base: respondents, participants or customers in each source; customers covered: the share of "
+                        "the customer base the source speaks for.")
+
+
+def _rate_table(t: pd.DataFrame, yes: str, rate: str, first: str) -> pd.DataFrame:
+    """A rate table (customers, yes, rate, ci_low, ci_high) with reader's column names and one interval column."""
+    return pd.DataFrame({first: [words(i) for i in t.index], "customers": t["customers"].to_numpy(),
+                         yes: t["yes"].to_numpy(), rate: [f"{r:.1%}" for r in t["rate"]],
+                         "95% interval": [_ci_text(lo, hi) for lo, hi in zip(t["ci_low"], t["ci_high"])]})
+
+
+def _say_do_sentence(c: pd.DataFrame) -> str:
+    """What the churn-by-NPS-group table says, in one sentence."""
+    if "promoter" not in c.index or "detractor" not in c.index:
+        return "Churn after the survey by what customers said."
+    p, d = c.loc["promoter"], c.loc["detractor"]
+    apart = p["ci_low"] > d["ci_high"] or p["ci_high"] < d["ci_low"]
+    comp = ("more often than" if p["rate"] > d["rate"] else "less often than") if apart else "about as often as"
+    return (f"{int(p['yes'])} of {int(p['customers'])} promoters ({p['rate']:.0%}) churned after saying they would recommend us — "
+            f"{comp} detractors ({d['rate']:.0%})" + ("" if apart else ": the intervals overlap") +
+            ". A high score alone does not say a customer will stay.")
 
 
 def show_drivers(syn) -> None:
@@ -103,20 +176,28 @@ def show_drivers(syn) -> None:
         show_note("Key drivers were not estimated for this study.")
         return
     d = syn.drivers
-    show_table(d[["importance_share", "performance", "quadrant", "coef", "p_value"]], "What drives the recommendation score: "
-               "relative importance (share of explained variance) and performance (% agreeing)", base=int(d["base"].iloc[0]),
-               percent=["importance_share", "performance"], precision=1,
+    names = {c: syn.labels.get(c, words(c)) for c in d.index}
+    fix = [names[c] for c in d.index[d["quadrant"] == "fix first"]]
+    if fix:
+        show_note("Fix first (above-median importance, below-median performance): " + "; ".join(f.rstrip(".") for f in fix) + ".")
+    show_table(pd.DataFrame({"#": range(1, len(d) + 1), "Attribute": [names[c] for c in d.index], "Importance": [f"{x:.0%}" for x in d["importance_share"]],
+                             "Performance (% agreeing)": [f"{x:.0%}" for x in d["performance"]], "Quadrant": d["quadrant"],
+                             "Coefficient": [f"{x:.2f}" for x in d["coef"]], "p": d["p_value"].map(_p_text)}),
+               "What drives the recommendation score: relative importance (share of explained variance) and "
+               "performance (% agreeing)", base=int(d["base"].iloc[0]), index=False,
                note=f"Relative importance by LMG (averaged over orderings); the attributes together explain "
-                    f"{d['r2_total'].iloc[0]:.0%} of the variance of the score.")
-    show_figure(drv.plot_importance_performance(d), "Importance-performance: fix what matters most and performs worst",
-                base=int(d["base"].iloc[0]))
+                    f"{d['r2_total'].iloc[0]:.0%} of the variance of the score. Quadrants split at the medians.")
+    numbers = {c: str(i) for i, c in enumerate(d.index, 1)}  # the attributes' texts would overlap in the chart
+    show_figure(drv.plot_importance_performance(d, numbers), "Importance-performance: fix what matters most and performs worst",
+                base=int(d["base"].iloc[0]), note="Each point is numbered as its row (#) in the table above.")
 
 
 def show_year_over_year(syn, study) -> None:
     y = syn.yoy
     prev = study.params.study.previous_study
     if not prev:
-        show_note("This study names no previous study (study.previous_study), so nothing is compared over time.")
+        show_note("This is the first study of its series: no previous study is named (study.previous_study in the "
+                  "study parameters), so there is nothing to compare with yet.")
         return
     if "error" in y:
         show_note(y["error"], "warning")
@@ -145,9 +226,33 @@ def show_year_over_year(syn, study) -> None:
     if "themes" in y and len(y["themes"]):
         t = y["themes"]
         moved = t[t["trend"] != "stable"]
-        show_table(moved if len(moved) else t.head(10), "Interview themes that appeared, faded, rose or fell",
-                   percent=["share_now", "share_before", "change"],
-                   note="Share of interview participants voicing each code in each study.")
+        shown = moved if len(moved) else t.head(10)
+        n_now, n_before = y.get("theme_bases", (None, None))
+        bases = (f"{n_now:,} participants now, {n_before:,} before" if n_now is not None else None)
+        small = n_before is not None and min(n_now, n_before) < study.params.report.small_base
+        show_table(pd.DataFrame({"Theme (code)": [words(c) for c in shown.index],
+                                 f"share in {study.name}": [f"{x:.0%}" for x in shown["share_now"]],
+                                 f"share in {prev}": [f"{x:.0%}" for x in shown["share_before"]],
+                                 "change (points)": [f"{100 * x:+.0f}" for x in shown["change"]], "trend": shown["trend"]}),
+                   "Interview themes that appeared, faded, rose or fell", base=bases, index=False,
+                   note="Share of the coded interview participants voicing each code in each study; a change of at "
+                        "least 10 points counts as a rise or fall."
+                        + (" One of the studies has few participants: read the shares as rough." if small else ""))
+
+
+def _metric_words(text, labels: dict) -> str:
+    """Ids in a success metric as words: 'q_onboarding for segment = enterprise' ->
+    'Onboarding satisfaction (1-5) for segment = enterprise'."""
+    import re
+
+    def one(m):
+        tok = m.group(0)
+        if tok in MEASURE_LABEL:
+            return MEASURE_LABEL[tok]
+        if tok in labels:
+            return f'"{labels[tok].rstrip(".")}"'
+        return words(tok)
+    return re.sub(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b", one, str(text)) if isinstance(text, str) else text
 
 
 def show_actions(syn) -> None:
@@ -155,6 +260,8 @@ def show_actions(syn) -> None:
         show_note("No actions yet: add them under synthesis.actions in the study params "
                   "(templates/action-plan.md shows the fields).")
         return
-    show_table(syn.actions, "Action plan: insight, action, owner, due date, success metric", index=False,
+    show_table(syn.actions.assign(owner=syn.actions["owner"].map(words),
+                                  **{"success metric": syn.actions["success metric"].map(lambda m: _metric_words(m, syn.labels))}),
+               "Action plan: insight, action, owner, due date, success metric", index=False,
                note="'agreed' rows come from the study params; 'suggested' rows follow from supported hypotheses "
                     "that have no agreed action yet.")

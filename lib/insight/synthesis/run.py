@@ -24,14 +24,28 @@ class Synthesis:
     summary: list = field(default_factory=list)
     actions: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list = field(default_factory=list)
+    labels: dict = field(default_factory=dict)   # survey column -> question text, for tables and charts
+    survey: object | None = None                 # the survey pipeline's run (cleaned, weighted; comparison wave)
+
+
+def survey_run(study):
+    """The survey pipeline's run of the study (cleaned and weighted respondents, and the comparison wave
+    of the previous study cleaned and weighted the same way), or None without survey responses."""
+    if not study.has("survey_responses"):
+        return None
+    from insight.survey.pipeline import prepare_survey
+    return prepare_survey(study)
 
 
 def survey_frame(study) -> pd.DataFrame | None:
     """The study's analysis-ready respondents (cleaned and weighted by the survey pipeline), or None."""
-    if not study.has("survey_responses"):
-        return None
-    from insight.survey.pipeline import prepare_survey
-    return prepare_survey(study).data
+    run = survey_run(study)
+    return None if run is None else run.data
+
+
+def question_labels(questionnaire) -> dict[str, str]:
+    """Survey column -> the question's text, so reviewers read 'The product is reliable.' rather than an id."""
+    return {q.id: q.text for q in questionnaire.closed_questions} if questionnaire is not None else {}
 
 
 def synthesize(study) -> Synthesis:
@@ -41,7 +55,9 @@ def synthesize(study) -> Synthesis:
     v = verdicts.hypothesis_verdicts(f, p.hypotheses, cfg.alpha, cfg.min_participants)
     s = Synthesis(findings=f, verdicts=v)
     extra: list[dict] = []
-    resp = survey_frame(study)
+    s.survey = survey_run(study)
+    resp = None if s.survey is None else s.survey.data
+    s.labels = question_labels(None if s.survey is None else s.survey.questionnaire)
     if resp is not None and len(resp):
         attrs = [a for a in cfg.group_attributes if a in resp.columns]
         s.group_tests = groups.group_differences(resp, cfg.key_measures, attrs, p.survey.correction if p.survey.correction != "none" else "holm")
@@ -60,6 +76,7 @@ def synthesize(study) -> Synthesis:
         if len(linked):
             s.say_do = triangulate.say_do_gap(linked)
             s.say_do["base"] = len(linked)
+            s.say_do["months"] = cfg.say_do_months
             from insight.findings import record_finding
             record_finding("synthesis.say_do.promoters_churned",
                            f"{s.say_do['promoters_churned']} of {s.say_do['promoters']} promoters churned within "
@@ -71,11 +88,11 @@ def synthesize(study) -> Synthesis:
             if s.say_do["promoters_churned"]:
                 extra.append({"statement": f"Say-do gap: {s.say_do['promoters_churned']} of {s.say_do['promoters']} "
                               f"promoters ({pr.loc['promoter', 'rate']:.0%}) churned within {cfg.say_do_months} months "
-                              "of recommending us — a high score alone does not mean a customer stays.",
+                              "of saying they would recommend us — a high score alone does not mean a customer stays.",
                               "evidence": f"survey linked to CRM, n = {len(linked):,}", "confidence": "high"})
     s.trust = triangulate.source_trust(_source_bases(study, resp))
     if p.study.previous_study:
-        s.yoy = _year_over_year(study, resp)
+        s.yoy = _year_over_year(study, resp, s.survey)
         if "nps" in s.yoy:
             d = s.yoy["nps"]
             sig = d["p_value"] < cfg.alpha
@@ -107,7 +124,7 @@ def _source_bases(study, resp) -> dict:
     return out
 
 
-def _year_over_year(study, resp) -> dict:
+def _year_over_year(study, resp, run=None) -> dict:
     from insight.study import load_study
     out = {}
     prev_name = study.params.study.previous_study
@@ -115,9 +132,15 @@ def _year_over_year(study, resp) -> dict:
         prev = load_study(prev_name, study.project)
     except Exception as exc:  # noqa: BLE001 - a broken previous study must not break this one
         return {"error": f"the previous study {prev_name} could not be loaded: {exc}"}
-    prev_resp = survey_frame(prev)
-    if resp is not None and prev_resp is not None and "q_nps" in resp and "q_nps" in prev_resp:
-        out["nps"] = yoy.nps_change(resp["q_nps"], prev_resp["q_nps"])
+    if run is not None and run.compare is not None and "q_nps" in resp and "q_nps" in run.compare:
+        # the survey report's own comparison (both waves cleaned and weighted the same way): the two
+        # reports must show the same NPS change
+        from insight.survey.pipeline import nps_trend
+        out["nps"] = nps_trend(run)
+    else:
+        prev_resp = survey_frame(prev)
+        if resp is not None and prev_resp is not None and "q_nps" in resp and "q_nps" in prev_resp:
+            out["nps"] = yoy.nps_change(resp["q_nps"], prev_resp["q_nps"])
     if study.has("customers"):
         cur = (study.params.study.period.start, study.params.study.period.end)
         pp = prev.params.study.period
@@ -126,5 +149,7 @@ def _year_over_year(study, resp) -> dict:
         except ValueError as exc:
             out["churn_error"] = str(exc)
     if study.has("coded_segments") and prev.has("coded_segments"):
-        out["themes"] = yoy.theme_shift(study.table("coded_segments"), prev.table("coded_segments"))
+        now_cs, before_cs = study.table("coded_segments"), prev.table("coded_segments")
+        out["themes"] = yoy.theme_shift(now_cs, before_cs)
+        out["theme_bases"] = (int(now_cs["participant_id"].nunique()), int(before_cs["participant_id"].nunique()))
     return out

@@ -5,6 +5,8 @@ import datetime as dt
 
 import pandas as pd
 
+from insight.synthesis.verdicts import sources_text
+
 CONFIDENCE = {"supported": "high", "rejected": "high", "mixed": "low", "not_enough_evidence": "low"}
 
 
@@ -17,7 +19,7 @@ def verdict_sentence(row) -> str:
     v = row["verdict"]
     s = row["statement"].rstrip(".")
     if v == "supported":
-        return f"Confirmed: {_lower_first(s)} ({row['reason']})."
+        return f"Confirmed: {_lower_first(s)} — {row['reason']}."
     if v == "rejected":
         return f"Not so: the evidence contradicts that {_lower_first(s)}."
     if v == "mixed":
@@ -34,8 +36,9 @@ def executive_summary(verdicts: pd.DataFrame, extra: list[dict] | None = None, s
         conf = CONFIDENCE[r["verdict"]]
         if r["verdict"] == "supported" and "sources agree" not in r["reason"]:
             conf = "medium"
-        items.append({"statement": verdict_sentence(r), "evidence": f"{r['supporting']} supporting, "
-                      f"{r['contradicting']} contradicting findings ({r['sources'] or 'none'})",
+        items.append({"statement": verdict_sentence(r), "evidence": f"findings: {r['supporting']} supporting, "
+                      f"{r['contradicting']} contradicting, {r['inconclusive']} inconclusive"
+                      + (f" ({sources_text(r['sources'].split(', '))})" if r['sources'] else ""),
                       "confidence": conf, "hypothesis": r["hypothesis"], "rank": order[r["verdict"]]})
     for e in extra or []:
         items.append({"rank": 2, "hypothesis": None, **e})

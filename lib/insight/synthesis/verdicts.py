@@ -24,6 +24,17 @@ from dataclasses import dataclass
 import pandas as pd
 
 QUANT_SOURCES = {"survey", "crm", "success", "journey", "data"}
+SOURCE_LABELS = {"survey": "survey", "crm": "CRM records", "qual": "interviews", "success": "customer-success records",
+                 "journey": "journey data", "data": "data checks", "synthesis": "synthesis"}
+
+
+def source_label(source) -> str:
+    """A finding's source as a reviewer reads it ('crm' -> 'CRM records')."""
+    return SOURCE_LABELS.get(str(source), str(source))
+
+
+def sources_text(sources) -> str:
+    return ", ".join(source_label(s) for s in sorted(set(sources)))
 VERDICTS = ("supported", "rejected", "mixed", "not_enough_evidence")
 
 
@@ -63,22 +74,41 @@ def verdict_for(findings: pd.DataFrame, alpha: float = 0.05, min_participants: i
     if len(s_sup) and not len(s_con):
         if len(m_con):
             return "mixed", "a significant quantitative result supports it, but interviews contradict it"
-        agree = sorted(set(s_sup["source"]) | set(m_sup["source"]))
-        note = f"sources agree ({', '.join(agree)})" if len(agree) > 1 else f"one source ({agree[0]})"
-        return "supported", f"significant supporting evidence; {note}"
+        agree = set(s_sup["source"]) | set(m_sup["source"])
+        if len(agree) > 1:
+            return "supported", f"a significant result, and the sources agree ({sources_text(agree)})"
+        return "supported", f"a significant result from one source ({sources_text(agree)})"
     if len(s_con) and not len(s_sup):
         if len(m_sup):
             return "mixed", "a significant quantitative result contradicts it, but interviews support it"
         return "rejected", "significant contradicting evidence and no significant support"
     if len(s_sup) and len(s_con):
         return "mixed", "significant evidence points both ways"
+    # measured without a significant result (a non-significant difference, or an inconclusive test)
+    measured = findings[findings["source"].isin(QUANT_SOURCES) & (strength == "weak")]
     if len(m_sup) and not len(m_con):
+        if len(measured):
+            return "not_enough_evidence", (f"the interviews support it, but the {sources_text(measured['source'])} "
+                                           "found no significant difference")
         return "not_enough_evidence", "only qualitative support: suggestive, not measured"
     if len(m_con) and not len(m_sup):
+        if len(measured):
+            return "not_enough_evidence", (f"the interviews contradict it, and the {sources_text(measured['source'])} "
+                                           "found no significant difference")
         return "not_enough_evidence", "only qualitative contradiction: suggestive, not measured"
     if len(m_sup) and len(m_con):
         return "not_enough_evidence", "interviews point both ways and nothing was measured"
+    against = measured[measured["evidence"] == "contradicts"]
+    if len(against):
+        # measured, not significant, but labelled against the hypothesis by its report (for the survey: the
+        # interval of the effect rules out even a small difference in the expected direction)
+        return "not_enough_evidence", (f"the {sources_text(against['source'])} found no significant difference, and "
+                                       "what it measured points against the hypothesis")
     return "not_enough_evidence", "no significant difference was found (it may exist but be too small to detect)"
+
+
+VERDICT_COLUMNS = ["hypothesis", "dimension", "statement", "verdict", "reason", "supporting", "contradicting",
+                   "inconclusive", "sources"]
 
 
 def hypothesis_verdicts(findings: pd.DataFrame, hypotheses, alpha: float = 0.05,
@@ -97,7 +127,8 @@ def hypothesis_verdicts(findings: pd.DataFrame, hypotheses, alpha: float = 0.05,
             "contradicting": int((ev == "contradicts").sum()), "inconclusive": int((ev == "inconclusive").sum()),
             "sources": ", ".join(sorted(set(f["source"].dropna()))) if not f.empty else "",
         })
-    return pd.DataFrame(rows)
+    # a study without hypotheses still gets the columns (the summary and action plan select on them)
+    return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
 
 
 def evidence_table(findings: pd.DataFrame, hypothesis: str, alpha: float = 0.05, min_participants: int = 3) -> pd.DataFrame:

@@ -87,7 +87,8 @@ def plan_overview(params) -> pd.DataFrame:
 
 
 def _shares_text(shares: dict[str, float]) -> str:
-    return " · ".join(f"{k} {v:.0%}" for k, v in shares.items()) if shares else "no target (described only)"
+    return (" · ".join(f"{str(k).replace('_', ' ')} {v:.0%}" for k, v in shares.items()) if shares
+            else "no target (described only)")
 
 
 def sample_plan(params) -> pd.DataFrame:

@@ -129,7 +129,7 @@ class Coverage:
         t = self.table
         out = pd.DataFrame({
             "Dimension": t["dimension"].map(DIMENSION_LABELS),
-            "Value": t["value"],
+            "Value": t["value"].astype(str).str.replace("_", " "),
             "Target %": (t["target"] * 100).round(1),
             "In the sample": t["n"],
             "% of the sample": (t["share"] * 100).round(1),
@@ -356,7 +356,7 @@ def coverage_figure(cov: Coverage, title: str | None = None):
         y = np.arange(len(sub))
         ax.barh(y, sub["share"].fillna(0) * 100, color=[colours[s] for s in sub["status"]], height=0.7)
         ax.scatter(sub["target"] * 100, y, marker="|", s=260, color="black", zorder=3, linewidths=2.5)
-        ax.set_yticks(y, [f"{v} (n={k})" for v, k in zip(sub["value"], sub["n"])])
+        ax.set_yticks(y, [f"{str(v).replace('_', ' ')} (n={k})" for v, k in zip(sub["value"], sub["n"])])
         ax.set_title(DIMENSION_LABELS.get(d, d), loc="left", fontsize=10)
         ax.grid(axis="y", visible=False)
     axes[-1, 0].set_xlabel("share of the sample (%)")
@@ -601,6 +601,21 @@ def interview_coverage(study) -> Coverage | None:
                     homogeneity_warning=s.homogeneity_warning, pool=pool, cross=cross if len(cross) == 2 else None)
 
 
+def recruited_heard(study) -> tuple[int, int]:
+    """(recruited participants, of whom took part in a qualitative source of the study's period).
+    Before fieldwork, or when the recruits are for another wave, the second is 0: the sample checks
+    then describe the recruitment list, not the people heard."""
+    if not study.has("participants"):
+        return 0, 0
+    s = _design(study.params)
+    rec, _ = recruited_sample(study.table("participants"), s.exclude_roles)
+    ids = set()
+    for name in ("qual_sources", "coded_segments"):
+        if study.has(name) and "participant_id" in study.table(name).columns:
+            ids |= set(study.table(name)["participant_id"].dropna().astype(str))
+    return len(rec), int(rec["participant_id"].astype(str).isin(ids).sum()) if "participant_id" in rec else 0
+
+
 def study_wave(study, responses: pd.DataFrame) -> int | None:
     """The survey wave of the study: its period's year when the table has that wave, else the latest."""
     if "wave" not in responses.columns or responses["wave"].dropna().empty:
@@ -698,7 +713,8 @@ def survey_precision(params, achieved: pd.DataFrame | None = None, population: i
     if len(pairs):
         worst = pairs.loc[pairs["Detectable difference in a share (points)"].idxmax()]
         findings.append({"id": "scope.survey.power", "statement":
-                         f"At the planned base, between {worst['Group A']} ({worst['n A']:,}) and {worst['Group B']} "
+                         f"At the planned base, between {str(worst['Group A']).replace('_', ' ')} ({worst['n A']:,}) and "
+                         f"{str(worst['Group B']).replace('_', ' ')} "
                          f"({worst['n B']:,}) the survey can detect a difference of {worst['Detectable difference in a share (points)']:.1f} "
                          f"points in a share, or {worst['Detectable difference in a mean rating (points)']:.2f} points in a mean rating "
                          f"(two-sided alpha {s.alpha:g}, power {s.power:.0%}); smaller real differences may go unseen.",
@@ -716,19 +732,27 @@ def precision_tables(precision: SurveyPrecision, params) -> list[tuple[pd.DataFr
     """The survey precision tables to show, as (table, caption, base, note), in reading order."""
     s = params.scope.sample
     out = []
+
+    def words(df: pd.DataFrame) -> pd.DataFrame:  # group values and variable names as a reviewer reads them
+        cols = [c for c in ("Group A", "Group B", "Comparison") if c in df.columns]
+        out = df.assign(**{c: df[c].astype(str).str.replace("_", " ") for c in cols})
+        for c in [c for c in df.columns if "rating" in c and pd.api.types.is_numeric_dtype(df[c])]:
+            out[c] = df[c].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")   # as precise as the finding's wording
+        return out
+    compare = DIMENSION_LABELS.get(s.compare, str(s.compare).replace("_", " ")).lower()
     if not precision.precision.empty:
         out.append((precision.precision, "Survey margin of error at the planned and achieved bases", None,
                     f"Worst case (a 50% share), {s.confidence:.0%} confidence. The finite-population correction applies "
                     "when the survey reaches a large part of all customers."))
     if len(precision.pairs):
-        out.append((precision.pairs, f"Smallest detectable differences between {s.compare} groups at the planned base",
+        out.append((words(precision.pairs), f"Smallest detectable differences between {compare} groups at the planned base",
                     precision.planned, f"Groups sized by the survey targets; two-sided alpha {s.alpha:g}, power "
                     f"{s.power:.0%}; a {s.baseline_share:.0%} share in the reference group; a rating SD of {s.rating_sd:g} point."))
     if len(precision.achieved_pairs):
-        out.append((precision.achieved_pairs, f"Smallest detectable differences between {s.compare} groups as achieved",
+        out.append((words(precision.achieved_pairs), f"Smallest detectable differences between {compare} groups as achieved",
                     precision.achieved, "Groups sized as the completed responses came in."))
     if len(precision.hypotheses):
-        out.append((precision.hypotheses, "Survey hypotheses: the smallest difference in mean rating each comparison can detect",
+        out.append((words(precision.hypotheses), "Survey hypotheses: the smallest difference in mean rating each comparison can detect",
                     None, f"Assuming a rating SD of {s.rating_sd:g} point; a real difference smaller than this may go unseen."))
     return out
 
@@ -745,7 +769,7 @@ def targets_vs_population(targets: dict[str, dict[str, float]], customers: pd.Da
         base = customers[col].dropna().astype(str).value_counts(normalize=True)
         for value in list(tgt) + sorted(v for v in base.index if v not in tgt):
             t, b = tgt.get(value), float(base.get(value, 0.0))
-            rows.append({"Dimension": DIMENSION_LABELS[dim], "Value": value,
+            rows.append({"Dimension": DIMENSION_LABELS[dim], "Value": str(value).replace("_", " "),
                          "Target %": round(t * 100, 1) if t is not None else np.nan,
                          "Customer base %": round(b * 100, 1),
                          "Target − base (points)": round((t - b) * 100, 1) if t is not None else np.nan})
@@ -810,10 +834,19 @@ def method_progress(params, qual_sources: pd.DataFrame | None = None, coded_segm
 
 def progress_findings(progress: pd.DataFrame) -> list[dict]:
     """One warning finding listing the methods short of their planned n (id scope.fieldwork.short)."""
-    short = progress[progress["Status"].astype(str).str.startswith("⚠")]
-    if short.empty:
+    flagged = progress[progress["Status"].astype(str).str.startswith("⚠")]
+    if flagged.empty:
         return []
-    items = [f"{m} {int(a)} of {int(p)} {u}" for m, a, p, u in
-             zip(short["Method"], short["Achieved"], short["Planned n"], short["Unit"])]
-    return [{"id": "scope.fieldwork.short", "statement": "Fieldwork is short of the plan: " + "; ".join(items) + ".",
-             "severity": "warning", "source": "data", "extra": {"methods": short["Method"].tolist()}}]
+    none = flagged["Achieved"].fillna(0).eq(0)
+    short, idle = flagged[~none], flagged[none]
+    parts = []
+    if len(short):
+        parts.append("Fieldwork is short of the plan: " + "; ".join(
+            f"{m} {int(a)} of {int(p)} {u}" for m, a, p, u in
+            zip(short["Method"], short["Achieved"], short["Planned n"], short["Unit"])) + ".")
+    if len(idle):
+        parts.append(f"Not started in the study's data: {', '.join(idle['Method'])} "
+                     f"({int(idle['Planned n'].fillna(0).sum()):,} planned participants in all).")
+    return [{"id": "scope.fieldwork.short", "statement": " ".join(parts),
+             "severity": "warning", "source": "data", "extra": {"methods": flagged["Method"].tolist(),
+                                                                "not_started": idle["Method"].tolist()}}]

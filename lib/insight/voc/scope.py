@@ -233,9 +233,10 @@ def quant_text(q) -> str:
     """'survey: q_onboarding by segment — enterprise expected lower than the others'."""
     if q is None:
         return ""
-    what = f"{q.source}: {q.measure} by {q.group_by}"
+    by = str(q.group_by).replace("_", " ")
+    what = f"{q.source}: {q.measure} by {by}"
     if q.groups:
-        flag = lambda g: f"{q.group_by} = {g}" if str(g).lower() in ("true", "false", "yes", "no", "0", "1") else g
+        flag = lambda g: f"{by} = {g}" if str(g).lower() in ("true", "false", "yes", "no", "0", "1") else str(g).replace("_", " ")
         focus = flag(q.groups[0])
         ref = ", ".join(map(flag, q.groups[1:])) if len(q.groups) > 1 else "the others"
         return f"{what} — {focus} {EXPECTED_WORDS[q.expected]} than {ref}"
@@ -247,9 +248,9 @@ def qual_text(q) -> str:
         return ""
     parts = []
     if q.supports:
-        parts.append("supported by codes " + ", ".join(q.supports))
+        parts.append("supported by codes " + ", ".join(c.replace("_", " ") for c in q.supports))
     if q.contradicts:
-        parts.append("contradicted by " + ", ".join(q.contradicts))
+        parts.append("contradicted by " + ", ".join(c.replace("_", " ") for c in q.contradicts))
     return "; ".join(parts)
 
 
