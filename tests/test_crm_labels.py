@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from insight.crm import capability, churn, consultations, crosssell, distribution  # noqa: E402
-from insight.crm.labels import label, measure_label, readable, sentence, table_html, tidy_figure  # noqa: E402
+from insight.labels import label, measure_label, readable, sentence, table_html, tidy_figure  # noqa: E402
 
 
 def test_label_words_and_abbreviations():
@@ -118,7 +118,7 @@ def test_churn_rate_finding_wording_follows_the_test():
 
 
 def test_suppress_small_rows():
-    from insight.crm.labels import suppress_small
+    from insight.labels import suppress_small
     t = pd.DataFrame({"customers": [710, 2], "retained": [632, 1], "retention": [632 / 710, 0.5]}, index=["fast", "slow"])
     out, note = suppress_small(t, "customers", 10, "chi-square p = 0.064")
     assert out.loc["fast", "retention"] == t.loc["fast", "retention"] and np.isnan(out.loc["slow", "retention"])
@@ -138,7 +138,7 @@ def test_retention_finding_names_the_window_actually_used():
 
 
 def test_days_and_pct():
-    from insight.crm.labels import days, pct
+    from insight.labels import days, pct
     assert [days(1.0), days(3), days(2.54), days(np.nan)] == ["1 day", "3 days", "2.5 days", "n/a"]
     # 1,214 of 1,218 answered = 99.67%: '100%' would claim every one
     assert pct(1214 / 1218) == "99.7%" and pct(1.0) == "100%" and pct(0.246) == "25%" and pct(0.001) == "0.1%"

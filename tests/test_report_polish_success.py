@@ -24,10 +24,13 @@ def test_verdict_reason_names_a_measurement_that_found_nothing():
     """Interviews support a hypothesis the survey measured without a significant result: the reason must
     say the survey found no difference, not that the hypothesis was 'not measured'."""
     from insight.synthesis.verdicts import verdict_for
-    df = pd.DataFrame([F(evidence="supports", source="qual", base=28), F(evidence="contradicts", p_value=0.96)])
+    df = pd.DataFrame([F(evidence="supports", source="qual", base=28), F(evidence="inconclusive", p_value=0.96)])
     v, reason = verdict_for(df)
     assert v == "not_enough_evidence"
     assert reason == "the interviews support it, but the survey found no significant difference"
+    # when the survey's interval rules the effect out, the two sources disagree
+    df = pd.DataFrame([F(evidence="supports", source="qual", base=28), F(evidence="contradicts", p_value=0.96)])
+    assert verdict_for(df) == ("mixed", "a measured result contradicts it, but interviews support it")
     only_qual = pd.DataFrame([F(evidence="supports", source="qual", base=28)])
     assert verdict_for(only_qual)[1] == "only qualitative support: suggestive, not measured"
     one = pd.DataFrame([F(evidence="supports", p_value=0.001, source="crm")])
@@ -195,6 +198,7 @@ def test_verdict_reason_when_a_measurement_points_against():
     from insight.synthesis.verdicts import verdict_for
     df = pd.DataFrame([F(evidence="contradicts", p_value=0.96), F(evidence="inconclusive", source="qual", base=48)])
     v, reason = verdict_for(df)
-    assert v == "not_enough_evidence"
-    assert reason == "the survey found no significant difference, and what it measured points against the hypothesis"
+    assert v == "rejected"
+    assert reason == ("the survey found no difference, and its interval rules out even a small effect in the "
+                      "expected direction")
     assert verdict_for(pd.DataFrame([F(evidence="inconclusive", p_value=0.4)]))[1].startswith("no significant difference")

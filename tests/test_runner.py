@@ -189,3 +189,14 @@ def test_failing_notebook_keeps_last_good_report(toy):
 def test_unknown_only_is_an_error(toy, capsys):
     assert run(toy, only=["nope"]) == 2
     assert "no such notebook" in capsys.readouterr().err
+
+
+def test_a_hung_cell_fails_its_notebook_after_the_timeout(toy):
+    pf = toy.params_file("toy")
+    pf.write_text(pf.read_text() + "report: {cell_timeout: 10}\n")
+    write_nb(toy.notebooks_dir / "a" / "hang.ipynb", "import time\ntime.sleep(120)", {"title": "Hang", "order": 5})
+    t0 = time.perf_counter()
+    assert run(toy, only=["hang"]) == 1
+    assert time.perf_counter() - t0 < 90
+    e = manifest(toy)["notebooks"]["hang"]
+    assert e["status"] == "failed" and "timed out" in e["error"].lower()

@@ -105,6 +105,10 @@ def test_compare_rates_reference():
     assert evidence_for(c, "higher", 0.05) == "supports"
     assert evidence_for(c, "lower", 0.05) == "contradicts"
     assert evidence_for(c, "no_difference", 0.05) == "contradicts"
+    # not significant: no equivalence margin for two rates, so the shared rule says inconclusive
+    flat = compare_rates(pd.Series([True] * 10 + [False] * 10), pd.Series([True, False] * 10))
+    assert evidence_for(flat, "higher", 0.05) == "inconclusive"
+    assert evidence_for(flat, "no_difference", 0.05) == "inconclusive"
 
 
 def test_missing_interaction_column():

@@ -23,7 +23,10 @@ def F(**kw):
 @pytest.mark.parametrize("rows, expected", [
     ([], "not_enough_evidence"),
     ([F(evidence="supports", p_value=0.001)], "supported"),
-    ([F(evidence="supports", p_value=0.2)], "not_enough_evidence"),
+    ([F(evidence="inconclusive", p_value=0.2)], "not_enough_evidence"),
+    # not significant, yet labelled by the shared rule: its interval settled the question (equivalence)
+    ([F(evidence="contradicts", p_value=0.6)], "rejected"),
+    ([F(evidence="supports", p_value=0.3)], "supported"),
     ([F(evidence="contradicts", p_value=0.01, source="crm")], "rejected"),
     ([F(evidence="supports", p_value=0.01), F(evidence="contradicts", p_value=0.01, source="crm")], "mixed"),
     ([F(evidence="supports", p_value=0.01), F(evidence="contradicts", source="qual", base=8)], "mixed"),

@@ -26,8 +26,8 @@ def require_columns(df: pd.DataFrame, table: str, columns: Iterable[str], purpos
     raise error(
         f"table {table!r} has no column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}{why}; "
         f"it has: {', '.join(map(str, df.columns))}. Fix: "
-        + (fix or f"map your export's column onto it in the study params (data.tables.{table}.columns: "
-                  f"{{their_name: {missing[0]}}}) or give a constant with data.tables.{table}.defaults "
+        + (fix or f"map your export's column onto it in params data.tables.{table}.columns "
+                  f"({{their_name: {missing[0]}}}) or give a constant with params data.tables.{table}.defaults "
                   f"(canonical columns: insight.data.schema)."))
 
 
@@ -36,7 +36,10 @@ def as_dates(df: pd.DataFrame, table: str, column: str, nullable: bool = True,
     """The column as datetime64; values that are not dates (or missing when not `nullable`) raise
     `error` naming the first rows."""
     s = df[column]
-    out = s if pd.api.types.is_datetime64_any_dtype(s) else pd.to_datetime(s, errors="coerce")
+    if pd.api.types.is_datetime64_any_dtype(s):
+        out = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
+    else:
+        out = pd.to_datetime(s, errors="coerce")
     bad = out.isna() & s.notna()
     if bad.any():
         rows = list(df.index[bad.to_numpy()][:5])

@@ -136,7 +136,7 @@ def _execute_job(job: dict, work: Path) -> dict:
         warm = {"kernel_manager_class": forkkernel.kernel_manager_class()} if os.environ.get(forkkernel.ENV_SOCKET) else {}
         pm.execute_notebook(job["path"], str(out_nb), parameters={"study": job["study"]}, kernel_name="python3",
                             cwd=str(Path(job["path"]).parent), progress_bar=False, log_output=False,
-                            request_save_on_cell_execute=False, **warm)
+                            request_save_on_cell_execute=False, execution_timeout=job.get("cell_timeout"), **warm)
     except Exception as exc:  # noqa: BLE001 - any failure of the notebook is reported, not raised
         result["status"] = "failed"
         ename = getattr(exc, "ename", type(exc).__name__)
@@ -322,7 +322,7 @@ def _run_report(study: str, options: RunOptions, project: Project, servers: cont
             meta = {**base_meta, "title": nb.title, "summary": nb.summary, "notebook": "notebooks/" + nb.rel,
                     "input_hash": h}
             todo.append({"name": nb.name, "path": str(nb.path), "study": study, "root": str(project.root),
-                         "work_dir": str(work_dir), "meta": meta})
+                         "work_dir": str(work_dir), "meta": meta, "cell_timeout": params.report.cell_timeout})
         ran_now |= {j["name"] for j in todo}
         # longest first (by the last run's time), so that no long notebook starts last on an idle pool
         todo.sort(key=lambda j: -float(old_nbs.get(j["name"], {}).get("duration") or 0))

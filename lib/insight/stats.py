@@ -19,6 +19,8 @@ from typing import Literal, Sequence
 
 import numpy as np
 import pandas as pd
+
+from insight.checks import InputError
 from scipy import stats as sps
 
 MeasureType = Literal["auto", "continuous", "ordinal", "binary", "categorical"]
@@ -32,7 +34,7 @@ SMALL_EFFECT = {"Hedges g": 0.2, "rank-biserial r": 0.147, "difference in propor
                 "Cramer's V": 0.1, "eta-squared": 0.01, "epsilon-squared": 0.01}
 
 
-class StatsInputError(ValueError):
+class StatsInputError(InputError):
     """A comparison cannot be made from the data given (missing column, too few cases...)."""
 
 
@@ -409,14 +411,31 @@ def compare_groups(df: pd.DataFrame, measure: str, group_by: str, measure_type: 
                            float(aov["np2"].iloc[0]), "eta-squared", None, None, n, order, summary, None, why)
 
 
-def evidence_for(result: GroupComparison, expected: str, p_value: float, alpha: float = 0.05) -> str:
-    """supports / contradicts / inconclusive for an expectation lower|higher|different|no_difference
-    of the first group against the others, given the (corrected) p-value.
+def evidence_from(expected: str, direction: str, significant: bool, rules_out_expected: bool = False,
+                  negligible: bool = False) -> str:
+    """THE rule that turns a test into evidence for a hypothesis; every analysis uses it.
 
-    A significant effect in the expected direction supports; in the opposite direction
-    contradicts. A non-significant result contradicts the expectation only when the effect's
-    interval rules out at least a small effect (SMALL_EFFECT) in the expected direction (for
-    "different": on both sides); otherwise it is inconclusive (too little data to tell)."""
+    expected: lower | higher | different | no_difference (the focus group against the reference);
+    direction: higher | lower | none (what the data show); significant: p below alpha (corrected);
+    rules_out_expected: the effect's interval excludes even a small effect in the expected direction;
+    negligible: the interval lies within the smallest effect of interest on both sides.
+
+    A significant effect in the expected direction supports, in the opposite direction contradicts.
+    A non-significant result is evidence only when its interval settles the question (an
+    equivalence argument): it contradicts a directional expectation it rules out, and supports
+    "no_difference" when the effect is negligible; otherwise it is inconclusive (too little data)."""
+    if expected == "no_difference":
+        return "contradicts" if significant else ("supports" if negligible else "inconclusive")
+    if significant:
+        if expected == "different":
+            return "supports"
+        return "supports" if direction == expected else "contradicts"
+    return "contradicts" if rules_out_expected else "inconclusive"
+
+
+def evidence_for(result: GroupComparison, expected: str, p_value: float, alpha: float = 0.05) -> str:
+    """evidence_from for a GroupComparison, given the (corrected) p-value: the smallest effect of
+    interest is SMALL_EFFECT of the comparison's effect-size measure."""
     sig = p_value == p_value and p_value < alpha
     bound = SMALL_EFFECT.get(result.effect_size_name)
     lo, hi = result.ci_low, result.ci_high
@@ -430,13 +449,7 @@ def evidence_for(result: GroupComparison, expected: str, p_value: float, alpha: 
         rules_out_expected = have_ci and ((expected == "lower" and lo > -bound) or
                                           (expected == "higher" and hi < bound) or
                                           (expected == "different" and negligible))
-    if expected == "no_difference":
-        return "contradicts" if sig else ("supports" if negligible else "inconclusive")
-    if sig:
-        if expected == "different":
-            return "supports"
-        return "supports" if result.direction == expected else "contradicts"
-    return "contradicts" if rules_out_expected else "inconclusive"
+    return evidence_from(expected, result.direction, sig, rules_out_expected, negligible)
 
 
 def nps_difference(scores_a, scores_b, weights_a=None, weights_b=None, confidence: float = 0.95) -> dict:

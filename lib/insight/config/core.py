@@ -88,3 +88,4 @@ class ReportSettings(Section):
     alpha: float = Field(default=0.05, gt=0, lt=1)
     notebooks: list[str] | None = Field(default=None, description="run only these notebooks (names without .ipynb)")
     exclude_notebooks: list[str] = []
+    cell_timeout: int = Field(default=1800, ge=10, description="seconds one notebook cell may run before the notebook is failed (a hung cell never stalls the study)")

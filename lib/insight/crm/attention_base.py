@@ -11,22 +11,19 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from insight.checks import InputError
+from insight.checks import require_columns as _require_columns
+
 FREQ_CODES = {"month": "M", "quarter": "Q", "year": "Y"}
 
 
-class AttentionDataError(ValueError):
+class AttentionDataError(InputError):
     """Bad input for an attention analysis: names the table, column, rows and the fix."""
 
 
 def require_columns(df: pd.DataFrame, table: str, columns: Iterable[str], purpose: str = "") -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        why = f" (needed for {purpose})" if purpose else ""
-        raise AttentionDataError(
-            f"table {table!r} has no column(s) {missing}{why}; it has {sorted(map(str, df.columns))}. "
-            f"Fix: map your export's column onto it in the study params "
-            f"(data.tables.{table}.columns: {{their_name: {missing[0]}}}) or add a constant with "
-            f"data.tables.{table}.defaults.")
+    """Raise AttentionDataError when `df` lacks any of `columns` (insight.checks.require_columns)."""
+    _require_columns(df, table, columns, purpose=purpose, error=AttentionDataError)
 
 
 def example_rows(df: pd.DataFrame, mask, id_col: str | None = None, k: int = 5) -> str:

@@ -347,7 +347,7 @@ def rate_finding(table: pd.DataFrame, by: str, alpha: float = 0.05, min_base: in
     hi, lo = t.index[0], t.index[-1]
     p = t.attrs.get("p_value")
     real = p is not None and p < alpha
-    from insight.crm.labels import label
+    from insight.labels import label
     gap = f"{t.loc[hi, 'churn_rate']:.0%} of {label(hi)} customers churned against {t.loc[lo, 'churn_rate']:.0%} of {label(lo)}"
     statement = (f"Churn differs by {label(by)}: {gap}." if real else
                  f"Churn does not clearly differ by {label(by)}: {gap}, a gap that may be chance.")
@@ -360,7 +360,7 @@ def rate_finding(table: pd.DataFrame, by: str, alpha: float = 0.05, min_base: in
 
 
 def survival_finding(res: dict, alpha: float = 0.05, at: float = 12) -> dict:
-    from insight.crm.labels import label
+    from insight.labels import label
     s = survival_at(res, (at,)).iloc[:, 0]
     p = res["p_value"]
     real = p is not None and p < alpha

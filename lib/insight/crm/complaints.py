@@ -326,7 +326,7 @@ def findings(comp: pd.DataFrame, tests: list[tuple[object, ResolutionTest]], *, 
             tail = ("" if reason_test is None else
                     " The chance of being solved depends on the reason." if sig else
                     f" But the reasons do not differ in how often they are solved beyond chance ({p_text(reason_test.p_value)}).")
-            from insight.crm.labels import label
+            from insight.labels import label
             out.append(dict(
                 id="crm.complaints.unsolved_reason", source="crm",
                 severity="warning" if (sig and worst["unresolved"] > unresolved) else "info",

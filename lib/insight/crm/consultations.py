@@ -131,7 +131,7 @@ def plot_days_to_answer(cons: pd.DataFrame, by: str = "department"):
 
 def findings(cons: pd.DataFrame, sugg: pd.DataFrame, *, min_base: int = 10) -> list[dict]:
     """record_finding keyword dicts: time to answer consultations, slowest department, suggestion uptake."""
-    from insight.crm.labels import days, pct
+    from insight.labels import days, pct
     out = []
     if len(cons):
         answered = float(cons["answered"].mean())
@@ -144,7 +144,7 @@ def findings(cons: pd.DataFrame, sugg: pd.DataFrame, *, min_base: int = 10) -> l
         t = by_group(cons, "department")
         t = t.loc[t["consultations"] >= min_base].dropna(subset=["median days to answer"])
         if len(t) >= 2:
-            from insight.crm.labels import label, sentence
+            from insight.labels import label, sentence
             med_col, p90_col = "median days to answer", "p90 days to answer"
             if t[med_col].max() > t[med_col].min():
                 slow, fast = t[med_col].idxmax(), t[med_col].idxmin()

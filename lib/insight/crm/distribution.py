@@ -87,7 +87,7 @@ def share_change(sales: pd.DataFrame, by: str, current: tuple, previous: tuple, 
 def mix_shift_sentence(sales: pd.DataFrame, level: str, current: tuple, previous: tuple, measure: str = "revenue") -> str | None:
     """One sentence on what moved most in the overall mix between the previous and the current period
     (None when either period has no purchases)."""
-    from insight.crm.labels import label
+    from insight.labels import label
 
     def shares(p):
         s = sales.loc[sales["order_date"].between(pd.Timestamp(p[0]), pd.Timestamp(p[1]))]
@@ -203,7 +203,7 @@ def heatmap(table: pd.DataFrame, title: str = "", fmt: str = ".0%", cmap: str = 
         fig, ax = plt.subplots(figsize=(1.1 * max(4, table.shape[1]) + 2, 0.5 * max(3, table.shape[0]) + 1.5))
     else:
         fig = ax.figure
-    from insight.crm.labels import label
+    from insight.labels import label
     xname, yname = table.columns.name, table.index.name
     table = table.astype(float)      # the same words as the tables: 'mid_market' reads 'mid market'
     table.index = [label(v) if isinstance(v, str) else v for v in table.index]
@@ -235,7 +235,7 @@ def tested_by_hypothesis(hyps, by: str, group, item) -> bool:
 
 def concentration_finding(by: str, group, item, row) -> dict:
     """record_finding keyword arguments for one notable concentration (a row of `concentration`)."""
-    from insight.crm.labels import label, sentence
+    from insight.labels import label, sentence
     return dict(id=f"crm.distribution.concentration_{by}_{group}_{item}".lower().replace(" ", "_"),
                 statement=sentence(f"{label(group)} customers spend {row['share_in_group']:.0%} of their revenue on "
                                    f"{label(item)}, against {row['overall_share']:.0%} overall (index {row['index']:.2f})."),
@@ -245,14 +245,12 @@ def concentration_finding(by: str, group, item, row) -> dict:
 
 
 def evidence_of(expected: str, diff: float, p: float, alpha: float) -> str:
-    """supports / contradicts / inconclusive for an expected direction."""
-    if expected == "no_difference":
-        return "supports" if p >= alpha else "contradicts"
-    if p >= alpha:
-        return "inconclusive"
-    if expected == "different":
-        return "supports"
-    return "supports" if (diff > 0) == (expected == "higher") else "contradicts"
+    """supports / contradicts / inconclusive for an expected direction (insight.stats.evidence_from;
+    no equivalence margin here, so a non-significant result is inconclusive)."""
+    from insight.stats import evidence_from
+
+    direction = "higher" if diff > 0 else "lower" if diff < 0 else "none"
+    return evidence_from(expected, direction, p == p and p < alpha)
 
 
 def bought_finding(hyp, sales: pd.DataFrame, customers: pd.DataFrame, alpha: float = 0.05) -> dict:
@@ -285,7 +283,7 @@ def bought_finding(hyp, sales: pd.DataFrame, customers: pd.DataFrame, alpha: flo
     share_all = rev.loc[rev[level] == item, "revenue"].sum() / rev["revenue"].sum()
     index = share_g / share_all if share_all else np.nan
     ev = evidence_of(q.expected, float(np.mean(x) - np.mean(y)), float(p), alpha)
-    from insight.crm.labels import label, sentence
+    from insight.labels import label, sentence
     statement = sentence(f"{label(group)} customers spend {share_g:.0%} of their revenue on {label(item)}, against {share_all:.0%} "
                          f"across all customers (index {index:.2f}); {rate['share_group']:.0%} of them bought {label(item)} at all, "
                          f"against {rate['share_others']:.0%} elsewhere.")

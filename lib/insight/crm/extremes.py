@@ -212,7 +212,7 @@ def compare_profiles(df: pd.DataFrame, group: str, focus: str, reference: str | 
     p-values are corrected over the features (Holm by default). insight.stats.compare_groups does
     the tests. reference=None compares the focus group with everyone else (labelled OTHERS).
     Features absent from `df` or constant are skipped."""
-    from insight.crm.labels import label
+    from insight.labels import label
     if reference is None:
         reference = OTHERS
         df = df.assign(**{group: np.where(df[group] == focus, focus, OTHERS)})

@@ -206,7 +206,7 @@ def segment_finding(table: pd.DataFrame, by: str, alpha: float = 0.05) -> dict:
     hi, lo = table.index[0], table.index[-1]
     p = table.attrs.get("p_value")
     real = p is not None and p < alpha
-    from insight.crm.labels import label
+    from insight.labels import label
     statement = (f"Loyalty index by {by}: {label(hi)} {table.loc[hi, 'mean']:.0f} against {label(lo)} {table.loc[lo, 'mean']:.0f} of 100"
                  + (" — a real difference." if real else "; the groups do not differ beyond chance."))
     return dict(id=f"crm.loyalty.by_{by}", statement=statement, metric=f"mean loyalty index {label(hi)} - {label(lo)}",

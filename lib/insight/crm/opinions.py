@@ -157,7 +157,7 @@ def adoption_finding(curve: pd.DataFrame, test: dict, product: str, by: str = "s
     fast, slow = col.index[0], col.index[-1]
     p = test["p_value"]
     real = p is not None and p < alpha
-    from insight.crm.labels import label
+    from insight.labels import label
     statement = (f"{at} months after launch, {col[fast]:.0%} of {label(fast)} customers had bought {product}, against "
                  f"{col[slow]:.0%} of {label(slow)}" + (" — adoption speed differs by " + label(by) + "." if real
                                                         else ", a gap that may be chance."))

@@ -215,7 +215,7 @@ def findings(prof: pd.DataFrame, summary: WhaleSummary | None, *, by: str = "seg
     if by in prof.columns:
         focus, r = loss_by_group(prof, by, min_base=min_base)
         if focus is not None and r is not None:
-            from insight.crm.labels import label
+            from insight.labels import label
             from insight.stats import wilson_ci
 
             in_focus = prof[by].astype(str) == focus

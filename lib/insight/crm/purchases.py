@@ -10,21 +10,17 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from insight.checks import InputError, require_columns
+from insight.checks import as_dates as _as_dates
 
-class CrmInputError(ValueError):
+
+class CrmInputError(InputError):
     """Bad input to a CRM analysis: names the table, the column, example rows and the fix."""
 
 
 def require(df: pd.DataFrame, table: str, columns: Iterable[str], why: str = "") -> None:
-    """Raise CrmInputError when `df` lacks any of `columns`."""
-    if not isinstance(df, pd.DataFrame):
-        raise CrmInputError(f"{table}: expected a DataFrame, got {type(df).__name__}")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise CrmInputError(
-            f"table {table!r} lacks column(s) {', '.join(missing)}{' needed for ' + why if why else ''}; "
-            f"it has: {', '.join(map(str, df.columns))}. Fix: map your export's column onto the canonical "
-            f"name in params data.tables.{table}.columns (see insight.data.schema)")
+    """Raise CrmInputError when `df` lacks any of `columns` (insight.checks.require_columns)."""
+    require_columns(df, table, columns, purpose=why, error=CrmInputError)
 
 
 def _bad_rows(df: pd.DataFrame, mask: pd.Series, table: str, column: str, problem: str, fix: str) -> None:
@@ -37,14 +33,8 @@ def _bad_rows(df: pd.DataFrame, mask: pd.Series, table: str, column: str, proble
 
 
 def as_dates(df: pd.DataFrame, table: str, column: str) -> pd.Series:
-    """The column as datetime64; unparseable values raise with the rows named."""
-    s = df[column]
-    if pd.api.types.is_datetime64_any_dtype(s):
-        return s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
-    out = pd.to_datetime(s, errors="coerce")
-    _bad_rows(df, out.isna() & s.notna(), table, column, "are not dates",
-              "write dates as YYYY-MM-DD or set params data.tables.<table>.date_format")
-    return out
+    """The column as datetime64; unparseable values raise with the rows named (insight.checks.as_dates)."""
+    return _as_dates(df, table, column, error=CrmInputError)
 
 
 def as_numbers(df: pd.DataFrame, table: str, column: str) -> pd.Series:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from insight.checks import InputError
+
 from insight.data.schema import QUAL_KINDS, TABLES
 
 TABLE_NAMES = ("participants", "qual_sources", "codebook", "coded_segments")
@@ -26,7 +28,7 @@ KIND_LABELS = {
 }
 
 
-class QualDataError(ValueError):
+class QualDataError(InputError):
     """Qualitative data that cannot be analysed: the message names the table or file, the column,
     the rows and the fix."""
 

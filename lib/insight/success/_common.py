@@ -8,40 +8,22 @@ import re
 import numpy as np
 import pandas as pd
 
+from insight.checks import InputError, require_columns
+from insight.checks import as_dates as _as_dates
 
-class SuccessDataError(ValueError):
+
+class SuccessDataError(InputError):
     """Bad input for a success / journey analysis: names the table, column, rows and the fix."""
 
 
 def require(df: pd.DataFrame, table: str, columns, fix: str | None = None) -> None:
-    """Raise SuccessDataError when `df` lacks any of `columns`."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise SuccessDataError(
-            f"table {table!r} has no column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))} "
-            f"(it has: {', '.join(map(str, df.columns))}). Fix: "
-            + (fix or f"map your export's columns onto {', '.join(missing)} in the study's data section "
-                      f"(see insight.data.schema for the canonical {table} columns)."))
+    """Raise SuccessDataError when `df` lacks any of `columns` (insight.checks.require_columns)."""
+    require_columns(df, table, columns, fix=fix, error=SuccessDataError)
 
 
 def as_dates(df: pd.DataFrame, table: str, column: str, *, nullable: bool = True) -> pd.Series:
-    """A column as datetime64; unparseable values raise naming the rows."""
-    s = df[column]
-    if pd.api.types.is_datetime64_any_dtype(s):
-        out = s
-    else:
-        out = pd.to_datetime(s, errors="coerce")
-        bad = out.isna() & s.notna()
-        if bad.any():
-            rows = list(df.index[bad][:5])
-            raise SuccessDataError(
-                f"table {table!r} column {column!r}: {int(bad.sum())} value(s) are not dates, e.g. rows {rows} "
-                f"({', '.join(repr(v) for v in s[bad].head(3))}). Fix: write dates as YYYY-MM-DD.")
-    if not nullable and out.isna().any():
-        rows = list(df.index[out.isna()][:5])
-        raise SuccessDataError(
-            f"table {table!r} column {column!r} is empty in {int(out.isna().sum())} row(s), e.g. rows {rows}. "
-            f"Fix: fill {column} or drop those rows from the export.")
+    """A column as datetime64[ns]; unparseable values raise naming the rows (insight.checks.as_dates)."""
+    out = _as_dates(df, table, column, nullable=nullable, error=SuccessDataError)
     return out.astype("datetime64[ns]") if out.dtype != "datetime64[ns]" else out
 
 
@@ -126,23 +108,16 @@ def compare_rates(flag: pd.Series, event: pd.Series, focus: str = "yes", referen
 
 
 def evidence_for(comp: Comparison, expected: str, alpha: float) -> str:
-    """supports / contradicts / inconclusive for a hypothesis expecting the focus rate
-    higher / lower / different / no_difference."""
+    """supports / contradicts / inconclusive for a hypothesis expecting the focus rate higher /
+    lower / different / no_difference: insight.stats.evidence_from on the two-proportion test (no
+    equivalence margin here, so a non-significant result is inconclusive)."""
+    from insight.stats import evidence_from
+
     if not np.isfinite(comp.p_value):
         return "inconclusive"
-    sig = comp.p_value < alpha
-    up = comp.rate_focus > comp.rate_reference
-    if expected == "no_difference":
-        return "contradicts" if sig else "supports"
-    if not sig:
-        return "inconclusive"
-    if expected == "different":
-        return "supports"
-    if expected == "higher":
-        return "supports" if up else "contradicts"
-    if expected == "lower":
-        return "contradicts" if up else "supports"
-    return "inconclusive"
+    direction = ("higher" if comp.rate_focus > comp.rate_reference else
+                 "lower" if comp.rate_focus < comp.rate_reference else "none")
+    return evidence_from(expected, direction, comp.p_value < alpha)
 
 
 def pct(x: float) -> str:

@@ -34,6 +34,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
+
+from insight.checks import InputError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -50,7 +52,7 @@ class QuestionnaireError(ValueError):
     """The questionnaire file is not valid."""
 
 
-class SurveyDataError(ValueError):
+class SurveyDataError(InputError):
     """The survey responses do not fit the questionnaire."""
 
     def __init__(self, problems: list[str]):

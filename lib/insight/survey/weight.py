@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from insight.checks import InputError
+
 from insight.stats import design_effect, effective_n
 
 
-class WeightingError(ValueError):
+class WeightingError(InputError):
     pass
 
 

@@ -3,7 +3,10 @@
 Each finding linked to a hypothesis carries `evidence` (supports / contradicts / inconclusive) and a
 source (survey, crm, qual, ...). Its weight:
 
-- **strong**: quantitative (survey, crm, success, journey) with p < alpha;
+- **strong**: quantitative (survey, crm, success, journey) with p < alpha, or a non-significant
+  quantitative result that the analysis still labelled supports/contradicts — under the shared rule
+  (insight.stats.evidence_from) that happens only when the effect's interval settles the question
+  (it rules out even a small effect in the expected direction: an equivalence argument);
 - **moderate**: qualitative, voiced by at least `min_participants` participants (finding.base);
 - **weak**: everything else (a non-significant difference, a handful of interviews).
 
@@ -18,8 +21,6 @@ Only qualitative support, however broad, gives at most "not enough evidence" wit
 suggestive: a qualitative theme shows that something happens, not how often.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import pandas as pd
 
@@ -45,20 +46,12 @@ def finding_strength(row, alpha: float = 0.05, min_participants: int = 3) -> str
     if evidence not in ("supports", "contradicts"):
         return "weak"
     if source in QUANT_SOURCES:
-        return "strong" if p is not None and not pd.isna(p) and p < alpha else "weak"
+        # significant, or settled by its interval (see evidence_from): either way a measured answer
+        return "strong" if p is not None and not pd.isna(p) else "weak"
     if source == "qual":
         base = row.get("base")
         return "moderate" if base is not None and not pd.isna(base) and base >= min_participants else "weak"
     return "weak"
-
-
-@dataclass
-class Verdict:
-    hypothesis: str
-    verdict: str
-    reason: str
-    n_findings: int
-    sources: list[str]
 
 
 def verdict_for(findings: pd.DataFrame, alpha: float = 0.05, min_participants: int = 3) -> tuple[str, str]:
@@ -73,17 +66,20 @@ def verdict_for(findings: pd.DataFrame, alpha: float = 0.05, min_participants: i
     m_con = findings[(strength == "moderate") & (ev == "contradicts")]
     if len(s_sup) and not len(s_con):
         if len(m_con):
-            return "mixed", "a significant quantitative result supports it, but interviews contradict it"
+            return "mixed", "a measured result supports it, but interviews contradict it"
         agree = set(s_sup["source"]) | set(m_sup["source"])
         if len(agree) > 1:
             return "supported", f"a significant result, and the sources agree ({sources_text(agree)})"
         return "supported", f"a significant result from one source ({sources_text(agree)})"
     if len(s_con) and not len(s_sup):
         if len(m_sup):
-            return "mixed", "a significant quantitative result contradicts it, but interviews support it"
+            return "mixed", "a measured result contradicts it, but interviews support it"
+        if not (s_con["p_value"] < alpha).any():
+            return "rejected", (f"the {sources_text(s_con['source'])} found no difference, and its interval rules out "
+                                "even a small effect in the expected direction")
         return "rejected", "significant contradicting evidence and no significant support"
     if len(s_sup) and len(s_con):
-        return "mixed", "significant evidence points both ways"
+        return "mixed", "measured evidence points both ways"
     # measured without a significant result (a non-significant difference, or an inconclusive test)
     measured = findings[findings["source"].isin(QUANT_SOURCES) & (strength == "weak")]
     if len(m_sup) and not len(m_con):

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from insight.checks import InputError
 from scipy import stats
 
 from insight.config.scope import DIMENSION_LABELS, SAMPLE_DIMENSIONS
@@ -38,7 +40,7 @@ FLAGGED = ("none", "below_min", "under", "over")
 MISSING = "(not recorded)"
 
 
-class SampleError(ValueError):
+class SampleError(InputError):
     """Bad sample input: names the table, the column, example rows and the fix."""
 
 

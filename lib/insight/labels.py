@@ -1,5 +1,5 @@
-"""Readable labels for the CRM reports: reviewers read "CI low", "mid market" and "p < 0.001",
-not `ci_low`, `mid_market` and 0.00.
+"""Readable labels for reports: reviewers read "CI low", "mid market" and "p < 0.001", not
+`ci_low`, `mid_market` and 0.00. Written for the CRM reports; any notebook may use it.
 
 `show_table` here wraps `insight.display.show_table`: it renames snake_case column and index
 names to words (known abbreviations in capitals), writes snake_case category values with spaces,
