@@ -1,5 +1,4 @@
-"""The customer-success notebooks (cadence, health, education) run on the small demo study and
-record their findings; the other three are in test_success_notebooks_journey.py (each module ~20 s)."""
+"""The six customer-success and journey notebooks run on the small demo study and record their findings."""
 from __future__ import annotations
 
 import re
@@ -12,6 +11,9 @@ CASES = [
     ("success/review_cadence.ipynb", ["success.missed_checkup_churn"]),
     ("success/health_score.ipynb", ["success.health_score_auc"]),
     ("success/education.ipynb", ["success.education_academy_churn"]),
+    ("success/feedback_loop.ipynb", ["success.feedback_cycle_team", "success.feedback_told_team"]),
+    ("success/lead_onboarding.ipynb", ["success.trial_conversion_channel"]),
+    ("success/journey_funnel.ipynb", ["journey.channel_dropoff", "journey.abandonment_by_segment"]),
 ]
 
 
