@@ -38,7 +38,7 @@ test: $(STAMP) ## run the whole test suite (units, references, notebooks, browse
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lab: $(STAMP) ## start JupyterLab in the project environment
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 new-study: $(STAMP) ## scaffold params/$(STUDY).yaml from the commented template (never overwrites)
 	$(BIN)/python -m insight new-study $(STUDY)
