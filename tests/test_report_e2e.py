@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+
+from debian import ensure_debian
 
 from insight.paths import Project
 from insight.render import external_references
@@ -90,15 +90,7 @@ def test_no_raw_personal_data_in_reports(rendered):
 
 
 def _chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not path and os.geteuid() == 0:  # the test set-up installs Debian's chromium when absent
-        subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False, capture_output=True,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-        path = shutil.which("chromium")
-    if not path:
-        pytest.fail("Debian's chromium is not installed and could not be installed (apt-get install chromium)")
-    return path
+    return ensure_debian("chromium", "chromium")
 
 
 def test_index_and_report_in_headless_chromium(rendered):
