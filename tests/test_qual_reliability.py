@@ -86,3 +86,109 @@ def test_unknown_coder_named_in_params_is_a_clear_error():
     seg = pd.DataFrame({"segment_id": ["u1", "u1"], "coder": ["a", "b"], "code": ["x", "x"]})
     with pytest.raises(ValueError, match=r"coder\(s\) zed .*qualitative.coders"):
         intercoder_reliability(seg, coders=["a", "zed"])
+
+
+# --- kappas beyond two coders, weighted kappa, the choice of coefficient (issue 17 item 1) -------
+
+# Fleiss (1971), Psychological Bulletin 76(5): 30 patients, 6 psychiatrists each, 5 diagnoses
+# (1 depression, 2 personality disorder, 3 schizophrenia, 4 neurosis, 5 other), as R irr's
+# `diagnoses` data and statsmodels' tests.
+DIAGNOSES = [[4, 4, 4, 4, 4, 4], [2, 2, 2, 5, 5, 5], [2, 3, 3, 3, 3, 5], [5, 5, 5, 5, 5, 5], [2, 2, 2, 4, 4, 4],
+             [1, 1, 3, 3, 3, 3], [3, 3, 3, 3, 5, 5], [1, 1, 3, 3, 3, 4], [1, 1, 4, 4, 4, 4], [5, 5, 5, 5, 5, 5],
+             [1, 4, 4, 4, 4, 4], [1, 2, 4, 4, 4, 4], [2, 2, 2, 3, 3, 3], [1, 4, 4, 4, 4, 4], [2, 2, 4, 4, 4, 5],
+             [3, 3, 3, 3, 3, 5], [1, 1, 1, 4, 5, 5], [1, 1, 1, 1, 1, 2], [2, 2, 4, 4, 4, 4], [1, 3, 3, 5, 5, 5],
+             [5, 5, 5, 5, 5, 5], [2, 4, 4, 4, 4, 4], [2, 2, 4, 5, 5, 5], [1, 1, 4, 4, 4, 4], [1, 4, 4, 4, 4, 5],
+             [2, 2, 2, 2, 2, 4], [1, 1, 1, 1, 5, 5], [2, 2, 4, 4, 4, 4], [1, 3, 3, 3, 3, 3], [5, 5, 5, 5, 5, 5]]
+
+
+def test_fleiss_kappa_fleiss_1971():
+    from insight.qual.reliability import fleiss_kappa
+
+    r = fleiss_kappa(DIAGNOSES)
+    # Fleiss (1971): kappa = 0.430; R irr::kappam.fleiss(diagnoses): 0.4302445, z = 17.65183
+    # (z = kappa / se0, se0 of Fleiss, Nee & Landis 1979)
+    assert r["kappa"] == pytest.approx(0.4302445, abs=1e-7)
+    assert r["z"] == pytest.approx(17.65183, abs=1e-4)
+    assert r["units"] == 30 and r["coders"] == 6
+    assert 0.30 < r["ci_low"] < r["kappa"] < r["ci_high"] < 0.56      # bootstrap over the 30 patients
+    with pytest.raises(ValueError, match="Krippendorff"):
+        fleiss_kappa([[1, 2, np.nan], [1, 1, 1]])
+
+
+# SAS example quoted in statsmodels' tests (test_inter_rater.py, table10): rows coder A, columns
+# coder B, categories 0, 1, 2 (category 0 never used).
+TABLE10 = [[0, 4, 1], [0, 8, 0], [0, 1, 5]]
+
+
+def _ratings(table):
+    a, b = [], []
+    for i, row in enumerate(table):
+        for j, n in enumerate(row):
+            a += [i] * n
+            b += [j] * n
+    return a, b
+
+
+def test_cohen_and_linear_weighted_kappa_match_sas():
+    from insight.qual.reliability import cohen_kappa_ci, weighted_kappa
+
+    a, b = _ratings(TABLE10)
+    # SAS PROC FREQ: simple kappa 0.4842, 95% limits 0.2137 to 0.7547
+    k, lo, hi = weighted_kappa(a, b, weights=None, categories=[0, 1, 2])
+    assert (k, lo, hi) == (pytest.approx(0.4842, abs=1e-4), pytest.approx(0.2137, abs=1e-4), pytest.approx(0.7547, abs=1e-4))
+    assert cohen_kappa_ci(a, b)[0] == pytest.approx(0.4842, abs=1e-4)
+    # weighted kappa, linear weights (scores 0, 1, 2): 0.4701, 95% limits 0.1845 to 0.7558
+    k, lo, hi = weighted_kappa(a, b, weights="linear", categories=[0, 1, 2])
+    assert (k, lo, hi) == (pytest.approx(0.4701, abs=1e-4), pytest.approx(0.1845, abs=1e-4), pytest.approx(0.7558, abs=1e-4))
+
+
+# R irr `anxiety` data (20 subjects rated 1-6 by three raters), raters 2 and 3
+ANX2 = [3, 6, 4, 6, 2, 4, 2, 4, 3, 3, 2, 3, 3, 3, 2, 2, 1, 3, 3, 4]
+ANX3 = [2, 1, 4, 4, 3, 2, 1, 6, 1, 1, 1, 2, 3, 3, 1, 1, 3, 3, 2, 2]
+
+
+def test_weighted_kappa_matches_r_irr_kappa2():
+    from insight.qual.reliability import weighted_kappa
+
+    # irr::kappa2(anxiety[, 2:3], "equal") = 0.1459075 and "squared" = 0.2520325 (values quoted in
+    # statsmodels' test_cohens_kappa_irr); irr uses the categories observed (1, 2, 3, 4, 6)
+    assert weighted_kappa(ANX2, ANX3, "linear")[0] == pytest.approx(0.1459075, abs=1e-6)
+    k, lo, hi = weighted_kappa(ANX2, ANX3, "quadratic")
+    assert k == pytest.approx(0.2520325, abs=1e-6) and lo < k < hi
+    assert weighted_kappa(ANX2, ANX3, None)[0] == pytest.approx(-0.006289308, abs=1e-6)
+    assert all(np.isnan(weighted_kappa([2, 2, 2], [2, 2, 2])))          # no variation: not computable
+    with pytest.raises(ValueError, match="weights"):
+        weighted_kappa(ANX2, ANX3, "cubic")
+
+
+def test_binary_alpha_and_its_interval():
+    from insight.qual.reliability import alpha_ci
+
+    # the bootstrap interval brackets the alpha of the matrix; 2x3 fixture of the qdpx test above:
+    # integration_pain decisions a=[1,1,0] b=[1,0,0] -> alpha 4/9
+    data = np.array([[1, 1, 0] * 10, [1, 0, 0] * 10], dtype=float)
+    lo, hi = alpha_ci(data)
+    assert lo < krippendorff_alpha(data) < hi
+    assert all(np.isnan(alpha_ci(np.array([[1.0, nan], [nan, 0.0]]))))   # nothing pairable
+
+
+def test_the_coefficient_follows_the_design():
+    from insight.qual.reliability import choose_coefficient
+
+    assert choose_coefficient(2, True)[0] == "Cohen's kappa"
+    assert choose_coefficient(2, True, ordinal=True)[0] == "weighted kappa"
+    assert choose_coefficient(4, True)[0] == "Fleiss' kappa"
+    name, why = choose_coefficient(3, False)
+    assert name == "Krippendorff's alpha" and "missing" in why
+    assert choose_coefficient(1, True)[0] == "none"
+    # in the table: three complete coders -> Fleiss; two coders -> Cohen (0.4 in the qdpx fixture);
+    # one coder skipping a unit -> alpha (the three-coder test above)
+    seg = pd.DataFrame({"segment_id": [f"u{i}" for i in range(6) for _ in range(3)],
+                        "coder": ["a", "b", "c"] * 6,
+                        "code": ["x", "x", "x", "y", "x", "y", "x", "x", "x", "y", "y", "y", "x", "y", "x", "y", "y", "y"]})
+    rel = intercoder_reliability(seg).set_index("code")
+    assert rel.loc["x", "coefficient"] == "Fleiss' kappa"
+    qd = read_qdpx(FIX / "interviews.qdpx")
+    two = intercoder_reliability(qd.segments).set_index("code")
+    assert two.loc["integration_pain", "coefficient"] == "Cohen's kappa"
+    assert two.loc["integration_pain", "value"] == pytest.approx(0.4)

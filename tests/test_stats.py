@@ -206,3 +206,87 @@ def test_nps_difference_hand_computed():
     assert d["z"] == pytest.approx(3.7263, abs=1e-3)
     assert d["p_value"] == pytest.approx(0.000194, abs=2e-6)
     assert (d["ci_low"], d["ci_high"]) == (pytest.approx(18.41, abs=0.01), pytest.approx(59.26, abs=0.01))
+
+
+# --- effect sizes with intervals (issue 17 item 3) -----------------------------------------------
+
+@pytest.mark.parametrize("f,df1,df2,lo,hi", [
+    # Smithson (2001), Educational and Psychological Measurement 61(4), worked examples, 90%
+    # intervals of partial eta-squared, as checked in R apaTables' tests (test_anova_ci.R):
+    (6.00, 1, 42, 0.0117, 0.2801),
+    (2.65, 6, 42, 0.0174, 0.3577),
+    # Fidler & Thompson (2001), same source: F = 4.00 (3, 16) and F = 1.5 (1, 16), whose lower
+    # limit is 0 (the test is not significant at 10%)
+    (4.00, 3, 16, 0.0357, 0.5671),
+    (1.50, 1, 16, 0.0, 0.3167),
+])
+def test_eta_squared_interval_matches_smithson_2001(f, df1, df2, lo, hi):
+    got = st.eta_squared_ci(f, df1, df2, confidence=0.90)
+    assert got[0] == pytest.approx(lo, abs=1e-4)
+    assert got[1] == pytest.approx(hi, abs=1e-4)
+
+
+MT_AM_VS = [[12, 7], [6, 7]]   # mtcars: am (0 automatic, 1 manual) x vs (0 V-shaped, 1 straight)
+
+
+def test_cramers_v_interval_matches_confintr():
+    # R package confintr (M. Mayer), tests/testthat/test-ci_cramersv.R: table(mtcars[c("am", "vs")]),
+    # chisq.test(correct = FALSE): V = 0.1683451, 95% interval [0, 0.5441663] (noncentral chi-square,
+    # Smithson 2003: V = sqrt((lambda + df) / (n (k - 1))), the lower limit 0 when lambda's is 0).
+    v, lo, hi, chi2, p = st.cramers_v(MT_AM_VS)
+    assert v == pytest.approx(0.1683451, abs=1e-6)
+    assert p == pytest.approx(0.3409, abs=1e-4)          # chisq.test p-value quoted in the same test
+    assert lo == 0.0
+    assert hi == pytest.approx(0.5441663, abs=1e-4)
+
+
+def test_cramers_v_interval_excludes_zero_exactly_when_significant():
+    # a strong 2 x 3 association (n = 300): chi-square p < 0.05, so the lower limit is above 0
+    v, lo, hi, chi2, p = st.cramers_v([[60, 30, 10], [20, 40, 40]] + [[30, 35, 35]])
+    assert p < 0.05 and 0 < lo < v < hi < 1
+
+
+MTCARS_MPG = [21.0, 21.0, 22.8, 21.4, 18.7, 18.1, 14.3, 24.4, 22.8, 19.2, 17.8, 16.4, 17.3, 15.2, 10.4, 10.4,
+              14.7, 32.4, 30.4, 33.9, 21.5, 15.5, 15.2, 13.3, 19.2, 27.3, 26.0, 30.4, 15.8, 19.7, 15.0, 21.4]
+MTCARS_CYL = [6, 6, 4, 6, 8, 6, 8, 4, 4, 6, 6, 8, 8, 8, 8, 8, 8, 4, 4, 4, 4, 8, 8, 8, 8, 4, 4, 4, 8, 6, 8, 4]
+
+
+def test_epsilon_squared_matches_r_and_its_bootstrap_matches_scipy():
+    from scipy import stats as sps
+
+    mpg, cyl = np.array(MTCARS_MPG), np.array(MTCARS_CYL)
+    groups = [mpg[cyl == c] for c in (4, 6, 8)]
+    # R: kruskal.test(mpg ~ cyl, mtcars) gives chi-squared = 25.746; effectsize::rank_epsilon_squared
+    # gives 0.83 (= H / (n - 1) = 25.746 / 31, Tomczak & Tomczak 2014).
+    eps, lo, hi = st.epsilon_squared_ci(groups)
+    assert float(sps.kruskal(*groups).statistic) == pytest.approx(25.746, abs=5e-4)
+    assert eps == pytest.approx(25.746 / 31, abs=1e-4) and round(eps, 2) == 0.83
+    # the percentile bootstrap (stratified by group) agrees with SciPy's reference bootstrap up to
+    # Monte-Carlo error; both are seeded
+    ref = sps.bootstrap(groups, lambda *g: sps.kruskal(*g).statistic / 31, n_resamples=2000, method="percentile",
+                        rng=np.random.default_rng(1), vectorized=False)
+    assert lo == pytest.approx(ref.confidence_interval.low, abs=0.03)
+    assert hi == pytest.approx(min(ref.confidence_interval.high, 1.0), abs=0.03)
+    assert st.epsilon_squared_ci(groups) == (eps, lo, hi)          # same seed, same interval
+    assert all(np.isnan(st.epsilon_squared_ci([groups[0], []])))    # an empty group: no interval, no crash
+
+
+def test_compare_groups_every_effect_size_has_an_interval():
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"y": rng.normal(0, 1, 300) + np.repeat([0, 0.5, 1.0], 100),
+                       "g": np.repeat(["a", "b", "c"], 100), "c": rng.choice(["x", "y"], 300)})
+    df["o"] = np.clip(np.round(df["y"] + 3), 1, 5)
+    for measure, mtype in (("y", "continuous"), ("o", "ordinal"), ("c", "categorical")):
+        r = st.compare_groups(df, measure, "g", mtype)
+        assert r.ci_low is not None and r.ci_high is not None, r.effect_size_name
+        assert r.ci_low <= r.effect_size <= r.ci_high, r.effect_size_name
+    anova = st.compare_groups(df, "y", "g", "continuous")
+    f, k, n = anova.statistic, 3, 300
+    assert (anova.ci_low, anova.ci_high) == pytest.approx(st.eta_squared_ci(f, k - 1, n - k))
+
+
+def test_effect_text_states_interval_or_why_not():
+    assert st.Effect("Cramer's V", 0.1234, 0.05, 0.2, "noncentral chi-square").text() == \
+        "Cramer's V = 0.12 (95% CI 0.05 to 0.20)"
+    assert "not computable" in st.Effect("eta-squared", float("nan"), float("nan"), float("nan"),
+                                         "a group has one answer").text()

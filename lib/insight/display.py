@@ -170,7 +170,11 @@ def show_finding(f) -> None:
     same = (f.effect_size is not None and isinstance(f.value, (int, float)) and not isinstance(f.value, bool)
             and abs(float(f.value) - float(f.effect_size)) < 1e-12)
     if f.effect_size is not None and not same:  # an effect size already shown as the metric is not repeated
-        bits.append(f"{esc(f.effect_size_name or 'effect size')} = {esc(_num(f.effect_size))}")
+        eff = _num(f.effect_size)
+        ci = ""
+        if f.effect_ci_low is not None and f.effect_ci_high is not None and f.effect_ci_low == f.effect_ci_low:
+            ci = f" (95% CI {_num(f.effect_ci_low, like=eff)} to {_num(f.effect_ci_high, like=eff)})"
+        bits.append(f"{esc(f.effect_size_name or 'effect size')} = {esc(eff)}{esc(ci)}")
     if f.hypothesis:
         bits.append(f"hypothesis {esc(f.hypothesis)}" + (f": {esc(f.evidence)}" if f.evidence else ""))
     detail = f'<div class="finding-detail">{" · ".join(bits)}</div>' if bits else ""

@@ -38,6 +38,8 @@ class Finding:
     effect_size_name: str | None = None
     ci_low: float | None = None
     ci_high: float | None = None
+    effect_ci_low: float | None = None     # the effect size's own interval, when the metric is not the effect size
+    effect_ci_high: float | None = None
     hypothesis: str | None = None
     evidence: Evidence | None = None
     source: str | None = None          # survey | crm | qual | success | journey | data

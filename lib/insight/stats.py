@@ -5,7 +5,11 @@ Everything a library does well is delegated (pingouin for the tests and Hedges' 
 Mann-Whitney U and tests from summary statistics, statsmodels for proportion intervals and the
 multiple-comparison corrections). What is written here is the choice of the test, the
 direction of an effect, and the few published formulas no library offers (the NPS adjusted-Wald
-interval of Rocks 2016; the Hanley-McNeil standard error used for the rank-biserial interval).
+interval of Rocks 2016; the Hanley-McNeil standard error used for the rank-biserial and AUC
+intervals; the noncentral chi-square interval of Cramer's V; the bootstrap of epsilon-squared).
+Every effect size comes with an interval: exact (noncentral F for eta-squared, noncentral
+chi-square for Cramer's V, Hanley-McNeil for AUC / rank-biserial, Katz log for risk ratios)
+where a formula exists, a seeded percentile bootstrap (BOOTSTRAP_RESAMPLES) where not.
 
     >>> r = compare_groups(df, "q_onboarding", "segment", "ordinal", groups=["enterprise"])
     >>> r.test, r.p_value, r.effect_size_name, r.effect_size, r.ci_low, r.ci_high
@@ -120,6 +124,159 @@ def nps(scores, weights=None, confidence: float = 0.95) -> NPSResult:
     n_eff = effective_n(w)
     _, lo, hi = nps_adjusted_wald(pro * n_eff, det * n_eff, n_eff, confidence)
     return NPSResult(100 * (pro - det), pro, 1 - pro - det, det, n, n_eff, 100 * lo, 100 * hi)
+
+
+# --- effect sizes with their intervals ----------------------------------------------------------
+
+BOOTSTRAP_RESAMPLES = 2000   # resamples of every bootstrap interval (stated in the reports)
+BOOTSTRAP_SEED = 20240       # fixed, so a rerun of a report gives the same interval
+BOOTSTRAP_MIN_GROUP = 5      # fewer cases in a group: no bootstrap interval (it would not mean anything)
+
+
+@dataclass
+class Effect:
+    """An effect size with its interval and how the interval was made (for tables and prose)."""
+    name: str
+    value: float
+    ci_low: float
+    ci_high: float
+    method: str
+    confidence: float = 0.95
+
+    def text(self, digits: int = 2) -> str:
+        """'Cramer's V = 0.12 (95% CI 0.08 to 0.16)'; the reason in words when it is not computable."""
+        if self.value is None or self.value != self.value:
+            return f"{self.name}: not computable ({self.method})"
+        ci = (f" ({self.confidence:.0%} CI {self.ci_low:.{digits}f} to {self.ci_high:.{digits}f})"
+              if self.ci_low == self.ci_low and self.ci_high == self.ci_high else "")
+        return f"{self.name} = {self.value:.{digits}f}{ci}"
+
+
+def eta_squared_ci(f_stat: float, df1: float, df2: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Interval of (partial) eta-squared by inverting the noncentral F distribution (Steiger 2004,
+    Psychological Methods 9(2); Smithson 2001): the noncentrality limits (statsmodels
+    confint_noncentrality) become eta-squared as lambda / (lambda + df1 + df2 + 1). With a Welch
+    F (fractional df2) the interval is the same construction on Welch's degrees of freedom."""
+    from statsmodels.stats.oneway import confint_noncentrality
+
+    if not all(np.isfinite([f_stat, df1, df2])) or df1 <= 0 or df2 <= 0:
+        return (math.nan, math.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lo, hi = confint_noncentrality(float(f_stat), (float(df1), float(df2)), alpha=1 - confidence)
+    lo, hi = max(float(lo), 0.0), max(float(hi), 0.0)
+    total = df1 + df2 + 1
+    return (lo / (lo + total), hi / (hi + total))
+
+
+def cramers_v_ci(chi2: float, n: float, shape: tuple[int, int], confidence: float = 0.95) -> tuple[float, float]:
+    """Interval of Cramer's V by inverting the noncentral chi-square distribution (Smithson 2003,
+    "Confidence intervals", ch. 4): the noncentrality limits lambda give V = sqrt((lambda + df) /
+    (n (k - 1))), k = min(rows, columns); a lower limit of lambda = 0 gives V = 0 (so the interval
+    excludes 0 exactly when the chi-square test is significant at 1 - confidence)."""
+    from scipy.optimize import brentq
+
+    rows, cols = shape
+    k, df = min(rows, cols), (rows - 1) * (cols - 1)
+    if not np.isfinite(chi2) or n <= 0 or k < 2:
+        return (math.nan, math.nan)
+    a = 1 - confidence
+
+    def limit(p):   # lambda with P(X <= chi2 | lambda) = p; 0 when even lambda = 0 gives less
+        if sps.chi2.cdf(chi2, df) <= p:
+            return 0.0
+        top = max(chi2, 1.0)
+        while sps.ncx2.cdf(chi2, df, top) > p:
+            top *= 2
+        return brentq(lambda lam: sps.ncx2.cdf(chi2, df, lam) - p, 0.0, top, xtol=1e-10)
+
+    lam_lo, lam_hi = limit(1 - a / 2), limit(a / 2)
+    to_v = lambda lam: min(math.sqrt((lam + df) / (n * (k - 1))), 1.0)
+    return (0.0 if lam_lo == 0 else to_v(lam_lo), to_v(lam_hi))
+
+
+def cramers_v(table, confidence: float = 0.95) -> tuple[float, float, float, float, float]:
+    """(V, low, high, chi2, p) of a contingency table of counts: Pearson chi-square without
+    continuity correction (scipy), V = sqrt(chi2 / (n (k - 1))), noncentral chi-square interval."""
+    t = np.asarray(table, dtype=float)
+    t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
+    n = t.sum()
+    if t.ndim != 2 or min(t.shape) < 2 or n <= 0:
+        return (math.nan, math.nan, math.nan, math.nan, math.nan)
+    chi2, p, _, _ = sps.chi2_contingency(t, correction=False)
+    v = math.sqrt(chi2 / (n * (min(t.shape) - 1)))
+    lo, hi = cramers_v_ci(chi2, n, t.shape, confidence)
+    return (float(v), lo, hi, float(chi2), float(p))
+
+
+def rank_epsilon_squared(h: float, n: int) -> float:
+    """Epsilon-squared of a Kruskal-Wallis H (Tomczak & Tomczak 2014, Trends in Sport Sciences
+    21(1), eq. 9): H / ((n^2 - 1) / (n + 1)) = H / (n - 1); 0..1."""
+    return float(h / ((n * n - 1) / (n + 1))) if n > 1 else math.nan
+
+
+def _kruskal_h_counts(counts: np.ndarray) -> np.ndarray:
+    """Tie-corrected Kruskal-Wallis H of (..., groups, levels) count tables (vectorised over the
+    leading axes): mid-ranks of the levels, rank sums per group."""
+    col = counts.sum(axis=-2)
+    n = col.sum(axis=-1)
+    mid = np.cumsum(col, axis=-1) - (col - 1) / 2.0
+    ranks = (counts * mid[..., None, :]).sum(axis=-1)
+    ni = counts.sum(axis=-1)
+    h = 12.0 / (n * (n + 1)) * (ranks ** 2 / ni).sum(axis=-1) - 3 * (n + 1)
+    ties = 1 - (col ** 3 - col).sum(axis=-1) / (n ** 3 - n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(ties > 0, h / np.where(ties > 0, ties, 1), 0.0)
+
+
+def epsilon_squared_ci(samples: Sequence, confidence: float = 0.95, n_resamples: int = BOOTSTRAP_RESAMPLES,
+                       seed: int = BOOTSTRAP_SEED) -> tuple[float, float, float]:
+    """(epsilon-squared, low, high) of a Kruskal-Wallis comparison of `samples` (one array per
+    group). No closed-form interval exists, so the interval is a percentile bootstrap, stratified
+    by group (each group resampled with replacement at its own size), `n_resamples` resamples
+    with a fixed seed; no interval (NaN) when a group has fewer than BOOTSTRAP_MIN_GROUP cases. Done on the table of counts per group and value, so thousands of
+    resamples of a rating scale take milliseconds."""
+    groups = [np.asarray(x, dtype=float) for x in samples]
+    groups = [x[~np.isnan(x)] for x in groups]
+    if len(groups) < 2 or any(len(x) == 0 for x in groups):
+        return (math.nan, math.nan, math.nan)
+    small = min(len(x) for x in groups) < BOOTSTRAP_MIN_GROUP
+    levels = np.unique(np.concatenate(groups))
+    counts = np.stack([np.bincount(np.searchsorted(levels, x), minlength=len(levels)) for x in groups]).astype(float)
+    n = int(counts.sum())
+    eps = rank_epsilon_squared(float(_kruskal_h_counts(counts)), n)
+    if small:
+        return (eps, math.nan, math.nan)
+    rng = np.random.default_rng(seed)
+    boot = np.stack([rng.multinomial(int(c.sum()), c / c.sum(), size=n_resamples) for c in counts], axis=1)
+    e = _kruskal_h_counts(boot.astype(float)) / (n - 1)
+    a = 1 - confidence
+    lo, hi = np.quantile(e, [a / 2, 1 - a / 2])
+    return (eps, float(max(lo, 0.0)), float(min(hi, 1.0)))
+
+
+def auc_ci(auc: float, n_pos: int, n_neg: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Interval of an AUC (= the probability that a random positive outranks a random negative,
+    ties half) from the Hanley & McNeil (1982, Radiology 143:29) standard error, clipped to [0, 1]."""
+    if not (n_pos and n_neg) or auc is None or not np.isfinite(auc):
+        return (math.nan, math.nan)
+    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
+    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc * auc) + (n_neg - 1) * (q2 - auc * auc)) / (n_pos * n_neg)
+    half = z_value(confidence) * math.sqrt(max(var, 0.0))
+    return (max(0.0, auc - half), min(1.0, auc + half))
+
+
+def rank_biserial(x, y, confidence: float = 0.95) -> tuple[float, float, float, float, float]:
+    """(U, p, r_rb, low, high): Mann-Whitney U of x vs y (scipy), rank-biserial r = 2*A - 1 where
+    A = U/(n1 n2) is the probability that x beats y (ties half); positive means x tends higher.
+    Interval from the Hanley & McNeil (1982) standard error of A (auc_ci)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) == 0 or len(y) == 0:
+        return (math.nan, math.nan, math.nan, math.nan, math.nan)
+    res = sps.mannwhitneyu(x, y, alternative="two-sided")
+    a = res.statistic / (len(x) * len(y))
+    lo, hi = auc_ci(a, len(x), len(y), confidence)
+    return (float(res.statistic), float(res.pvalue), 2 * a - 1, 2 * lo - 1, 2 * hi - 1)
 
 
 # --- weights ----------------------------------------------------------------------------------
@@ -270,20 +427,6 @@ def infer_measure_type(s: pd.Series) -> str:
     return "continuous"
 
 
-def _rank_biserial(x: np.ndarray, y: np.ndarray, confidence: float) -> tuple[float, float, float, float, float]:
-    """(U, p, r_rb, low, high): Mann-Whitney U of x vs y (scipy), rank-biserial r = 2*A - 1 where
-    A = U/(n1 n2) is the probability that x beats y (ties half); positive means x tends higher.
-    Interval from the Hanley & McNeil (1982) standard error of A."""
-    res = sps.mannwhitneyu(x, y, alternative="two-sided")
-    n1, n2 = len(x), len(y)
-    a = res.statistic / (n1 * n2)
-    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
-    se = math.sqrt(max(a * (1 - a) + (n1 - 1) * (q1 - a * a) + (n2 - 1) * (q2 - a * a), 0.0) / (n1 * n2))
-    z = z_value(confidence)
-    lo, hi = max(a - z * se, 0.0), min(a + z * se, 1.0)
-    return (float(res.statistic), float(res.pvalue), 2 * a - 1, 2 * lo - 1, 2 * hi - 1)
-
-
 def compare_groups(df: pd.DataFrame, measure: str, group_by: str, measure_type: MeasureType = "auto",
                    groups: Sequence[str] | None = None, confidence: float = 0.95,
                    table: str = "data", min_n: int = 2) -> GroupComparison:
@@ -362,8 +505,9 @@ def compare_groups(df: pd.DataFrame, measure: str, group_by: str, measure_type: 
             return GroupComparison(measure, group_by, mtype, "chi-square (2x2)", chi2, p, float(diff),
                                    "difference in proportions", float(lo), float(hi), n, order, summary,
                                    float(diff), reason + f"; Cramer's V = {v:.3f}")
-        return GroupComparison(measure, group_by, mtype, "chi-square", chi2, p, v, "Cramer's V", None, None,
-                               n, order, summary, None, reason)
+        v_lo, v_hi = cramers_v_ci(chi2, n, observed.shape, confidence)
+        return GroupComparison(measure, group_by, mtype, "chi-square", chi2, p, v, "Cramer's V", v_lo, v_hi,
+                               n, order, summary, None, reason + "; interval: noncentral chi-square (Smithson 2003)")
 
     summary = d.groupby(group_by)[measure].agg(n="count", mean="mean", sd="std", median="median").reindex(order)
     nonnormal_small = False
@@ -379,7 +523,7 @@ def compare_groups(df: pd.DataFrame, measure: str, group_by: str, measure_type: 
         x, y = vals
         diff = float(x.mean() - y.mean())
         if use_ranks:
-            u, p, r, lo, hi = _rank_biserial(x, y, confidence)
+            u, p, r, lo, hi = rank_biserial(x, y, confidence)
             return GroupComparison(measure, group_by, mtype, "Mann-Whitney U", u, p, r, "rank-biserial r", lo, hi,
                                    n, order, summary, diff, why)
         t = pg.ttest(x, y, correction=True, confidence=confidence)
@@ -392,9 +536,12 @@ def compare_groups(df: pd.DataFrame, measure: str, group_by: str, measure_type: 
         kw = pg.kruskal(data=d, dv=measure, between=group_by)
         h = float(kw["H"].iloc[0])
         p = float(kw["p_unc"].iloc[0] if "p_unc" in kw else kw["p-unc"].iloc[0])
-        eps = max((h - k + 1) / (n - k), 0.0)
-        return GroupComparison(measure, group_by, mtype, "Kruskal-Wallis H", h, p, eps, "epsilon-squared", None, None,
-                               n, order, summary, None, why)
+        eps, e_lo, e_hi = epsilon_squared_ci(vals, confidence)
+        return GroupComparison(measure, group_by, mtype, "Kruskal-Wallis H", h, p, eps, "epsilon-squared", e_lo, e_hi,
+                               n, order, summary, None,
+                               why + (f"; interval: percentile bootstrap, {BOOTSTRAP_RESAMPLES:,} resamples within groups"
+                                      if e_lo == e_lo else f"; no interval: a group has fewer than "
+                                      f"{BOOTSTRAP_MIN_GROUP} cases, too few to bootstrap"))
     equal_var = bool(sps.levene(*vals, center="median").pvalue >= 0.05)
     if equal_var:
         with warnings.catch_warnings():   # pingouin 0.7 calls a pandas method pandas 3.1 deprecates
@@ -407,8 +554,10 @@ def compare_groups(df: pd.DataFrame, measure: str, group_by: str, measure_type: 
         name, why = "Welch ANOVA", why.replace("Welch test (no equal-variance assumption)",
                                                "Welch ANOVA (Levene: variances differ)")
     p = float(aov["p_unc"].iloc[0] if "p_unc" in aov else aov["p-unc"].iloc[0])
-    return GroupComparison(measure, group_by, mtype, name, float(aov["F"].iloc[0]), p,
-                           float(aov["np2"].iloc[0]), "eta-squared", None, None, n, order, summary, None, why)
+    f_stat = float(aov["F"].iloc[0])
+    e_lo, e_hi = eta_squared_ci(f_stat, float(aov["ddof1"].iloc[0]), float(aov["ddof2"].iloc[0]), confidence)
+    return GroupComparison(measure, group_by, mtype, name, f_stat, p, float(aov["np2"].iloc[0]), "eta-squared",
+                           e_lo, e_hi, n, order, summary, None, why + "; interval: noncentral F (Steiger 2004)")
 
 
 def evidence_from(expected: str, direction: str, significant: bool, rules_out_expected: bool = False,
@@ -441,7 +590,10 @@ def evidence_for(result: GroupComparison, expected: str, p_value: float, alpha: 
     lo, hi = result.ci_low, result.ci_high
     have_ci = bound is not None and lo is not None and hi is not None and lo == lo and hi == hi
     if result.effect_size_name in ("eta-squared", "epsilon-squared", "Cramer's V"):
-        negligible = result.effect_size is not None and bound is not None and result.effect_size < bound
+        # no sign: the effect is negligible when its whole interval lies below the smallest effect
+        # of interest (the point estimate only when no interval could be made)
+        negligible = (have_ci and hi < bound) if have_ci else (
+            result.effect_size is not None and bound is not None and result.effect_size < bound)
         rules_out_expected = negligible
     else:
         negligible = have_ci and -bound < lo and hi < bound

@@ -355,6 +355,8 @@ def rate_finding(table: pd.DataFrame, by: str, alpha: float = 0.05, min_base: in
                 value=float(t.loc[hi, "churn_rate"] / t.loc[lo, "churn_rate"]) if t.loc[lo, "churn_rate"] > 0 else None,
                 base=t.attrs.get("base"), test="chi-square test of independence", p_value=p,
                 effect_size=t.attrs.get("cramers_v"), effect_size_name="Cramér's V", source="crm",
+                effect_ci_low=(t.attrs.get("cramers_v_ci") or (None, None))[0],
+                effect_ci_high=(t.attrs.get("cramers_v_ci") or (None, None))[1],
                 severity="key" if real else "info", evidence=None,
                 extra={str(k): float(v) for k, v in t["churn_rate"].items()})
 

@@ -121,7 +121,6 @@ def concentration(sales: pd.DataFrame, by: str, level: str = "category", min_ind
     customer's revenue spent on the product group, customers of the group against all others
     (Mann-Whitney U, rank-biserial effect size, Holm-adjusted p over all cells). notable = index >=
     min_index, adjusted p < alpha and at least min_customers buyers in the cell. Sorted by index."""
-    from scipy.stats import mannwhitneyu
     from statsmodels.stats.multitest import multipletests
 
     rev = share_table(sales, by, level, "revenue", normalize=None)
@@ -138,19 +137,16 @@ def concentration(sales: pd.DataFrame, by: str, level: str = "category", min_ind
         "index": index.stack(), "buyers": cust.reindex_like(within).fillna(0).stack().astype(int),
     })
     out.index.names = [by, level]
-    rb, pv = [], []
+    from insight.stats import rank_biserial
+    cells = []
     for g, item in out.index:                     # one test per cell (a few dozen cells)
         x = mix.loc[grp == g, item].to_numpy()
         y = mix.loc[(grp != g) & grp.notna(), item].to_numpy()
-        if len(x) and len(y):
-            u, p = mannwhitneyu(x, y, alternative="two-sided")
-            rb.append(2 * u / (len(x) * len(y)) - 1)
-            pv.append(p)
-        else:
-            rb.append(np.nan)
-            pv.append(np.nan)
-    out["rank_biserial"] = rb
-    out["p_value"] = pv
+        _, p, r, lo, hi = rank_biserial(x, y)      # Hanley-McNeil interval of the rank-biserial r
+        cells.append((r, lo, hi, p))
+    cells = np.array(cells, dtype=float).reshape(-1, 4)
+    out["rank_biserial"], out["rank_biserial_low"], out["rank_biserial_high"] = cells[:, 0], cells[:, 1], cells[:, 2]
+    out["p_value"] = cells[:, 3]
     ok = out["p_value"].notna()
     out["p_holm"] = np.nan
     if ok.any():
@@ -241,7 +237,8 @@ def concentration_finding(by: str, group, item, row) -> dict:
                                    f"{label(item)}, against {row['overall_share']:.0%} overall (index {row['index']:.2f})."),
                 metric="concentration index", value=float(row["index"]), base=int(row["buyers"]),
                 test="Mann-Whitney U (Holm-adjusted)", p_value=float(row["p_holm"]), effect_size=float(row["rank_biserial"]),
-                effect_size_name="rank-biserial r", source="crm", severity="key")
+                effect_size_name="rank-biserial r", effect_ci_low=float(row["rank_biserial_low"]),
+                effect_ci_high=float(row["rank_biserial_high"]), source="crm", severity="key")
 
 
 def evidence_of(expected: str, diff: float, p: float, alpha: float) -> str:
@@ -261,7 +258,7 @@ def bought_finding(hyp, sales: pd.DataFrame, customers: pd.DataFrame, alpha: flo
     rank-biserial effect size); the value reported is the concentration index (share of G's revenue
     on X / share of all revenue on X). The share of customers who bought X at all (G against the
     others, two-proportion z-test) is added in `extra`."""
-    from scipy.stats import mannwhitneyu
+    from insight.stats import rank_biserial
 
     q = hyp.quant
     item = q.measure[len("bought_"):]
@@ -276,8 +273,7 @@ def bought_finding(hyp, sales: pd.DataFrame, customers: pd.DataFrame, alpha: flo
     mix = customer_mix(sales, level)[item]
     grp = sales.drop_duplicates("customer_id").set_index("customer_id")[q.group_by].reindex(mix.index)
     x, y = mix[grp == group].to_numpy(), mix[(grp != group) & grp.notna()].to_numpy()
-    u, p = mannwhitneyu(x, y, alternative="two-sided")
-    rb = 2 * u / (len(x) * len(y)) - 1
+    _, p, rb, rb_lo, rb_hi = rank_biserial(x, y)
     rev = sales.loc[sales[q.group_by].notna()]
     share_g = rev.loc[(rev[q.group_by] == group) & (rev[level] == item), "revenue"].sum() / rev.loc[rev[q.group_by] == group, "revenue"].sum()
     share_all = rev.loc[rev[level] == item, "revenue"].sum() / rev["revenue"].sum()
@@ -291,7 +287,8 @@ def bought_finding(hyp, sales: pd.DataFrame, customers: pd.DataFrame, alpha: flo
                 metric=f"concentration index of {item} in {group} (share of revenue / overall share)", value=float(index),
                 base=int(len(x) + len(y)), test="Mann-Whitney U on each customer's share of revenue spent on " + str(item),
                 p_value=float(p), effect_size=float(rb), effect_size_name="rank-biserial r",
-                hypothesis=hyp.id, evidence=ev, source="crm", severity="key" if ev != "inconclusive" else "info",
+                effect_ci_low=float(rb_lo), effect_ci_high=float(rb_hi), hypothesis=hyp.id, evidence=ev, source="crm", severity="key" if ev != "inconclusive" else "info",
                 extra={"mean_share_group": float(np.mean(x)), "mean_share_others": float(np.mean(y)),
                        "buyers_share_group": rate["share_group"], "buyers_share_others": rate["share_others"],
-                       "buyers_risk_ratio": rate["risk_ratio"], "buyers_p_value": rate["p_value"]})
+                       "buyers_risk_ratio": rate["risk_ratio"], "buyers_risk_ratio_ci": [rate["ci_low"], rate["ci_high"]],
+                       "buyers_p_value": rate["p_value"]})

@@ -148,8 +148,11 @@ def loyalty_by(frame: pd.DataFrame, by: str, alpha: float = 0.05) -> pd.DataFram
     if d[by].nunique() >= 2:
         a = pg.welch_anova(data=d, dv="loyalty_index", between=by)
         pcol = "p_unc" if "p_unc" in a.columns else "p-unc"
+        from insight.stats import eta_squared_ci
         out.attrs.update(test="Welch ANOVA", F=float(a["F"].iloc[0]), p_value=float(a[pcol].iloc[0]),
-                         eta_squared=float(a["np2"].iloc[0]) if "np2" in a else None, base=int(len(d)))
+                         eta_squared=float(a["np2"].iloc[0]) if "np2" in a else None, base=int(len(d)),
+                         eta_squared_ci=eta_squared_ci(float(a["F"].iloc[0]), float(a["ddof1"].iloc[0]),
+                                                       float(a["ddof2"].iloc[0]), 1 - alpha))
     return out.sort_values("mean", ascending=False)
 
 
@@ -212,6 +215,8 @@ def segment_finding(table: pd.DataFrame, by: str, alpha: float = 0.05) -> dict:
     return dict(id=f"crm.loyalty.by_{by}", statement=statement, metric=f"mean loyalty index {label(hi)} - {label(lo)}",
                 value=float(table.loc[hi, "mean"] - table.loc[lo, "mean"]), base=table.attrs.get("base"),
                 test="Welch ANOVA", p_value=p, effect_size=table.attrs.get("eta_squared"), effect_size_name="eta squared",
+                effect_ci_low=(table.attrs.get("eta_squared_ci") or (None, None))[0],
+                effect_ci_high=(table.attrs.get("eta_squared_ci") or (None, None))[1],
                 source="crm", severity="key" if real else "info")
 
 

@@ -43,10 +43,12 @@ def ratings_by_product(reviews: pd.DataFrame, products: pd.DataFrame | None = No
             out.insert(1, "category", meta["category"].reindex(out.index))
     groups = [s.to_numpy() for _, s in g if len(s) >= 2]
     if len(groups) >= 2:
+        from insight.stats import BOOTSTRAP_RESAMPLES, epsilon_squared_ci
         h, p = stats.kruskal(*groups)
         n = sum(len(x) for x in groups)
-        out.attrs.update(test="Kruskal-Wallis", h=float(h), p_value=float(p), base=int(n),
-                         epsilon_squared=float(h / ((n * n - 1) / (n + 1))))
+        eps, lo, hi = epsilon_squared_ci(groups, 1 - alpha)
+        out.attrs.update(test="Kruskal-Wallis", h=float(h), p_value=float(p), base=int(n), epsilon_squared=eps,
+                         epsilon_squared_ci=(lo, hi), resamples=BOOTSTRAP_RESAMPLES)
     return out.sort_values("mean_rating", ascending=False)
 
 
@@ -145,8 +147,12 @@ def ratings_finding(table: pd.DataFrame, alpha: float = 0.05, min_reviews: int =
                  f"{name(lo)} lowest ({t.loc[lo, 'mean_rating']:.1f}, {t.loc[lo, 'share_1_2']:.0%} give 1-2)"
                  + ("; ratings differ between products." if real else "; the differences may be chance."))
     return dict(id="crm.opinions.ratings", statement=statement, metric=f"mean rating of {name(lo)}",
-                value=float(t.loc[lo, "mean_rating"]), base=table.attrs.get("base"), test="Kruskal-Wallis", p_value=p,
+                value=float(t.loc[lo, "mean_rating"]), base=table.attrs.get("base"),
+                test=f"Kruskal-Wallis; epsilon-squared interval: bootstrap, {table.attrs.get('resamples', 0):,} resamples",
+                p_value=p,
                 effect_size=table.attrs.get("epsilon_squared"), effect_size_name="epsilon squared", source="crm",
+                effect_ci_low=(table.attrs.get("epsilon_squared_ci") or (None, None))[0],
+                effect_ci_high=(table.attrs.get("epsilon_squared_ci") or (None, None))[1],
                 severity="key" if real else "info")
 
 

@@ -189,10 +189,11 @@ def proportion_table(df: pd.DataFrame, group: str, flag: str, alpha: float = 0.0
     g = g.sort_values("share", ascending=False)
     table = np.column_stack([g["count"], g["customers"] - g["count"]])
     if len(g) >= 2 and (table.sum(axis=0) > 0).all():
+        from insight.stats import cramers_v
         chi2, p, dof, _ = chi2_contingency(table, correction=False)
-        n = table.sum()
+        v, v_lo, v_hi, _, _ = cramers_v(table, 1 - alpha)
         g.attrs.update(test="chi-square", chi2=float(chi2), dof=int(dof), p_value=float(p),
-                       cramers_v=float(np.sqrt(chi2 / (n * (min(table.shape) - 1)))), base=int(n))
+                       cramers_v=v, cramers_v_ci=(v_lo, v_hi), base=int(table.sum()))
     else:
         g.attrs.update(test=None, p_value=None, base=int(g["customers"].sum()))
     return g

@@ -280,4 +280,6 @@ def behaviour_finding(table: pd.DataFrame, dimension: str, alpha: float = 0.05, 
     return dict(id=f"crm.retention.by_{dimension}", statement=statement, metric=f"retention {hi} / {lo}",
                 value=float(t.loc[hi, "retention"] / t.loc[lo, "retention"]) if t.loc[lo, "retention"] else None,
                 base=t.attrs.get("base"), test="chi-square test", p_value=p, effect_size=t.attrs.get("cramers_v"),
-                effect_size_name="Cramér's V", source="crm", severity="key" if real else "info")
+                effect_size_name="Cramér's V", source="crm", severity="key" if real else "info",
+                effect_ci_low=(t.attrs.get("cramers_v_ci") or (None, None))[0],
+                effect_ci_high=(t.attrs.get("cramers_v_ci") or (None, None))[1])

@@ -213,6 +213,29 @@ class BgNbd:
         z = t / (alpha + t)
         return (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * special.hyp2f1(r, b, a + b - 1, z))
 
+    def probability_of_purchases(self, t, n) -> np.ndarray:
+        """P(X(t) = n): the probability that a customer makes exactly n purchases in a period of
+        length t from their first purchase (Fader, Hardie & Lee 2005, eq. 8):
+        B(a, b+n)/B(a, b) * NB(n; r, alpha/(alpha+t))
+        + [n > 0] B(a+1, b+n-1)/B(a, b) * (1 - sum_{j<n} NB(j; r, alpha/(alpha+t))),
+        NB the negative binomial probability Gamma(r+j)/(Gamma(r) j!) (alpha/(alpha+t))^r (t/(alpha+t))^j.
+        Vectorised over n (whole numbers >= 0)."""
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        n = np.asarray(n, dtype=float)
+        if np.any(n < 0) or np.any(n != np.round(n)):
+            raise ValueError(f"n must be whole numbers >= 0, got {n}")
+        q = alpha / (alpha + t)
+        nb = lambda j: np.exp(special.gammaln(r + j) - special.gammaln(r) - special.gammaln(j + 1)
+                              + r * np.log(q) + j * np.log1p(-q))
+        lbab = special.betaln(a, b)
+        first = np.exp(special.betaln(a, b + n) - lbab) * nb(n)
+        # sum_{j<n} NB(j) is the negative binomial cdf at n - 1 (scipy: successes r, probability q)
+        from scipy.stats import nbinom
+        tail = np.where(n > 0, 1 - nbinom.cdf(n - 1, r, q), 0.0)
+        with np.errstate(invalid="ignore"):
+            second = np.where(n > 0, np.exp(special.betaln(a + 1, np.maximum(b + n - 1, 1e-12)) - lbab) * tail, 0.0)
+        return first + second
+
 
 def fit_bgnbd(frequency, recency, T, unit_days: float = 7.0) -> BgNbd:
     """Maximum-likelihood BG/NBD fit (log-parameters, L-BFGS-B from several starts)."""
@@ -353,6 +376,104 @@ def holdout_check(orders: pd.DataFrame, split, end, unit_days: float = 7.0, max_
     out.attrs.update(model=bg, actual_total=float(cal["actual"].sum()), predicted_total=float(cal["predicted"].sum()),
                      split=split, end=end)
     return out
+
+
+def tracking(orders: pd.DataFrame, split, end=None, unit_days: float = 7.0, model: BgNbd | None = None) -> pd.DataFrame:
+    """Cumulative repeat transactions per period (of `unit_days`) from the first purchase in the
+    data to `end`: actual against what the BG/NBD model fitted on the purchases up to `split`
+    predicts (the tracking plot of Fader, Hardie & Lee 2005, fig. 2). The prediction for calendar
+    time T sums, over the customers whose first purchase (at s_i) is before T, the expected
+    repeat purchases of a new customer E[X(T - s_i)] (eq. 9). Columns: period (1, 2, ...),
+    period_end, actual, predicted, actual_cum, predicted_cum, holdout (period after the split).
+    .attrs: model, split, the holdout totals and errors (holdout_error)."""
+    split = pd.Timestamp(split)
+    tx = transactions(orders)
+    end = pd.Timestamp(end) if end is not None else tx["date"].max()
+    if split >= end:
+        raise CrmInputError(f"the tracking comparison needs its split ({split:%Y-%m-%d}) before its end ({end:%Y-%m-%d})")
+    if model is None:
+        cal = summary_from_transactions(orders, split, unit_days)
+        model = fit_bgnbd(cal["frequency"], cal["recency"], cal["T"], unit_days)
+    tx = tx.loc[tx["date"] <= end]
+    start = tx["date"].min()
+    first = tx.groupby("customer_id", observed=True)["date"].transform("min")
+    tx = tx.assign(day=(tx["date"] - start).dt.days, repeat=tx["date"] > first)
+    cohort = tx.loc[~tx["repeat"]].groupby("customer_id", observed=True)["day"].min()
+    cohort = cohort[cohort <= (split - start).days]       # the model speaks for customers acquired before the split
+    n_periods = int(np.ceil(((end - start).days + 1) / unit_days))
+    edges = np.arange(1, n_periods + 1) * unit_days        # period k covers days [(k-1) u, k u)
+    rep = tx.loc[tx["repeat"] & tx["customer_id"].isin(cohort.index), "day"].to_numpy()
+    actual = np.histogram(rep, bins=np.concatenate([[0], edges]))[0].astype(float)
+    first_day = np.sort(cohort.to_numpy(dtype=float))
+    # each customer can repeat from the day after the first purchase: exposure (edge - s - 1) / unit
+    starts, counts = np.unique(first_day, return_counts=True)
+    expo = np.clip((edges[:, None] - starts[None, :] - 1) / unit_days, 0, None)
+    predicted_cum = (model.expected_purchases_new(expo) * counts[None, :]).sum(axis=1)
+    split_day = (split - start).days
+    out = pd.DataFrame({"period": np.arange(1, n_periods + 1),
+                        "period_end": start + pd.to_timedelta(edges - 1, unit="D"),
+                        "actual": actual, "predicted": np.diff(np.concatenate([[0.0], predicted_cum])),
+                        "actual_cum": np.cumsum(actual), "predicted_cum": predicted_cum,
+                        "holdout": edges - 1 > split_day})
+    hold = out.loc[out["holdout"]]
+    base_a = out.loc[~out["holdout"], "actual_cum"].iloc[-1] if (~out["holdout"]).any() else 0.0
+    base_p = out.loc[~out["holdout"], "predicted_cum"].iloc[-1] if (~out["holdout"]).any() else 0.0
+    act_h, pred_h = float(hold["actual"].sum()), float(hold["predicted"].sum())
+    cum_err = ((hold["predicted_cum"] - hold["actual_cum"]).abs() / hold["actual_cum"].where(hold["actual_cum"] > 0)).mean()
+    out.attrs.update(model=model, split=split, end=end, customers=int(len(cohort)), holdout_actual=act_h,
+                     holdout_predicted=pred_h,
+                     holdout_error=(pred_h - act_h) / act_h if act_h else float("nan"),
+                     calibration_actual=float(base_a), calibration_predicted=float(base_p),
+                     holdout_mape_cumulative=float(cum_err),
+                     end_cumulative_error=float((out["predicted_cum"].iloc[-1] - out["actual_cum"].iloc[-1])
+                                                / out["actual_cum"].iloc[-1]) if out["actual_cum"].iloc[-1] else float("nan"))
+    return out
+
+
+def tracking_plot(track: pd.DataFrame, unit: str = "week"):
+    """Cumulative repeat purchases, actual (solid) against predicted (dashed), with the end of the
+    calibration period marked."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    ax.plot(track["period"], track["actual_cum"], color="#1b7837", lw=2, label="actual")
+    ax.plot(track["period"], track["predicted_cum"], color="#762a83", lw=2, ls="--", label="predicted (BG/NBD)")
+    if track["holdout"].any():
+        cut = int(track.loc[~track["holdout"], "period"].max()) if (~track["holdout"]).any() else 0
+        ax.axvline(cut + 0.5, color="grey", ls=":", lw=1)
+        ax.text(cut + 0.5, ax.get_ylim()[1] * 0.97, "  end of calibration", va="top", fontsize=9, color="grey")
+    ax.set_xlabel(f"{unit} since the first purchase in the data")
+    ax.set_ylabel("cumulative repeat purchases")
+    ax.legend(loc="upper left", frameon=False)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def tracking_finding(track: pd.DataFrame) -> dict:
+    """The purchase model's holdout error, as a finding: repeat purchases predicted against made
+    after the split, and the error of the cumulative total at the end."""
+    a = track.attrs
+    err = a["holdout_error"]
+    statement = (f"Fitted on the purchases up to {a['split']:%Y-%m-%d}, the purchase model predicted "
+                 f"{a['holdout_predicted']:,.0f} repeat purchases from then to {a['end']:%Y-%m-%d} by the "
+                 f"{a['customers']:,} customers who had bought by the split; they made {a['holdout_actual']:,.0f} "
+                 f"(holdout error {err:+.0%}; cumulative since the first purchase {a['end_cumulative_error']:+.1%}).")
+    return dict(id="crm.value.holdout_tracking", statement=statement, metric="holdout error (predicted / actual - 1)",
+                value=float(err), base=int(a["customers"]), test="BG/NBD tracking, calibration / holdout",
+                source="crm", severity="warning" if abs(err) > 0.2 else "info",
+                extra={"holdout_actual": a["holdout_actual"], "holdout_predicted": a["holdout_predicted"],
+                       "end_cumulative_error": a["end_cumulative_error"]})
+
+
+def purchase_count_distribution(bg: BgNbd, t: float, max_n: int = 10) -> pd.DataFrame:
+    """P(X(t) = n) for n = 0..max_n - 1 and the rest as 'max_n or more', for a new customer over a
+    period t (in the model's time unit): the spread around the expected number."""
+    n = np.arange(max_n)
+    p = bg.probability_of_purchases(t, n)
+    labels = [str(i) for i in n] + [f"{max_n} or more"]
+    probs = np.concatenate([p, [max(0.0, 1 - p.sum())]])
+    return pd.DataFrame({"purchases": labels, "probability": probs, "cumulative": np.cumsum(probs)}).set_index("purchases")
 
 
 def model_table(bg: BgNbd, gg: GammaGamma | None) -> pd.DataFrame:

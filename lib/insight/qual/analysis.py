@@ -441,10 +441,18 @@ def probe_yield_display(yield_: pd.DataFrame) -> pd.DataFrame:
 
 
 def reliability_display(rel: pd.DataFrame) -> pd.DataFrame:
-    """intercoder_reliability for a report: code labels and plain headers (agreement is a share)."""
+    """intercoder_reliability for a report: code labels and plain headers (agreement is a share);
+    the coefficient chosen for the design with its 95% interval, or why it cannot be computed."""
+    def chosen(r) -> str:
+        if r["coefficient"] == "none" or pd.isna(r["value"]):
+            return "not computable (too few units or no variation)"
+        ci = "" if pd.isna(r["ci_low"]) else f" ({r['ci_low']:.2f} to {r['ci_high']:.2f})"
+        return f"{r['value']:.2f}{ci}"
     return pd.DataFrame({"code": code_label(rel["code"]).to_numpy(), "double-coded units": rel["units"].to_numpy(),
                          "coders": rel["coders"].to_numpy(), "times applied": rel["applied"].to_numpy(),
-                         "agreement": rel["agreement"].map(lambda v: "" if pd.isna(v) else f"{v:.0%}").to_numpy(), "Cohen's kappa": rel["kappa"].to_numpy(),
+                         "agreement": rel["agreement"].map(lambda v: "" if pd.isna(v) else f"{v:.0%}").to_numpy(),
+                         "coefficient": rel["coefficient"].to_numpy(),
+                         "value (95% CI)": [chosen(r) for _, r in rel.iterrows()],
                          "Krippendorff's alpha": rel["alpha"].to_numpy(), "verdict": rel["verdict"].to_numpy()})
 
 

@@ -111,31 +111,46 @@ def saturation_finding(status: dict) -> dict:
 
 def reliability_finding(rel: pd.DataFrame, good: float = 0.8, tentative: float = 0.667,
                         min_units: int = 0) -> dict | None:
-    """The overall inter-coder agreement; with fewer than `min_units` double-coded excerpts, a
-    warning that reliability cannot be judged yet (no alpha verdict on a handful of excerpts)."""
+    """The overall inter-coder agreement on the coefficient that fits the design (see
+    reliability.choose_coefficient), with its 95% interval and why it was chosen; with fewer than
+    `min_units` double-coded excerpts, a warning that reliability cannot be judged yet; when the
+    coefficient cannot be computed (no variation, nothing pairable), a warning that says so."""
     if rel.empty:
         return None
     overall = rel.iloc[-1]
-    a = overall["alpha"]
+    name = overall.get("coefficient", "Krippendorff's alpha")
+    a = overall.get("value", overall["alpha"])
     n_units = int(rel.iloc[:-1]["units"].max()) if len(rel) > 1 else int(overall["units"])
+    test = f"{name}; chosen because {overall.get('why', 'it allows any number of coders and missing codings')}"
     if n_units < min_units:
         return dict(id="qual.reliability",
                     statement=(f"Only {n_units} excerpts were double-coded: too few to judge whether the coding is "
                                f"reliable (at least {min_units} are needed). Have a second analyst code 10-20% of "
                                "the excerpts."),
                     metric="double-coded excerpts", value=float(n_units), base=n_units,
-                    test="Krippendorff's alpha; Cohen's kappa for two coders", source="qual", severity="warning",
-                    extra={"alpha": _num(a), "decisions": int(overall["units"])})
+                    test=test, source="qual", severity="warning",
+                    extra={"coefficient": name, "value": _num(a), "decisions": int(overall["units"])})
+    if _num(a) is None:
+        return dict(id="qual.reliability",
+                    statement=(f"Agreement between coders cannot be computed from the {int(overall['units']):,} double-coded "
+                               "decisions: the coders never disagree on a code that varies, or no excerpt was coded by "
+                               "two of them. Have a second analyst code 10-20% of the excerpts across all codes."),
+                    metric="double-coded decisions", value=float(overall["units"]), base=int(overall["units"]),
+                    test=test, source="qual", severity="warning", extra={"coefficient": name})
     weak = rel.iloc[:-1]
-    weak = weak[weak["alpha"] < tentative]["code"].tolist()
+    weak = weak[weak.get("value", weak["alpha"]) < tentative]["code"].tolist()
     verdict = overall["verdict"].split(":")[0]
-    statement = (f"Agreement between coders: Krippendorff's alpha {a:.2f} over {int(overall['units']):,} double-coded "
+    lo, hi = _num(overall.get("ci_low")), _num(overall.get("ci_high"))
+    ci = f", 95% CI {lo:.2f} to {hi:.2f}" if lo is not None and hi is not None else ""
+    statement = (f"Agreement between coders: {name} {a:.2f}{ci} over {int(overall['units']):,} double-coded "
                  f"decisions ({verdict})." + (f" Codes below {tentative}: {', '.join(map(_lab, weak))} — refine "
                                                "their definitions before relying on them." if weak else ""))
-    return dict(id="qual.reliability", statement=statement, metric="Krippendorff's alpha (nominal, all codes)",
-                value=_num(a), base=int(overall["units"]), test="Krippendorff's alpha; Cohen's kappa for two coders",
-                effect_size=_num(overall["kappa"]), effect_size_name="Cohen's kappa", source="qual",
-                severity="info" if a >= good else "warning", extra={"weak_codes": weak})
+    return dict(id="qual.reliability", statement=statement, metric=f"{name} (all codes)",
+                value=_num(a), ci_low=lo, ci_high=hi, base=int(overall["units"]), test=test,
+                effect_size=_num(overall["alpha"]) if name != "Krippendorff's alpha" else _num(overall["kappa"]),
+                effect_size_name="Krippendorff's alpha" if name != "Krippendorff's alpha" else "Cohen's kappa",
+                source="qual", severity="info" if a >= good else "warning",
+                extra={"weak_codes": weak, "coefficient": name, "why": overall.get("why")})
 
 
 def theme_findings(themes: pd.DataFrame, n_texts: int, label: str, slug: str, top: int | None = None) -> list[dict]:

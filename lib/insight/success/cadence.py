@@ -131,15 +131,14 @@ def compliance_by(cust_status: pd.DataFrame, status: pd.DataFrame, by: str, min_
 def compliance_test(cust_status: pd.DataFrame, status: pd.DataFrame, by: str) -> dict:
     """Do groups differ in how often due reviews are held on time? Chi-square test of
     independence (scipy) of group x on time over all due reviews, with Cramér's V."""
-    from scipy.stats import chi2_contingency
-    from scipy.stats.contingency import association
+    from insight.stats import cramers_v
     due = status[status["due"]].merge(cust_status[["customer_id", by]], on="customer_id")
     ct = pd.crosstab(due[by].fillna("(unknown)"), due["on_time"].astype(bool))
     out = {"test": f"chi-square test ({by} x review on time)", "n": int(ct.to_numpy().sum()),
-           "chi2": np.nan, "p_value": np.nan, "cramers_v": np.nan}
+           "chi2": np.nan, "p_value": np.nan, "cramers_v": np.nan, "cramers_v_ci": (np.nan, np.nan)}
     if ct.shape[0] >= 2 and ct.shape[1] == 2:
-        chi2, p, _, _ = chi2_contingency(ct.to_numpy(), correction=False)
-        out.update(chi2=float(chi2), p_value=float(p), cramers_v=float(association(ct.to_numpy(), method="cramer")))
+        v, lo, hi, chi2, p = cramers_v(ct.to_numpy())
+        out.update(chi2=chi2, p_value=p, cramers_v=v, cramers_v_ci=(lo, hi))
     return out
 
 
@@ -149,7 +148,7 @@ def compliance_note(test: dict, label: str, alpha: float) -> str:
         return f"Too few groups to test whether on-time rates differ by {label}."
     verdict = "differ" if test["p_value"] < alpha else "do not differ beyond chance"
     return (f"On-time rates {verdict} by {label} ({test['test']}, p {p_label(test['p_value'])}, "
-            f"Cramér's V = {test['cramers_v']:.2f}).")
+            f"Cramér's V = {test['cramers_v']:.2f}, 95% CI {test['cramers_v_ci'][0]:.2f} to {test['cramers_v_ci'][1]:.2f}).")
 
 
 def checkup_churn(cust_status: pd.DataFrame) -> Comparison:

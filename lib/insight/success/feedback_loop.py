@@ -129,21 +129,19 @@ def team_comparison(cycle: pd.DataFrame, team: str) -> dict:
     """The team against all others: days to ship (Mann-Whitney U on shipped items, with the
     rank-biserial effect) and the share of shipped items whose customer was told (chi-square,
     risk ratio)."""
-    from scipy.stats import mannwhitneyu
     if team not in set(cycle["team"]):
         raise SuccessDataError(f"team {team!r} has no feedback items (teams: {', '.join(sorted(map(str, cycle['team'].unique())))}). "
                                "Fix: set success.feedback_focus_team to one of them, or leave it out.")
     is_t = cycle["team"].eq(team)
     a = cycle.loc[is_t, "days_to_ship"].dropna()
     b = cycle.loc[~is_t, "days_to_ship"].dropna()
-    u = p = rbc = np.nan
-    if len(a) and len(b):
-        u, p = mannwhitneyu(a, b, alternative="two-sided")
-        rbc = 2 * u / (len(a) * len(b)) - 1
+    from insight.stats import rank_biserial
+    u, p, rbc, rb_lo, rb_hi = rank_biserial(a, b)
     shipped = cycle[cycle["shipped"]]
     told: Comparison = compare_rates(shipped["team"].eq(team), shipped["told"], focus=team, reference="other teams")
     return {"team": team, "n_team": len(a), "n_other": len(b), "median_team": a.median(), "median_other": b.median(),
-            "u": float(u), "p_value": float(p), "rank_biserial": float(rbc), "told": told}
+            "u": float(u), "p_value": float(p), "rank_biserial": float(rbc), "rank_biserial_ci": (rb_lo, rb_hi),
+            "told": told}
 
 
 def feedback_findings(cmp: dict, alpha: float) -> list[dict]:
@@ -158,7 +156,8 @@ def feedback_findings(cmp: dict, alpha: float) -> list[dict]:
                         + ("" if sig_speed else "; the difference could be chance") + "."),
              metric="median days to ship", value=cmp["median_team"], base=cmp["n_team"] + cmp["n_other"],
              test="Mann-Whitney U (shipped items)", p_value=cmp["p_value"], effect_size=cmp["rank_biserial"],
-             effect_size_name="rank-biserial r", source="success", severity="key" if sig_speed else "info",
+             effect_size_name="rank-biserial r", effect_ci_low=cmp["rank_biserial_ci"][0],
+             effect_ci_high=cmp["rank_biserial_ci"][1], source="success", severity="key" if sig_speed else "info",
              extra={"median_other": cmp["median_other"], "team": t}),
         dict(id="success.feedback_told_team",
              statement=(f"Customers were told about {pct(told.rate_focus)} of the items team {t} shipped, against "

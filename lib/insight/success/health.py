@@ -196,14 +196,10 @@ def measure_coverage(measures: pd.DataFrame) -> pd.DataFrame:
 
 
 def auc_ci(auc: float, n_pos: int, n_neg: int, z: float = 1.959964) -> tuple[float, float]:
-    """95% CI of an AUC from the Hanley & McNeil (1982) standard error."""
-    if not (n_pos and n_neg) or not np.isfinite(auc):
-        return (np.nan, np.nan)
-    q1 = auc / (2 - auc)
-    q2 = 2 * auc ** 2 / (1 + auc)
-    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc ** 2) + (n_neg - 1) * (q2 - auc ** 2)) / (n_pos * n_neg)
-    se = np.sqrt(max(var, 0.0))
-    return (max(0.0, auc - z * se), min(1.0, auc + z * se))
+    """95% CI of an AUC from the Hanley & McNeil (1982) standard error (insight.stats.auc_ci)."""
+    from insight.stats import auc_ci as _auc_ci
+    from scipy.stats import norm
+    return _auc_ci(auc, n_pos, n_neg, confidence=float(2 * norm.cdf(z) - 1))
 
 
 def churn_auc(score: pd.Series, churned: pd.Series) -> float:

@@ -164,16 +164,17 @@ def abandonment(reached: pd.DataFrame, by: str = "segment") -> tuple[pd.DataFram
     of independence (scipy) with Cramér's V. Visitors who completed the funnel count at the
     last step. Returns (table of shares with a `visitors` column, test dict)."""
     from scipy.stats import chi2_contingency
-    from scipy.stats.contingency import association
+
+    from insight.stats import cramers_v
     d = reached[reached[by].notna()]
     ct = pd.crosstab(d[by], d["last_step"])
     ct = ct.loc[:, ct.sum() > 0]
-    test = {"chi2": np.nan, "dof": 0, "p_value": np.nan, "cramers_v": np.nan, "n": int(ct.to_numpy().sum()),
-            "test": "chi-square test of independence (group x last step)"}
+    test = {"chi2": np.nan, "dof": 0, "p_value": np.nan, "cramers_v": np.nan, "cramers_v_ci": (np.nan, np.nan),
+            "n": int(ct.to_numpy().sum()), "test": "chi-square test of independence (group x last step)"}
     if ct.shape[0] >= 2 and ct.shape[1] >= 2:
         chi2, p, dof, _ = chi2_contingency(ct.to_numpy())
-        test.update(chi2=float(chi2), p_value=float(p), dof=int(dof),
-                    cramers_v=float(association(ct.to_numpy(), method="cramer")))
+        v, lo, hi, _, _ = cramers_v(ct.to_numpy())       # V and its interval from the uncorrected chi-square
+        test.update(chi2=float(chi2), p_value=float(p), dof=int(dof), cramers_v=v, cramers_v_ci=(lo, hi))
     share = ct.div(ct.sum(axis=1), axis=0)
     last = reached["last_step"].cat.categories[-1] if hasattr(reached["last_step"], "cat") else None
     share.columns = ["completed the funnel" if c == last else f"stopped after {c}" for c in share.columns]
@@ -284,7 +285,9 @@ def abandonment_finding(share: pd.DataFrame, test: dict, by: str, alpha: float) 
     return dict(
         id=f"journey.abandonment_by_{by}",
         statement=(f"Where visitors leave the funnel {'differs' if sig else 'does not differ beyond chance'} "
-                   f"between {by}s (Cramér's V = {test['cramers_v']:.2f})."),
+                   f"between {by}s (Cramér's V = {test['cramers_v']:.2f}, 95% CI {test['cramers_v_ci'][0]:.2f} to "
+                   f"{test['cramers_v_ci'][1]:.2f})."),
         metric="Cramér's V", value=test["cramers_v"], base=test["n"], test=test["test"], p_value=test["p_value"],
+        ci_low=test["cramers_v_ci"][0], ci_high=test["cramers_v_ci"][1],
         effect_size=test["cramers_v"], effect_size_name="Cramér's V", source="journey",
         severity="warning" if sig else "info")
