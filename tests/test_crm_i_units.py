@@ -254,6 +254,26 @@ def test_bgnbd_conditional_expectation_published():
     assert m.p_alive(0, 0, 38.86) == 1.0
 
 
+def test_bgnbd_probability_of_n_purchases():
+    # Fader, Hardie & Lee (2005), eq. 8 with the published CDNOW estimates. Hand-computed for t = 39:
+    # P(X = 0) = (alpha / (alpha + t))^r = (4.414 / 43.414)^0.243 = exp(0.243 * -2.286001) = 0.573786
+    m = value.BgNbd(r=0.243, alpha=4.414, a=0.793, b=2.426, loglik=0, n=0)
+    assert float(m.probability_of_purchases(39, 0)) == pytest.approx(0.573786, abs=1e-6)
+    # n = 1: B(a, b+1)/B(a, b) = b/(a+b) = 0.753650; NB(1) = r (t/(alpha+t)) P0 = 0.243 * 0.898328 * 0.573786
+    #   = 0.125254; second term B(a+1, b)/B(a, b) = a/(a+b) = 0.246350 times (1 - NB(0)) = 0.426214
+    #   -> 0.753650 * 0.125254 + 0.246350 * 0.426214 = 0.094398 + 0.104998 = 0.199395
+    assert float(m.probability_of_purchases(39, 1)) == pytest.approx(0.199395, abs=1e-5)
+    # the distribution sums to 1 and its mean is E[X(t)] of eq. 9 (two independent formulas)
+    n = np.arange(0, 400)
+    p = m.probability_of_purchases(39, n)
+    assert p.sum() == pytest.approx(1.0, abs=1e-6)
+    assert float((n * p).sum()) == pytest.approx(float(m.expected_purchases_new(39)), rel=1e-4)
+    d = value.purchase_count_distribution(m, 39, max_n=5)
+    assert d["probability"].sum() == pytest.approx(1.0) and list(d.index)[-1] == "5 or more"
+    with pytest.raises(ValueError, match="whole numbers"):
+        m.probability_of_purchases(39, 1.5)
+
+
 def test_concentration_and_buyer_rate_by_hand():
     cust = pd.DataFrame({"customer_id": list("abcdef"), "region": ["APAC", "APAC", "EU", "EU", "EU", "EU"]})
     prods = pd.DataFrame({"product_id": ["x", "y"], "name": ["X", "Y"], "category": ["analytics", "core"]})
