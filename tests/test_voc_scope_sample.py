@@ -327,3 +327,56 @@ def test_method_progress_counts_people_per_method(demo_params):
     # (immersion is under way: entries without participants, not flagged)
     assert ("Not started in the study's data: Video interview, Phone interview, 1:many (group) interview, Expert "
             "(elders') council (22 planned participants in all)." in f["statement"])
+
+
+# --- sample size for the next study (issue 17 item 5) -----------------------------------------
+
+def test_required_per_group_matches_cohens_tables():
+    from insight.voc.sample import required_per_group_rating, required_per_group_share
+
+    # Cohen (1988), table 2.4.1 (two-tailed alpha .05, power .80): d = .20 -> 393, .50 -> 64, .80 -> 26.
+    # For d = .20 the exact noncentral-t solution is 393.4, so 394 (as G*Power 3 gives); Cohen's
+    # table rounds his normal approximation to 393
+    assert required_per_group_rating(0.2, 1.0) == 394
+    assert required_per_group_rating(0.5, 1.0) == 64
+    assert required_per_group_rating(0.8, 1.0) == 26
+    assert required_per_group_rating(0.3, 0.6) == 64          # the same d = 0.5 in rating points
+    # Cohen (1988), table 6.4.1: h = .20 -> 392, h = .50 -> 63 (p1 = 0.5, p2 = (1 + sin h) / 2).
+    # n = 2 ((z_.975 + z_.80) / h)^2 = 2 (2.801585 / 0.2)^2 = 392.4 for h = .20: 393 whole respondents
+    # (Cohen's table prints the rounded 392)
+    assert required_per_group_share(0.5, (1 + math.sin(0.2)) / 2 - 0.5) == 393
+    assert required_per_group_share(0.5, (1 + math.sin(0.5)) / 2 - 0.5) == 63
+    assert required_per_group_rating(0.3, 0.0) == -1          # no spread: no answer, not a crash
+
+
+def test_next_study_sample_uses_the_observed_spread_and_the_planted_effect(demo, demo_params):
+    from insight.demo.planted import PLANTED
+    from insight.voc.sample import next_study_finding, next_study_sample, required_per_group_rating
+
+    responses, _ = survey_sample(demo["survey_responses"], wave=2024)
+    table, problems = next_study_sample(demo_params, responses)
+    h1 = table.set_index("Hypothesis").loc["H1"]
+    # the planted effect: enterprise customers rate onboarding 0.8 points lower (H1)
+    planted = PLANTED["enterprise_onboarding_gap"].values
+    assert planted["question"] == h1["Measure"] and h1["Observed difference"] < planted["shift"] / 2
+    x = pd.to_numeric(responses["q_onboarding"], errors="coerce")
+    a = x[(responses["segment"] == "enterprise") & x.notna()]
+    b = x[(responses["segment"] != "enterprise") & responses["segment"].notna() & x.notna()]
+    sd = math.sqrt(((len(a) - 1) * a.var() + (len(b) - 1) * b.var()) / (len(a) + len(b) - 2))   # pooled SD by hand
+    assert h1["Observed SD"] == pytest.approx(sd, abs=0.005)
+    assert h1["n per group needed (smallest difference)"] == required_per_group_rating(
+        demo_params.scope.sample.smallest_rating_difference, sd)
+    f = next_study_finding(table, demo_params)
+    assert f["value"] == int(table["n per group needed (smallest difference)"].max())
+
+
+def test_next_study_sample_says_why_a_hypothesis_cannot_be_sized(demo_params):
+    from insight.voc.sample import next_study_sample
+
+    constant = pd.DataFrame({"segment": ["enterprise", "smb", "smb", "enterprise"], "q_onboarding": [3, 3, 3, 3],
+                             "q_attr_value": [1, 2, None, None], "customer_status": ["churned"] * 4})
+    table, problems = next_study_sample(demo_params, constant)
+    text = " ".join(problems)
+    assert "H1: q_onboarding is constant" in text                  # a constant column
+    assert "H3: q_attr_value has" in text and "at least two" in text   # too few cases
+    assert "H4" in text                                             # no reference group answers

@@ -157,6 +157,11 @@ class SampleDesign(Section):
                              "for the detectable difference in mean ratings")
     compare: str = Field(default="segment", description="the dimension whose groups are compared pairwise in the "
                                                         "survey power table")
+    smallest_rating_difference: float = Field(default=0.3, gt=0, description="the smallest difference in a mean "
+                                              "rating (points) that matters to the business: the next study's sample "
+                                              "per segment is sized to detect it")
+    smallest_share_difference: float = Field(default=0.05, gt=0, lt=1, description="the smallest difference in a "
+                                             "share (0.05 = 5 points) that matters, for the next study's sample size")
 
     @field_validator("cross")
     @classmethod

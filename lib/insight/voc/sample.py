@@ -540,6 +540,112 @@ def detectable_rating_difference(n1: float, n2: float, sd: float = 1.0, alpha: f
     return d * sd
 
 
+def required_per_group_rating(difference: float, sd: float, alpha: float = 0.05, power: float = 0.8,
+                              ratio: float = 1.0) -> int:
+    """Smallest group size n1 (the other group n1 x ratio) for a two-sided two-sample t-test at
+    `alpha` to detect a mean difference `difference` with `power` when the SD is `sd`: Cohen's
+    d = difference / sd solved by statsmodels' TTestIndPower (Cohen 1988, table 2.4.1)."""
+    from statsmodels.stats.power import TTestIndPower
+
+    if not (difference and sd and sd > 0) or not np.isfinite([difference, sd]).all():
+        return -1
+    n = _solved(TTestIndPower().solve_power(effect_size=abs(difference) / sd, nobs1=None, alpha=alpha, power=power,
+                                            ratio=ratio, alternative="two-sided"))
+    return int(math.ceil(n - 1e-9)) if n == n else -1
+
+
+def required_per_group_share(p_reference: float, difference: float, alpha: float = 0.05, power: float = 0.8,
+                             ratio: float = 1.0) -> int:
+    """Smallest group size to detect shares p_reference against p_reference + difference (two-sided
+    two-proportion test): Cohen's h solved by statsmodels' NormalIndPower (Cohen 1988, table 6.4.1)."""
+    from statsmodels.stats.power import NormalIndPower
+    from statsmodels.stats.proportion import proportion_effectsize
+
+    p2 = min(max(p_reference + difference, 1e-6), 1 - 1e-6)
+    h = abs(proportion_effectsize(p2, p_reference))
+    if not h:
+        return -1
+    n = _solved(NormalIndPower().solve_power(effect_size=h, nobs1=None, alpha=alpha, power=power, ratio=ratio,
+                                             alternative="two-sided"))
+    return int(math.ceil(n - 1e-9)) if n == n else -1
+
+
+def next_study_sample(params, responses: pd.DataFrame | None) -> tuple[pd.DataFrame, list[str]]:
+    """Sample needed per group for the NEXT study, from what this study observed: for every survey
+    hypothesis with a rating measure, the SD and the difference seen between its groups in the
+    completed responses, and the group size needed to detect (at the study's alpha and power)
+    (a) the smallest difference that matters (params scope.sample.smallest_rating_difference) with
+    the observed SD, and (b) the difference observed. Returns (table, problems): a hypothesis whose
+    data cannot give an SD (missing column, fewer than two answers, a constant column) is named in
+    `problems` with the reason instead of a silent gap."""
+    s = params.scope.sample
+    cols = ["Hypothesis", "Measure", "Comparison", "n now (focus / reference)", "Observed SD", "Observed difference",
+            "Smallest difference that matters", "n per group needed (smallest difference)",
+            "n per group needed (observed difference)"]
+    rows, problems = [], []
+    if responses is None or responses.empty:
+        return pd.DataFrame(columns=cols), ["this study has no completed survey responses yet, so there is no observed "
+                                            "spread to size the next study on; it is sized once the survey is in"]
+    for h in params.hypotheses:
+        q = h.quant
+        if q is None or q.source != "survey":
+            continue
+        if q.measure not in responses.columns or q.group_by not in responses.columns:
+            problems.append(f"{h.id}: the survey responses have no column "
+                            f"{q.measure if q.measure not in responses.columns else q.group_by!r}")
+            continue
+        x = pd.to_numeric(responses[q.measure], errors="coerce")
+        g = responses[q.group_by].astype("string")
+        focus = q.groups[0] if q.groups else None
+        if focus is None:
+            problems.append(f"{h.id}: no focus group named (quant.groups), so no two-group comparison to size")
+            continue
+        ref = q.groups[1:] if len(q.groups) > 1 else None
+        a = x[(g == focus) & x.notna()]
+        b = x[(g.isin(ref) if ref else (g.notna() & (g != focus))) & x.notna()]
+        if len(a) < 2 or len(b) < 2:
+            problems.append(f"{h.id}: {q.measure} has {len(a)} answers in {focus} and {len(b)} in the reference: "
+                            "at least two each are needed to estimate the spread")
+            continue
+        sd = math.sqrt(((len(a) - 1) * a.var() + (len(b) - 1) * b.var()) / (len(a) + len(b) - 2))
+        if not sd > 0:
+            problems.append(f"{h.id}: {q.measure} is constant in these responses (SD 0): no spread to size a sample on")
+            continue
+        diff = float(a.mean() - b.mean())
+        rows.append({"Hypothesis": h.id, "Measure": q.measure,
+                     "Comparison": f"{focus} vs {', '.join(ref) if ref else 'the others'} ({q.group_by})",
+                     "n now (focus / reference)": f"{len(a):,} / {len(b):,}", "Observed SD": round(sd, 2),
+                     "Observed difference": round(diff, 2), "Smallest difference that matters": s.smallest_rating_difference,
+                     "n per group needed (smallest difference)": required_per_group_rating(
+                         s.smallest_rating_difference, sd, s.alpha, s.power),
+                     "n per group needed (observed difference)": required_per_group_rating(diff, sd, s.alpha, s.power)
+                     if abs(diff) > 1e-9 else -1})
+    out = pd.DataFrame(rows, columns=cols)
+    for c in ("n per group needed (smallest difference)", "n per group needed (observed difference)"):
+        out[c] = out[c].astype("Int64").where(out[c] > 0)
+    return out, problems
+
+
+def next_study_finding(table: pd.DataFrame, params) -> dict | None:
+    """The largest per-group sample the next study needs to detect the smallest difference that matters."""
+    if table.empty:
+        return None
+    s = params.scope.sample
+    need = table["n per group needed (smallest difference)"]
+    if need.isna().all():
+        return None
+    r = table.loc[need.astype("Float64").idxmax()]
+    return {"id": "scope.next_study.sample", "statement":
+            f"To detect a difference of {s.smallest_rating_difference:g} rating points (the smallest that matters) with "
+            f"the spread seen in this survey (SD {r['Observed SD']:.2f}, {r['Measure']}), the next study needs "
+            f"{int(r['n per group needed (smallest difference)']):,} completed responses in each group compared "
+            f"({r['Comparison']}; two-sided alpha {s.alpha:g}, power {s.power:.0%}).",
+            "metric": "completed responses needed per group", "value": int(r["n per group needed (smallest difference)"]),
+            "base": int(sum(int(v.replace(",", "")) for v in str(r["n now (focus / reference)"]).split(" / "))),
+            "test": "two-sample t-test power (statsmodels TTestIndPower)", "severity": "info", "source": "survey",
+            "extra": {"hypothesis": r["Hypothesis"], "sd": float(r["Observed SD"])}}
+
+
 def _solved(value) -> float:
     """statsmodels' power solvers return an array when they fail to converge (tiny groups): NaN then."""
     arr = np.asarray(value, dtype=float).reshape(-1)
