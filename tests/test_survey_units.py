@@ -188,6 +188,13 @@ def test_raking_errors_and_trimming():
     assert not trimmed.converged and trimmed.max_error > 0.01   # the cap makes the margin unreachable
     diag = weight_diagnostics(trimmed.weights, trimmed).set_index("statistic")["value"]
     assert diag["converged"] == "NO"
+    # what the trim bought: the Kish deff of the untrimmed raking, by hand from its weights
+    # (n sum w^2 / (sum w)^2), against the trimmed one
+    w = rake(df, skewed).weights.to_numpy()
+    assert trimmed.deff_untrimmed == pytest.approx(len(w) * (w ** 2).sum() / w.sum() ** 2)
+    assert diag["design effect without trimming"] == pytest.approx(trimmed.deff_untrimmed)
+    assert diag["design effect saved by trimming"] > 0
+    assert rake(df, skewed).deff_untrimmed is None            # no trim, nothing to compare
 
 
 # --- metrics -------------------------------------------------------------------------------------

@@ -216,7 +216,11 @@ def record_weighting_finding(survey: SurveyRun, show: bool = True):
     return record_finding(
         "survey.weighting",
         f"Weighting to the population on {', '.join(survey.config.weighting.margins)} gives a design effect "
-        f"of {deff:.2f}: the {len(survey.data):,} respondents are worth {neff:,.0f} unweighted ones.",
+        f"of {deff:.2f}: the {len(survey.data):,} respondents are worth {neff:,.0f} unweighted ones."
+        + (f" Trimming {rk.trimmed:,} weight(s) at the caps brought the design effect down from "
+           f"{rk.deff_untrimmed:.2f} (effective base {len(survey.data) / rk.deff_untrimmed:,.0f})."
+           if rk.deff_untrimmed is not None and rk.trimmed else ""),
         metric="design effect", value=deff, base=len(survey.data), source="survey",
         severity="warning" if deff > 2 else "info", show=show,
-        extra={"effective_base": neff, "converged": rk.converged, "max_error": rk.max_error})
+        extra={"effective_base": neff, "converged": rk.converged, "max_error": rk.max_error,
+               "deff_untrimmed": rk.deff_untrimmed, "trimmed": rk.trimmed})

@@ -1,9 +1,28 @@
 """Raking (iterative proportional fitting) to population margins, with optional trimming, and the
 diagnostics a reviewer needs: weight range, Kish design effect, effective base, efficiency.
 
-No maintained Python package installs cleanly with this feature set (trimming inside the loop,
-clear errors per margin category), so raking is written here and tested against the published
-example of Kalton & Flores-Cervantes (2003, J. Official Statistics 19(2), 81-97).
+Raking is written here (vectorised numpy, tested against the published example of Kalton &
+Flores-Cervantes 2003, J. Official Statistics 19(2), 81-97) after measuring it against the two
+maintained packages, weightipy 0.4.2 and samplics 0.6.1, on 2026-12-02 (this machine, mean of 5
+runs, tolerance 1e-6):
+
+  data                               hand-written        weightipy          samplics
+  Kalton & Flores-Cervantes, n 1000  33 ms, 6 cycles     69 ms, 22 cycles   167 ms
+  demo survey, segment x region, 808 26 ms, 3 cycles     92 ms              119 ms
+  the same x 100 (80,800 rows)       214 ms              314 ms             9,000-10,700 ms
+
+All three give the same weights (largest difference 4e-6 on Kalton & Flores-Cervantes, 1e-7 on the
+demo; every cell within 0.0041 of the published weights; the same Kish deff 1.0997 and 1.1714).
+So the result is not the reason; the rest is:
+- trimming: ours caps at lo and hi times the mean inside the loop; weightipy caps from above only
+  (`cap`), and samplics' `ll_bound`/`up_bound` left the weights untouched in our test (0.2 to 7.0
+  with bounds 0.5 and 2.0);
+- errors: ours names the margin category with no respondent or without a target; given a
+  target category nobody is in, weightipy silently returns weights that miss the other targets
+  and samplics fails with "operands could not be broadcast together";
+- weightipy prints to stdout when raking does not fully converge (it would land in a report), samplics
+  loops in Python over categories (50x slower on 80k rows) and pulls in polars;
+- no new dependency to pin.
 """
 from __future__ import annotations
 
@@ -29,6 +48,7 @@ class RakeResult:
     max_error: float               # largest |weighted share - target share| at the end
     margins: pd.DataFrame = field(repr=False)   # variable, category, sample share, target, weighted share
     trimmed: int = 0               # respondents whose weight sits at a trim bound
+    deff_untrimmed: float | None = None   # Kish deff of the same raking without the trim (None: no trim)
 
     def diagnostics(self) -> pd.DataFrame:
         return weight_diagnostics(self.weights, self)
@@ -118,10 +138,14 @@ def rake(df: pd.DataFrame, margins: dict[str, dict], base_weights=None, *, trim:
         for i, c in enumerate(shares):
             rows.append({"variable": var, "category": str(c), "sample": sample[i], "target": targets[var][i],
                          "weighted": weighted[i]})
-    trimmed = 0
+    trimmed, deff_untrimmed = 0, None
     if trim is not None:
         trimmed = int(np.sum(np.isclose(w, trim[0], rtol=1e-6) | np.isclose(w, trim[1], rtol=1e-6)))
-    return RakeResult(pd.Series(w, index=df.index, name="weight"), it, converged, err, pd.DataFrame(rows), trimmed)
+        # what the trim bought: the design effect of the same raking without it
+        deff_untrimmed = design_effect(rake(df, margins, base_weights, tolerance=tolerance, max_iter=max_iter,
+                                            table=table).weights)
+    return RakeResult(pd.Series(w, index=df.index, name="weight"), it, converged, err, pd.DataFrame(rows), trimmed,
+                      deff_untrimmed)
 
 
 def diagnostics_display(diag: pd.DataFrame) -> pd.DataFrame:
@@ -154,4 +178,7 @@ def weight_diagnostics(weights, result: RakeResult | None = None) -> pd.DataFram
     if result is not None:
         rows += [("raking iterations", result.iterations), ("converged", "yes" if result.converged else "NO"),
                  ("largest margin error", result.max_error), ("weights at a trim bound", result.trimmed)]
+        if result.deff_untrimmed is not None:
+            rows += [("design effect without trimming", result.deff_untrimmed),
+                     ("design effect saved by trimming", result.deff_untrimmed - deff)]
     return pd.DataFrame(rows, columns=["statistic", "value"])
