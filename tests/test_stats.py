@@ -290,3 +290,13 @@ def test_effect_text_states_interval_or_why_not():
         "Cramer's V = 0.12 (95% CI 0.05 to 0.20)"
     assert "not computable" in st.Effect("eta-squared", float("nan"), float("nan"), float("nan"),
                                          "a group has one answer").text()
+
+
+def test_difference_words_come_from_the_evidence_rule():
+    # the three outcomes of evidence_from for the expectation "different"
+    assert st.difference_words(0.01, 0.05) == "a significant difference"
+    assert st.difference_words(0.20, 0.05) == "no significant difference"
+    assert st.difference_words(0.20, 0.05, negligible=True) == "a difference too small to matter"
+    assert st.difference_words(float("nan"), 0.05) == "no significant difference"   # no test, no claim
+    assert st.difference_words(0.01, 0.05, words={"supports": "a significant change"}) == "a significant change"
+    assert st.is_significant(0.049, 0.05) and not st.is_significant(None, 0.05)

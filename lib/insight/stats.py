@@ -582,6 +582,27 @@ def evidence_from(expected: str, direction: str, significant: bool, rules_out_ex
     return "contradicts" if rules_out_expected else "inconclusive"
 
 
+def is_significant(p_value, alpha: float = 0.05) -> bool:
+    """The `significant` of evidence_from: a (corrected) p-value below alpha; False for a missing p."""
+    return p_value is not None and p_value == p_value and float(p_value) < alpha
+
+
+DIFFERENCE_WORDS = {"supports": "a significant difference", "contradicts": "a difference too small to matter",
+                    "inconclusive": "no significant difference"}
+
+
+def difference_words(p_value, alpha: float = 0.05, negligible: bool = False, words: dict | None = None) -> str:
+    """The words a report uses for "is there a difference?", from THE evidence rule: evidence_from
+    for the expectation 'different' (significant -> 'a significant difference'; not significant
+    -> 'no significant difference', or 'a difference too small to matter' when the interval rules
+    out even a small effect). `words` replaces the three phrases (same keys) for other sentences,
+    e.g. {"supports": "a significant change", "inconclusive": "within the margin of error"}.
+    Every "significant" in the reports' prose comes from here or from evidence_from."""
+    ev = evidence_from("different", "none", is_significant(p_value, alpha), rules_out_expected=negligible)
+    table = {**DIFFERENCE_WORDS, **(words or {})}
+    return table[ev]
+
+
 def evidence_for(result: GroupComparison, expected: str, p_value: float, alpha: float = 0.05) -> str:
     """evidence_from for a GroupComparison, given the (corrected) p-value: the smallest effect of
     interest is SMALL_EFFECT of the comparison's effect-size measure."""

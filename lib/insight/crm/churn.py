@@ -16,6 +16,7 @@ import pandas as pd
 
 from insight.crm.purchases import (CrmInputError, account_customers, as_dates, as_numbers, attach, period_name,
                                    period_number, proportion_table, purchases, require)
+from insight.stats import is_significant
 
 AT_RISK_RULES = (
     "A customer active at the cutoff is at risk when at least one of these holds: "
@@ -346,7 +347,7 @@ def rate_finding(table: pd.DataFrame, by: str, alpha: float = 0.05, min_base: in
     t = table.loc[table["customers"] >= min_base] if (table["customers"] >= min_base).sum() >= 2 else table
     hi, lo = t.index[0], t.index[-1]
     p = t.attrs.get("p_value")
-    real = p is not None and p < alpha
+    real = is_significant(p, alpha)
     from insight.labels import label
     gap = f"{t.loc[hi, 'churn_rate']:.0%} of {label(hi)} customers churned against {t.loc[lo, 'churn_rate']:.0%} of {label(lo)}"
     statement = (f"Churn differs by {label(by)}: {gap}." if real else
@@ -365,7 +366,7 @@ def survival_finding(res: dict, alpha: float = 0.05, at: float = 12) -> dict:
     from insight.labels import label
     s = survival_at(res, (at,)).iloc[:, 0]
     p = res["p_value"]
-    real = p is not None and p < alpha
+    real = is_significant(p, alpha)
     statement = (f"{int(at)} months after signup, " + ", ".join(f"{v:.0%} of {label(k)}" for k, v in s.sort_values().items()) +
                  f" customers were still with us; the survival curves by {label(res['by'])} " +
                  ("differ (log-rank test)." if real else "do not differ beyond chance (log-rank test)."))

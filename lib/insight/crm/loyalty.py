@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from insight.crm.purchases import CrmInputError, account_customers, as_dates, as_numbers, purchases, require
+from insight.stats import is_significant
 
 LOYALTY_METHOD = (
     "Each component is put on a 0-100 scale: a survey answer as (answer - lowest) / (highest - lowest) x 100 on its answer "
@@ -208,7 +209,7 @@ def weights_table(components: dict) -> pd.DataFrame:
 def segment_finding(table: pd.DataFrame, by: str, alpha: float = 0.05) -> dict:
     hi, lo = table.index[0], table.index[-1]
     p = table.attrs.get("p_value")
-    real = p is not None and p < alpha
+    real = is_significant(p, alpha)
     from insight.labels import label
     statement = (f"Loyalty index by {by}: {label(hi)} {table.loc[hi, 'mean']:.0f} against {label(lo)} {table.loc[lo, 'mean']:.0f} of 100"
                  + (" — a real difference." if real else "; the groups do not differ beyond chance."))

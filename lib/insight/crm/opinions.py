@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from insight.crm.purchases import CrmInputError, account_customers, as_dates, as_numbers, purchases, require
+from insight.stats import is_significant
 
 
 def ratings_by_product(reviews: pd.DataFrame, products: pd.DataFrame | None = None, alpha: float = 0.05) -> pd.DataFrame:
@@ -142,7 +143,7 @@ def ratings_finding(table: pd.DataFrame, alpha: float = 0.05, min_reviews: int =
     lo, hi = t["mean_rating"].idxmin(), t["mean_rating"].idxmax()
     name = (lambda i: str(t.loc[i, "product"]) if "product" in t else str(i))
     p = table.attrs.get("p_value")
-    real = p is not None and p < alpha
+    real = is_significant(p, alpha)
     statement = (f"{name(hi)} is rated highest ({t.loc[hi, 'mean_rating']:.1f} of 5, {t.loc[hi, 'share_4_5']:.0%} give 4-5) and "
                  f"{name(lo)} lowest ({t.loc[lo, 'mean_rating']:.1f}, {t.loc[lo, 'share_1_2']:.0%} give 1-2)"
                  + ("; ratings differ between products." if real else "; the differences may be chance."))
@@ -162,7 +163,7 @@ def adoption_finding(curve: pd.DataFrame, test: dict, product: str, by: str = "s
     col = curve[at].sort_values(ascending=False)
     fast, slow = col.index[0], col.index[-1]
     p = test["p_value"]
-    real = p is not None and p < alpha
+    real = is_significant(p, alpha)
     from insight.labels import label
     statement = (f"{at} months after launch, {col[fast]:.0%} of {label(fast)} customers had bought {product}, against "
                  f"{col[slow]:.0%} of {label(slow)}" + (" — adoption speed differs by " + label(by) + "." if real

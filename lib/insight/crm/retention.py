@@ -22,6 +22,7 @@ import pandas as pd
 
 from insight.crm.purchases import (CrmInputError, account_customers, as_dates, as_numbers, period_name,
                                    period_number, proportion_table, purchases, require, transactions)
+from insight.stats import is_significant
 
 REVENUE_RETENTION_FORMULAS = (
     "Logo churn = customers paying at the start of the period and not at its end ÷ customers paying at the start. "
@@ -271,7 +272,7 @@ def behaviour_finding(table: pd.DataFrame, dimension: str, alpha: float = 0.05, 
     t = t.loc[t["customers"] >= min_base] if (t["customers"] >= min_base).sum() >= 2 else t
     lo, hi = t["retention"].idxmin(), t["retention"].idxmax()
     p = t.attrs.get("p_value")
-    real = p is not None and p < alpha
+    real = is_significant(p, alpha)
     w = table.attrs.get("window_days")
     following = "following year" if w in (None, 365, 366) else f"following {w} days"
     statement = (f"Retention by {dimension}: {t.loc[hi, 'retention']:.0%} of customers in '{hi}' bought again in the "

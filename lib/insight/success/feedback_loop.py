@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from insight.success._common import Comparison, SuccessDataError, as_dates, compare_rates, pct, require
+from insight.stats import is_significant
 
 DATES = ("reported_date", "planned_date", "shipped_date", "customer_told_date")
 
@@ -147,8 +148,8 @@ def team_comparison(cycle: pd.DataFrame, team: str) -> dict:
 def feedback_findings(cmp: dict, alpha: float) -> list[dict]:
     t = cmp["team"]
     told: Comparison = cmp["told"]
-    sig_speed = cmp["p_value"] < alpha
-    sig_told = told.p_value < alpha
+    sig_speed = is_significant(cmp["p_value"], alpha)
+    sig_told = is_significant(told.p_value, alpha)
     return [
         dict(id="success.feedback_cycle_team",
              statement=(f"Team {t} takes a median {cmp['median_team']:.0f} days from report to shipping against "

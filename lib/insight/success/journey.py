@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from insight.success._common import Comparison, SuccessDataError, compare_rates, pct, require, words
+from insight.stats import is_significant
 
 
 def _events(events: pd.DataFrame) -> pd.DataFrame:
@@ -281,7 +282,7 @@ def window_sensitivity(events: pd.DataFrame, steps: list[str], windows=(7, 14, 3
 
 
 def abandonment_finding(share: pd.DataFrame, test: dict, by: str, alpha: float) -> dict:
-    sig = np.isfinite(test["p_value"]) and test["p_value"] < alpha
+    sig = is_significant(test["p_value"], alpha)
     return dict(
         id=f"journey.abandonment_by_{by}",
         statement=(f"Where visitors leave the funnel {'differs' if sig else 'does not differ beyond chance'} "

@@ -76,7 +76,9 @@ def hypothesis_sentence(r: pd.Series, alpha: float = 0.05) -> str:
     """A plain-language statement of one tested hypothesis."""
     if str(r.get("reason", "")).startswith("not tested"):
         return f"{r['hypothesis']} could not be tested on the survey: {r['reason'][12:]}"
-    sig = r["p_adjusted"] < alpha
+    from insight.stats import difference_words, is_significant
+
+    sig = is_significant(r["p_adjusted"], alpha)
     verdict = {"supports": "supports", "contradicts": "contradicts", "inconclusive": "neither supports nor contradicts"}[r["evidence"]]
     diff = r["difference"]
     shift = (f" (difference in means {_signed(diff)} points)" if isinstance(diff, float) and not math.isnan(diff)
@@ -87,7 +89,7 @@ def hypothesis_sentence(r: pd.Series, alpha: float = 0.05) -> str:
     elif not sig and r["evidence"] == "inconclusive":
         why = ": too little data to tell"
     return (f"{r['hypothesis']}: the survey {verdict} the hypothesis \"{r['statement']}\" — "
-            f"{str(r['comparison']).replace('_', ' ')}{shift}, {'a significant' if sig else 'no significant'} difference "
+            f"{str(r['comparison']).replace('_', ' ')}{shift}, {difference_words(r['p_adjusted'], alpha)} "
             f"({r['test']}, corrected p {'<' if sig else '≥'} {alpha:g}){why}.")
 
 

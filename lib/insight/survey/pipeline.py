@@ -166,10 +166,14 @@ def record_nps_trend(survey: SurveyRun, alpha: float = 0.05, show: bool = True):
     d = nps_trend(survey)
     if d is None:
         return None
-    sig = d["p_value"] < alpha
+    from insight.stats import difference_words, is_significant
+
+    sig = is_significant(d["p_value"], alpha)
     move = "fell" if d["difference"] < 0 else "rose"
+    change = difference_words(d["p_value"], alpha, words={"supports": "a significant change",
+                                                          "inconclusive": "within the margin of error"})
     text = (f"NPS {move} from {d['nps_b']:+.0f} in {d['compare_wave']} to {d['nps_a']:+.0f} in {d['wave']} "
-            f"({d['difference']:+.0f} points; {'a significant change' if sig else 'within the margin of error'}).")
+            f"({d['difference']:+.0f} points; {change}).")
     return record_finding("survey.nps_trend", text, metric="NPS change (points)", value=d["difference"],
                           base=int(d["n_a"] + d["n_b"]), test="two-sample z on adjusted-Wald NPS variances",
                           p_value=d["p_value"], ci_low=d["ci_low"], ci_high=d["ci_high"], source="survey",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from insight.stats import compare_groups, mean_ci, nps, p_adjust
+from insight.stats import compare_groups, is_significant, mean_ci, nps, p_adjust
 
 
 def group_estimates(df: pd.DataFrame, measure: str, group_by: str, min_n: int = 10) -> pd.DataFrame:
@@ -27,7 +27,7 @@ def group_estimates(df: pd.DataFrame, measure: str, group_by: str, min_n: int = 
 
 
 def group_differences(df: pd.DataFrame, measures: list[str], attributes: list[str], method: str = "holm",
-                      min_n: int = 10) -> pd.DataFrame:
+                      min_n: int = 10, alpha: float = 0.05) -> pd.DataFrame:
     """Every measure x attribute: test, statistic, effect size, raw and corrected p (one family)."""
     rows = []
     for m in measures:
@@ -45,11 +45,12 @@ def group_differences(df: pd.DataFrame, measures: list[str], attributes: list[st
             r = compare_groups(d, m, a, measure_type="ordinal" if m != "q_nps" else "ordinal")
             rows.append({"measure": m, "attribute": a, "test": r.test, "statistic": r.statistic,
                          "effect_size": r.effect_size, "effect_size_name": r.effect_size_name,
+                         "ci_low": r.ci_low, "ci_high": r.ci_high,
                          "p_value": r.p_value, "n": r.n, "groups": len(r.groups)})
     out = pd.DataFrame(rows)
     if not out.empty:
         out["p_adjusted"] = p_adjust(out["p_value"].to_numpy(), method)
-        out["significant"] = out["p_adjusted"] < 0.05
+        out["significant"] = [is_significant(p, alpha) for p in out["p_adjusted"]]
     return out
 
 

@@ -5,6 +5,7 @@ import pandas as pd
 
 from insight.display import esc, p_label, show_figure, show_note, show_table
 from insight.findings import record_finding
+from insight.stats import BOOTSTRAP_RESAMPLES
 from insight.synthesis import drivers as drv
 from insight.synthesis import groups as grp
 from insight.synthesis.verdicts import evidence_table, source_label, sources_text
@@ -111,12 +112,15 @@ def show_group_differences(syn) -> None:
         show_note("No measure differs between groups beyond what chance produces, once corrected for the number of tests.")
     show_table(pd.DataFrame({
         "Measure": label, "Compared across": t["attribute"].map(words), "Test": t["test"],
-        "Effect size": [f"{n} = {e:.3f}" for n, e in zip(t["effect_size_name"], t["effect_size"])],
+        "Effect size (95% CI)": [f"{n} = {e:.3f}" + (f" ({lo:.3f} to {hi:.3f})" if lo is not None and lo == lo else "")
+                                 for n, e, lo, hi in zip(t["effect_size_name"], t["effect_size"],
+                                                         t.get("ci_low", [None] * len(t)), t.get("ci_high", [None] * len(t)))],
         "p": t["p_value"].map(_p_text), "p (corrected)": t["p_adjusted"].map(_p_text),
         "Real difference?": t["significant"].map({True: "yes", False: "no"}), "n": t["n"]}),
         "Key measures across groups: tests with corrected p-values", base=int(t["n"].max()), index=False,
         note="Holm correction across the whole table; effect sizes: epsilon-squared (several groups; 0.01 small, "
-             "0.06 medium, 0.14 large) or rank-biserial r (two groups).")
+             "0.06 medium, 0.14 large; interval: percentile bootstrap, "
+             f"{BOOTSTRAP_RESAMPLES:,} resamples within groups) or rank-biserial r (two groups; Hanley-McNeil interval).")
     for m, per_attr in syn.group_estimates.items():
         per_attr = {a: e for a, e in per_attr.items() if not e.empty}
         if not per_attr:

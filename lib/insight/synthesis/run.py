@@ -60,7 +60,8 @@ def synthesize(study) -> Synthesis:
     s.labels = question_labels(None if s.survey is None else s.survey.questionnaire)
     if resp is not None and len(resp):
         attrs = [a for a in cfg.group_attributes if a in resp.columns]
-        s.group_tests = groups.group_differences(resp, cfg.key_measures, attrs, p.survey.correction if p.survey.correction != "none" else "holm")
+        s.group_tests = groups.group_differences(resp, cfg.key_measures, attrs, p.survey.correction if p.survey.correction != "none" else "holm",
+                                                 alpha=cfg.alpha)
         for m in ("q_nps", "q_onboarding"):
             if m in resp.columns:
                 s.group_estimates[m] = {a: groups.group_estimates(resp, m, a) for a in attrs}
@@ -95,8 +96,11 @@ def synthesize(study) -> Synthesis:
         s.yoy = _year_over_year(study, resp, s.survey)
         if "nps" in s.yoy:
             d = s.yoy["nps"]
-            sig = d["p_value"] < cfg.alpha
-            extra.append({"statement": f"NPS {'changed' if sig else 'did not change significantly'} since "
+            from insight.stats import difference_words, is_significant
+            sig = is_significant(d["p_value"], cfg.alpha)
+            changed = difference_words(d["p_value"], cfg.alpha, words={"supports": "changed",
+                                                                       "inconclusive": "did not change significantly"})
+            extra.append({"statement": f"NPS {changed} since "
                           f"{p.study.previous_study}: {d['nps_b']:+.0f} → {d['nps_a']:+.0f} "
                           f"({d['difference']:+.0f} points, 95% CI {d['ci_low']:+.0f} to {d['ci_high']:+.0f}).",
                           "evidence": f"survey waves, n = {d['n_a']:,} and {d['n_b']:,}",
