@@ -15,7 +15,8 @@ EXPECT = {
     "product_distribution": ["crm.distribution.h6", "hypothesis H6: supports", "APAC"],
     "retention_churn": ["crm.churn.at_risk_backtest", "crm.retention.revenue", "Kaplan"],
     "upgrade_crosssell": ["crm.crosssell.candidates", "renews"],
-    "customer_value": ["crm.value.rfm_top_segment", "crm.value.clv_concentration", "champions"],
+    "customer_value": ["crm.value.rfm_top_segment", "crm.value.clv_concentration", "champions",
+                       "crm.value.holdout_tracking", "Cumulative repeat purchases", "holdout error"],
     "product_opinions": ["crm.opinions.ratings", "crm.opinions.adoption_ai_assistant", "mid market"],
     "loyalty": ["crm.loyalty.driver", "crm.loyalty.by_segment"],
 }

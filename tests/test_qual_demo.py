@@ -62,6 +62,7 @@ def test_qualitative_notebook(run_notebook):
                     "Representative quotes per code"):
         assert caption in text
     assert 'data-finding="qual.H4"' in text and 'data-finding="qual.reliability"' in text
+    assert "Coefficient: Cohen&#x27;s kappa, because two coders" in text or "Coefficient: Cohen's kappa, because two coders" in text
     assert not re.search(r"[\w.+-]+@[\w-]+\.[a-z]{2,}", text)            # e-mails in excerpts are masked
     assert "findfont" not in text and "UserWarning" not in text
 

@@ -36,7 +36,8 @@ def test_notebook_runs_and_reports(executed):
                    "Interview sample against its targets", "over-represented", "Interview quota grid", "Fieldwork against the plan",
                    "Interview targets against the customer base",
                    "Survey respondents against the targets", "Survey margin of error",
-                   "Smallest detectable differences", "Research plan for Q1", "approved", "Fieldwork timeline"):
+                   "Smallest detectable differences", "Research plan for Q1", "approved", "Fieldwork timeline",
+                   "Completed responses needed per group in the next study"):
         assert needle in text, needle
     assert "Traceback" not in text
 
@@ -51,7 +52,7 @@ def test_notebook_records_the_planted_sample_warnings(executed):
             if 'data-finding="' in html:
                 found.add(html.split('data-finding="', 1)[1].split('"', 1)[0])
     assert {"scope.sample.interviews.region", "scope.sample.interviews.customer_status",
-            "scope.sample.survey.segment", "scope.survey.moe", "scope.survey.power"} <= found
+            "scope.sample.survey.segment", "scope.survey.moe", "scope.survey.power", "scope.next_study.sample"} <= found
     assert "over-represents North America" in text
     assert "over-represents enterprise" in text
     # no personal data: participants' names never reach the output

@@ -31,6 +31,7 @@ COLUMN_LABELS = {
     "recency_days": "days since last purchase", "segment_rfm": "RFM segment", "share_customers": "share of customers",
     "share_revenue": "share of revenue", "customer_id": "customer", "product_id": "product id",
     "rank_biserial": "rank-biserial r", "change_points": "change (points)", "corr_with_rest": "correlation with the rest",
+    "rank_biserial_low": "rank-biserial r: 95% CI low", "rank_biserial_high": "rank-biserial r: 95% CI high",
     "share_of_variance": "share of the differences", "share_in_group": "share in group",
     "overall_share": "share overall", "notable": "notable", "customers_both": "customers buying both",
     "customers_antecedent": "customers buying A", "antecedent": "if they buy (A)", "consequent": "they also buy (B)",

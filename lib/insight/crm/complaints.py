@@ -309,7 +309,7 @@ def findings(comp: pd.DataFrame, tests: list[tuple[object, ResolutionTest]], *, 
             statement=statement, source="crm", severity="key" if (sig and h is not None) else "info",
             metric=f"median days to resolve, {t.focus}", value=t.median_focus, base=t.n_focus + t.n_rest,
             test=r.test, p_value=r.p_value, effect_size=r.effect_size, effect_size_name=r.effect_size_name,
-            hypothesis=h.id if h is not None else None, evidence=t.evidence if h is not None else None,
+            effect_ci_low=r.ci_low, effect_ci_high=r.ci_high, hypothesis=h.id if h is not None else None, evidence=t.evidence if h is not None else None,
             extra={"median_other": t.median_rest, "n_focus": t.n_focus, "n_other": t.n_rest,
                    "effect_size_ci": [r.ci_low, r.ci_high],
                    "group": t.group, "focus": t.focus, "ratio_of_medians": t.ratio}))
@@ -322,7 +322,8 @@ def findings(comp: pd.DataFrame, tests: list[tuple[object, ResolutionTest]], *, 
             sig = reason_test is not None and reason_test.p_value < alpha
             test_kw = {} if reason_test is None else dict(
                 test=reason_test.test, p_value=reason_test.p_value, effect_size=reason_test.effect_size,
-                effect_size_name=reason_test.effect_size_name)
+                effect_size_name=reason_test.effect_size_name, effect_ci_low=reason_test.ci_low,
+                effect_ci_high=reason_test.ci_high)
             tail = ("" if reason_test is None else
                     " The chance of being solved depends on the reason." if sig else
                     f" But the reasons do not differ in how often they are solved beyond chance ({p_text(reason_test.p_value)}).")

@@ -18,7 +18,7 @@ import pandas as pd
 from insight.crm.attention_base import (
     AttentionDataError, in_period, period_bounds, quiet, require_columns, to_dates,
 )
-from insight.stats import StatsInputError, compare_groups, p_adjust
+from insight.stats import StatsInputError, compare_groups, is_significant, p_adjust
 
 LEAST, MIDDLE, MOST = "least satisfied", "middle", "most satisfied"
 OTHERS = "all other customers"
@@ -256,7 +256,7 @@ def compare_profiles(df: pd.DataFrame, group: str, focus: str, reference: str | 
     if out.empty:
         return out
     out["p corrected"] = p_adjust(out["p"].to_numpy(), correction)
-    out["significant"] = out["p corrected"] < alpha
+    out["significant"] = [is_significant(p, alpha) for p in out["p corrected"]]
     out["size"] = [effect_label(e, n) for e, n in zip(out["effect size"], out["effect size name"])]
     return out.sort_values(["significant", "effect size"], key=lambda s: s.abs() if s.name == "effect size" else s,
                            ascending=[False, False]).reset_index(drop=True)
@@ -375,8 +375,10 @@ def findings(profile: pd.DataFrame, ratio: RateRatio | None, *, label: str, shar
         if len(row):
             r = row.iloc[0]
             kw = dict(test=f"{r['test']} (Holm-corrected over {len(profile)} features)", p_value=float(r["p corrected"]),
-                      effect_size=float(r["effect size"]), effect_size_name=str(r["effect size name"]))
-        sig = bool(kw) and kw["p_value"] < alpha
+                      effect_size=float(r["effect size"]), effect_size_name=str(r["effect size name"]),
+                      effect_ci_low=None if pd.isna(r["CI low"]) else float(r["CI low"]),
+                      effect_ci_high=None if pd.isna(r["CI high"]) else float(r["CI high"]))
+        sig = bool(kw) and is_significant(kw["p_value"], alpha)
         out.append(dict(
             id="crm.extremes.complaints", source="crm", severity="key" if sig else "info",
             metric=f"complaints per customer, least satisfied / {'most satisfied' if reference == MOST else 'others'}",
