@@ -273,6 +273,7 @@ def test_concentration_table_reads_well():
     t = qa.concentration_table(qa.concentration(qd, "customer_status", "churned"), "churned").set_index("code")
     # d: nobody raised it -> 2x2 [[0, 2], [0, 3]]: odds ratio undefined, shown as n/a (not 'nan')
     assert t.loc["d", "odds ratio"] == "n/a"
+    assert t.loc["d", "odds ratio 95% CI"].startswith("n/a")      # says why there is no interval
     assert t.loc["b", "churned (%)"] == 100 and t.loc["b", "others (%)"] == 33
 
 

@@ -300,3 +300,12 @@ def test_difference_words_come_from_the_evidence_rule():
     assert st.difference_words(float("nan"), 0.05) == "no significant difference"   # no test, no claim
     assert st.difference_words(0.01, 0.05, words={"supports": "a significant change"}) == "a significant change"
     assert st.is_significant(0.049, 0.05) and not st.is_significant(None, 0.05)
+
+
+def test_odds_ratio_woolf_interval_hand_computed():
+    # [[10, 5], [4, 12]]: OR = 10*12 / (5*4) = 6; se(ln OR) = sqrt(1/10 + 1/5 + 1/4 + 1/12) = 0.795822;
+    # exp(ln 6 -+ 1.959964 * 0.795822) = exp(1.791759 -+ 1.559785) = 1.26109 .. 28.5467 (Woolf 1955)
+    est, lo, hi = st.odds_ratio_ci([[10, 5], [4, 12]])
+    assert est == pytest.approx(6.0)
+    assert (lo, hi) == (pytest.approx(1.26109, abs=1e-4), pytest.approx(28.5467, abs=1e-3))
+    assert all(np.isnan(st.odds_ratio_ci([[2, 0], [1, 2]])[1:]))      # an empty cell: no finite interval

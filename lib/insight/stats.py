@@ -209,6 +209,23 @@ def cramers_v(table, confidence: float = 0.95) -> tuple[float, float, float, flo
     return (float(v), lo, hi, float(chi2), float(p))
 
 
+def odds_ratio_ci(table, confidence: float = 0.95) -> tuple[float, float, float]:
+    """(odds ratio, low, high) of a 2x2 table [[a, b], [c, d]]: the sample odds ratio ad/bc with
+    Woolf's log interval exp(ln OR +- z sqrt(1/a + 1/b + 1/c + 1/d)) (scipy odds_ratio, kind
+    'sample'); NaN limits when a cell is 0 (no finite interval then)."""
+    from scipy.stats.contingency import odds_ratio
+
+    t = np.asarray(table, dtype=float).reshape(2, 2)
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        r = odds_ratio(t.astype(int), kind="sample")
+        ci = r.confidence_interval(confidence) if (t > 0).all() else None
+    est = float(r.statistic)
+    if ci is None:
+        return (est, math.nan, math.nan)
+    return (est, float(ci.low), float(ci.high))
+
+
 def rank_epsilon_squared(h: float, n: int) -> float:
     """Epsilon-squared of a Kruskal-Wallis H (Tomczak & Tomczak 2014, Trends in Sport Sciences
     21(1), eq. 9): H / ((n^2 - 1) / (n + 1)) = H / (n - 1); 0..1."""

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from insight.qual.model import INTERVIEW_KINDS, UNCODED_KINDS, QualData, QualDataError, has_cjk, mask_personal, shorten
+from insight.stats import is_significant
 
 
 def display_dates(df: pd.DataFrame) -> pd.DataFrame:
@@ -108,7 +109,8 @@ def concentration(qd: QualData, attribute: str, value: str, codes=None) -> pd.Da
     """Which codes are concentrated in one group of participants (e.g. customer_status = churned)?
 
     Per code: share of the focus group with the code vs share of all other participants,
-    difference in points, odds ratio and Fisher's exact test (two-sided), with Holm-adjusted
+    difference in points, odds ratio with Woolf's 95% interval (none when a cell is empty) and
+    Fisher's exact test (two-sided), with Holm-adjusted
     p-values over the codes tested. Sorted by adjusted p."""
     from scipy.stats import fisher_exact
     from statsmodels.stats.multitest import multipletests
@@ -127,8 +129,11 @@ def concentration(qd: QualData, attribute: str, value: str, codes=None) -> pd.Da
     out["difference"] = out["focus_share"] - out["others_share"]
     tables = np.stack([out["focus_with"], out["focus_base"] - out["focus_with"],
                        out["others_with"], out["others_base"] - out["others_with"]], axis=1).astype(int)
+    from insight.stats import odds_ratio_ci
     res = [fisher_exact(t.reshape(2, 2)) for t in tables]  # one test per code (tens of codes)
     out["odds_ratio"] = [r.statistic for r in res]
+    ors = np.array([odds_ratio_ci(t) for t in tables], dtype=float).reshape(-1, 3)
+    out["odds_ratio_low"], out["odds_ratio_high"] = ors[:, 1], ors[:, 2]
     out["p_value"] = [r.pvalue for r in res]
     out["p_adjusted"] = multipletests(out["p_value"], method="holm")[1] if len(out) else []
     out = out.reset_index().rename(columns={"index": "code"})
@@ -147,8 +152,10 @@ def concentration_table(conc: pd.DataFrame, value: str, alpha: float = 0.05, top
         f"{code_label(value)} (%)": (d["focus_share"] * 100).round(0),
         "others (%)": (d["others_share"] * 100).round(0),
         "odds ratio": d["odds_ratio"].map(lambda v: "n/a" if pd.isna(v) else "∞" if np.isinf(v) else f"{v:.2f}"),
+        "odds ratio 95% CI": [("n/a (a group has no one, or everyone, with the code)" if pd.isna(lo)
+                               else f"{lo:.2f} to {hi:.2f}") for lo, hi in zip(d["odds_ratio_low"], d["odds_ratio_high"])],
         "p (adjusted)": d["p_adjusted"].map(lambda p: p_label(p).replace("= ", "")),
-        "real difference?": np.where(d["p_adjusted"] < alpha,
+        "real difference?": np.where([is_significant(p, alpha) for p in d["p_adjusted"]],
                                      np.where(d["difference"] > 0, f"yes, more among {value}", f"yes, less among {value}"),
                                      "no"),
     })

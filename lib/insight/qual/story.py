@@ -60,11 +60,14 @@ def hypothesis_findings(evidence: pd.DataFrame) -> list[dict]:
 def concentration_findings(conc: pd.DataFrame, attribute: str, value: str, hypotheses=(), alpha: float = 0.05,
                            max_findings: int = 3) -> list[dict]:
     """Codes significantly more frequent in the focus group (Holm-adjusted Fisher p < alpha)."""
+    from insight.stats import is_significant
+
     links = code_links(hypotheses)
-    sig = conc[(conc["p_adjusted"] < alpha) & (conc["difference"] > 0)].head(max_findings)
+    real = conc["p_adjusted"].map(lambda p: is_significant(p, alpha)).astype(bool)
+    sig = conc[real & (conc["difference"] > 0)].head(max_findings)
     group = f"{_lab(value)} participants ({_lab(attribute)} = {value})"
     base = int(conc["focus_base"].iloc[0] + conc["others_base"].iloc[0]) if len(conc) else 0
-    fewer = conc[(conc["p_adjusted"] < alpha) & (conc["difference"] < 0)].head(max_findings)
+    fewer = conc[real & (conc["difference"] < 0)].head(max_findings)
     less = ("" if fewer.empty else " Significantly less frequent among them: " + "; ".join(
         f"'{_lab(r.code)}' ({r.focus_share:.0%} against {r.others_share:.0%} of the others)"
         for r in fewer.itertuples(index=False)) + ".")
