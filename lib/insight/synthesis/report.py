@@ -85,13 +85,15 @@ def show_evidence(syn, alpha: float = 0.05, min_participants: int = 3) -> None:
         if ev.empty:
             show_note(f"{r['hypothesis']}: no finding tested it yet.", "warning")
             continue
-        effect = [f"{name} = {es:.2f}" if name and not pd.isna(es) else "" for name, es in
-                  zip(ev["effect_size_name"].fillna(""), pd.to_numeric(ev["effect_size"], errors="coerce"))]
+        effect = [(f"{name} = {es:.2f}" + ("" if pd.isna(lo) else f" ({lo:.2f} to {hi:.2f})")) if name and not pd.isna(es)
+                  else "" for name, es, lo, hi in
+                  zip(ev["effect_size_name"].fillna(""), pd.to_numeric(ev["effect_size"], errors="coerce"),
+                      pd.to_numeric(ev["effect_low"], errors="coerce"), pd.to_numeric(ev["effect_high"], errors="coerce"))]
         base = pd.to_numeric(ev["base"], errors="coerce")
         t = pd.DataFrame({"Source": ev["source"].map(source_label), "Direction": ev["evidence"].fillna(""),
                           "Strength": ev["strength"].map(lambda x: STRENGTH_LABEL.get(x, x)), "Finding": ev["statement"],
                           "Base": base.map(lambda b: "" if pd.isna(b) else f"{int(b):,}"), "p": ev["p_value"].map(_p_text),
-                          "Effect size": effect, "Report": ev["notebook"].map(words)})
+                          "Effect size (95% CI)": effect, "Report": ev["notebook"].map(words)})
         show_table(t, f"Evidence for {r['hypothesis']}: {r['statement']}",
                    base=f"{len(ev)} finding{'s' if len(ev) != 1 else ''}", index=False,
                    note=f"Verdict: {VERDICT_LABEL[r['verdict']]} — {r['reason']}.")

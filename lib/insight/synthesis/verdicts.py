@@ -133,5 +133,12 @@ def evidence_table(findings: pd.DataFrame, hypothesis: str, alpha: float = 0.05,
     if f.empty:
         return pd.DataFrame(columns=["source", "evidence", "strength", "statement", "base", "p_value", "effect_size"])
     f["strength"] = f.apply(lambda r: finding_strength(r, alpha, min_participants), axis=1)
-    cols = ["source", "evidence", "strength", "statement", "base", "p_value", "effect_size", "effect_size_name", "notebook"]
+    # the effect's interval: its own (effect_ci_*), or the metric's when the metric is the effect size
+    nan = pd.Series(float("nan"), index=f.index)
+    same = pd.to_numeric(f.get("value", nan), errors="coerce").sub(pd.to_numeric(f["effect_size"], errors="coerce")).abs() < 1e-12
+    for side in ("low", "high"):
+        own = pd.to_numeric(f.get(f"effect_ci_{side}", nan), errors="coerce")
+        f[f"effect_{side}"] = own.fillna(pd.to_numeric(f.get(f"ci_{side}", nan), errors="coerce").where(same))
+    cols = ["source", "evidence", "strength", "statement", "base", "p_value", "effect_size", "effect_size_name",
+            "effect_low", "effect_high", "notebook"]
     return f[cols].sort_values(["strength", "source"]).reset_index(drop=True)
