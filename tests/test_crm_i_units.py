@@ -274,6 +274,25 @@ def test_bgnbd_probability_of_n_purchases():
         m.probability_of_purchases(39, 1.5)
 
 
+def test_tracking_counts_by_hand_with_a_split_off_the_week_grid():
+    # first purchase in the data 2024-01-01 (day 0); split 2024-01-10 (day 9), end 2024-01-24 (day 23).
+    # Weekly periods end on the split: [0, 3), [3, 10), [10, 17), [17, 24) -> days 0-2, 3-9, 10-16, 17-23.
+    # Repeat purchases: A on days 4 and 12, B (first on day 2) on day 9 and day 20; C starts on day 11,
+    # after the split, so it is not in the cohort the model speaks for.
+    o = _orders([("A", "2024-01-01", 1.0, False), ("A", "2024-01-05", 1.0, False), ("A", "2024-01-13", 1.0, False),
+                 ("B", "2024-01-03", 1.0, False), ("B", "2024-01-10", 1.0, False), ("B", "2024-01-21", 1.0, False),
+                 ("C", "2024-01-12", 1.0, False), ("C", "2024-01-20", 1.0, False)])
+    m = value.BgNbd(r=0.243, alpha=4.414, a=0.793, b=2.426, loglik=0, n=0, unit_days=7)
+    t = value.tracking(o, "2024-01-10", "2024-01-24", 7, model=m)
+    assert t["actual"].tolist() == [0, 2, 1, 1]
+    assert t["holdout"].tolist() == [False, False, True, True]
+    assert t.attrs["customers"] == 2 and t.attrs["holdout_actual"] == 2 and t.attrs["calibration_actual"] == 2
+    # predicted at the end (day 23): A exposed 23/7 weeks, B 21/7 weeks since their first purchase (eq. 9)
+    assert t["predicted_cum"].iloc[-1] == pytest.approx(float(m.expected_purchases_new(23 / 7) + m.expected_purchases_new(21 / 7)))
+    with pytest.raises(value.CrmInputError, match="split"):
+        value.tracking(o, "2024-02-01", "2024-01-24", 7, model=m)
+
+
 def test_concentration_and_buyer_rate_by_hand():
     cust = pd.DataFrame({"customer_id": list("abcdef"), "region": ["APAC", "APAC", "EU", "EU", "EU", "EU"]})
     prods = pd.DataFrame({"product_id": ["x", "y"], "name": ["X", "Y"], "category": ["analytics", "core"]})

@@ -400,8 +400,14 @@ def tracking(orders: pd.DataFrame, split, end=None, unit_days: float = 7.0, mode
     tx = tx.assign(day=(tx["date"] - start).dt.days, repeat=tx["date"] > first)
     cohort = tx.loc[~tx["repeat"]].groupby("customer_id", observed=True)["day"].min()
     cohort = cohort[cohort <= (split - start).days]       # the model speaks for customers acquired before the split
-    n_periods = int(np.ceil(((end - start).days + 1) / unit_days))
-    edges = np.arange(1, n_periods + 1) * unit_days        # period k covers days [(k-1) u, k u)
+    split_day, end_day = (split - start).days, (end - start).days
+    # periods of unit_days ending on the split day (the first one may be shorter), then on to the end:
+    # period k covers days [edge_{k-1}, edge_k), and one edge is the day after the split
+    first = (split_day + 1) % unit_days or unit_days
+    edges = np.arange(first, end_day + 1, unit_days, dtype=float)
+    if not len(edges) or edges[-1] < end_day + 1:        # the last period ends on the end day (may be shorter)
+        edges = np.append(edges, float(end_day + 1))
+    n_periods = len(edges)
     rep = tx.loc[tx["repeat"] & tx["customer_id"].isin(cohort.index), "day"].to_numpy()
     actual = np.histogram(rep, bins=np.concatenate([[0], edges]))[0].astype(float)
     first_day = np.sort(cohort.to_numpy(dtype=float))
@@ -409,7 +415,6 @@ def tracking(orders: pd.DataFrame, split, end=None, unit_days: float = 7.0, mode
     starts, counts = np.unique(first_day, return_counts=True)
     expo = np.clip((edges[:, None] - starts[None, :] - 1) / unit_days, 0, None)
     predicted_cum = (model.expected_purchases_new(expo) * counts[None, :]).sum(axis=1)
-    split_day = (split - start).days
     out = pd.DataFrame({"period": np.arange(1, n_periods + 1),
                         "period_end": start + pd.to_timedelta(edges - 1, unit="D"),
                         "actual": actual, "predicted": np.diff(np.concatenate([[0.0], predicted_cum])),
@@ -458,7 +463,7 @@ def tracking_finding(track: pd.DataFrame) -> dict:
     statement = (f"Fitted on the purchases up to {a['split']:%Y-%m-%d}, the purchase model predicted "
                  f"{a['holdout_predicted']:,.0f} repeat purchases from then to {a['end']:%Y-%m-%d} by the "
                  f"{a['customers']:,} customers who had bought by the split; they made {a['holdout_actual']:,.0f} "
-                 f"(holdout error {err:+.0%}; cumulative since the first purchase {a['end_cumulative_error']:+.1%}).")
+                 f"(holdout error {err:+.1%}; cumulative since the first purchase {a['end_cumulative_error']:+.1%}).")
     return dict(id="crm.value.holdout_tracking", statement=statement, metric="holdout error (predicted / actual - 1)",
                 value=float(err), base=int(a["customers"]), test="BG/NBD tracking, calibration / holdout",
                 source="crm", severity="warning" if abs(err) > 0.2 else "info",
