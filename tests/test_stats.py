@@ -285,11 +285,12 @@ def test_compare_groups_every_effect_size_has_an_interval():
     assert (anova.ci_low, anova.ci_high) == pytest.approx(st.eta_squared_ci(f, k - 1, n - k))
 
 
-def test_effect_text_states_interval_or_why_not():
-    assert st.Effect("Cramer's V", 0.1234, 0.05, 0.2, "noncentral chi-square").text() == \
-        "Cramer's V = 0.12 (95% CI 0.05 to 0.20)"
-    assert "not computable" in st.Effect("eta-squared", float("nan"), float("nan"), float("nan"),
-                                         "a group has one answer").text()
+def test_interval_note_names_each_method_once():
+    note = st.interval_note(["epsilon-squared", "Cramer's V", "epsilon-squared", None, "unknown measure"])
+    assert note.startswith("95% intervals: epsilon-squared: percentile bootstrap")
+    assert f"{st.BOOTSTRAP_RESAMPLES:,} resamples" in note and note.count("epsilon-squared") == 1
+    assert "Cramer's V: exact, noncentral chi-square" in note
+    assert st.interval_note([]) == ""
 
 
 def test_difference_words_come_from_the_evidence_rule():

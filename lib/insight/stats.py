@@ -133,23 +133,25 @@ BOOTSTRAP_SEED = 20240       # fixed, so a rerun of a report gives the same inte
 BOOTSTRAP_MIN_GROUP = 5      # fewer cases in a group: no bootstrap interval (it would not mean anything)
 
 
-@dataclass
-class Effect:
-    """An effect size with its interval and how the interval was made (for tables and prose)."""
-    name: str
-    value: float
-    ci_low: float
-    ci_high: float
-    method: str
-    confidence: float = 0.95
+INTERVAL_METHODS = {
+    "Hedges g": "exact, noncentral t (pingouin)",
+    "rank-biserial r": "Hanley-McNeil standard error",
+    "difference in proportions": "Newcombe's hybrid score",
+    "eta-squared": "exact, noncentral F",
+    "epsilon-squared": f"percentile bootstrap within groups, {BOOTSTRAP_RESAMPLES:,} resamples, fixed seed",
+    "Cramer's V": "exact, noncentral chi-square",
+    "risk ratio": "Katz log method",
+    "AUC": "Hanley-McNeil standard error",
+    "odds ratio": "Woolf log method",
+}
 
-    def text(self, digits: int = 2) -> str:
-        """'Cramer's V = 0.12 (95% CI 0.08 to 0.16)'; the reason in words when it is not computable."""
-        if self.value is None or self.value != self.value:
-            return f"{self.name}: not computable ({self.method})"
-        ci = (f" ({self.confidence:.0%} CI {self.ci_low:.{digits}f} to {self.ci_high:.{digits}f})"
-              if self.ci_low == self.ci_low and self.ci_high == self.ci_high else "")
-        return f"{self.name} = {self.value:.{digits}f}{ci}"
+
+def interval_note(names) -> str:
+    """One sentence for a table note: how the interval of each effect size shown was made."""
+    seen = [n for n in dict.fromkeys(str(x) for x in names if isinstance(x, str) and x) if n in INTERVAL_METHODS]
+    if not seen:
+        return ""
+    return "95% intervals: " + "; ".join(f"{n}: {INTERVAL_METHODS[n]}" for n in seen) + "."
 
 
 def eta_squared_ci(f_stat: float, df1: float, df2: float, confidence: float = 0.95) -> tuple[float, float]:

@@ -146,7 +146,8 @@ def compliance_note(test: dict, label: str, alpha: float) -> str:
     from insight.display import p_label
     if not np.isfinite(test["p_value"]):
         return f"Too few groups to test whether on-time rates differ by {label}."
-    verdict = "differ" if test["p_value"] < alpha else "do not differ beyond chance"
+    from insight.stats import is_significant
+    verdict = "differ" if is_significant(test["p_value"], alpha) else "do not differ beyond chance"
     return (f"On-time rates {verdict} by {label} ({test['test']}, p {p_label(test['p_value'])}, "
             f"Cramér's V = {test['cramers_v']:.2f}, 95% CI {test['cramers_v_ci'][0]:.2f} to {test['cramers_v_ci'][1]:.2f}).")
 

@@ -5,7 +5,7 @@ import pandas as pd
 
 from insight.display import esc, p_label, show_figure, show_note, show_table
 from insight.findings import record_finding
-from insight.stats import BOOTSTRAP_RESAMPLES
+from insight.stats import interval_note
 from insight.synthesis import drivers as drv
 from insight.synthesis import groups as grp
 from insight.synthesis.verdicts import evidence_table, source_label, sources_text
@@ -121,8 +121,7 @@ def show_group_differences(syn) -> None:
         "Real difference?": t["significant"].map({True: "yes", False: "no"}), "n": t["n"]}),
         "Key measures across groups: tests with corrected p-values", base=int(t["n"].max()), index=False,
         note="Holm correction across the whole table; effect sizes: epsilon-squared (several groups; 0.01 small, "
-             "0.06 medium, 0.14 large; interval: percentile bootstrap, "
-             f"{BOOTSTRAP_RESAMPLES:,} resamples within groups) or rank-biserial r (two groups; Hanley-McNeil interval).")
+             "0.06 medium, 0.14 large) or rank-biserial r (two groups). " + interval_note(t["effect_size_name"]))
     for m, per_attr in syn.group_estimates.items():
         per_attr = {a: e for a, e in per_attr.items() if not e.empty}
         if not per_attr:
