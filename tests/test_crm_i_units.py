@@ -355,3 +355,16 @@ def test_bought_hypothesis_by_hand():
     h.quant.measure = "bought_nothing"
     with pytest.raises(CrmInputError, match="bought_nothing"):
         distribution.bought_finding(h, s, cust)
+
+
+def test_proportion_table_cramers_v_with_interval_by_hand():
+    from insight.crm import purchases
+    from insight.stats import cramers_v_ci
+
+    # 30/50 against 15/50: chi2 = 100 (30*35 - 20*15)^2 / (50*50*45*55) = 9.0909; V = sqrt(9.0909/100) = 0.3015
+    df = pd.DataFrame({"g": ["a"] * 50 + ["b"] * 50, "f": [True] * 30 + [False] * 20 + [True] * 15 + [False] * 35})
+    t = purchases.proportion_table(df, "g", "f")
+    assert t.attrs["cramers_v"] == pytest.approx(0.301511, abs=1e-6)
+    assert t.attrs["cramers_v_ci"] == pytest.approx(cramers_v_ci(100 * 750 ** 2 / 6187500, 100, (2, 2)))
+    note = purchases.chi_square_note(t.attrs)
+    assert note.startswith("chi-square p = 0.003, Cramér's V 0.30 (95% CI ") and t.attrs["cramers_v_ci"][0] > 0

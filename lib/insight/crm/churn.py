@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from insight.crm.purchases import (CrmInputError, account_customers, as_dates, as_numbers, attach, period_name,
+from insight.crm.purchases import (CrmInputError, account_customers, as_dates, as_numbers, attach, chi_square_note, period_name,
                                    period_number, proportion_table, purchases, require)
 from insight.stats import is_significant
 

@@ -174,6 +174,17 @@ def attach(customers: pd.DataFrame, by: str | pd.DataFrame | pd.Series) -> tuple
     return out, name
 
 
+def chi_square_note(attrs: dict) -> str | None:
+    """'chi-square p = 0.012, Cramér's V 0.14 (95% CI 0.05 to 0.21)' for a proportion_table's
+    .attrs; None when no test was possible."""
+    if attrs.get("p_value") is None:
+        return None
+    from insight.display import p_label
+    lo, hi = attrs.get("cramers_v_ci") or (float("nan"), float("nan"))
+    ci = f" (95% CI {lo:.2f} to {hi:.2f})" if lo == lo and hi == hi else ""
+    return f"chi-square p {p_label(attrs['p_value'])}, Cramér's V {attrs['cramers_v']:.2f}{ci}"
+
+
 def proportion_table(df: pd.DataFrame, group: str, flag: str, alpha: float = 0.05) -> pd.DataFrame:
     """Per group: n, count of flag, share, Wilson CI; plus the chi-square test across groups in .attrs."""
     from statsmodels.stats.proportion import proportion_confint
