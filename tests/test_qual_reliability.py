@@ -192,3 +192,14 @@ def test_the_coefficient_follows_the_design():
     two = intercoder_reliability(qd.segments).set_index("code")
     assert two.loc["integration_pain", "coefficient"] == "Cohen's kappa"
     assert two.loc["integration_pain", "value"] == pytest.approx(0.4)
+
+
+def test_no_variation_says_not_computable_in_the_report_table():
+    from insight.qual.analysis import reliability_display
+
+    # both coders apply the same single code to every unit: no variation, nothing to compute
+    seg = pd.DataFrame({"segment_id": ["u1", "u1", "u2", "u2"], "coder": ["a", "b", "a", "b"], "code": ["x"] * 4})
+    shown = reliability_display(intercoder_reliability(seg))
+    assert (shown["value (95% CI)"] == "not computable (too few units or no variation)").all()
+    assert (shown["Krippendorff's alpha"] == "not computable").all()
+    assert not shown.astype(str).apply(lambda c: c.str.contains("nan")).any().any()

@@ -460,7 +460,8 @@ def reliability_display(rel: pd.DataFrame) -> pd.DataFrame:
                          "agreement": rel["agreement"].map(lambda v: "" if pd.isna(v) else f"{v:.0%}").to_numpy(),
                          "coefficient": rel["coefficient"].to_numpy(),
                          "value (95% CI)": [chosen(r) for _, r in rel.iterrows()],
-                         "Krippendorff's alpha": rel["alpha"].to_numpy(), "verdict": rel["verdict"].to_numpy()})
+                         "Krippendorff's alpha": rel["alpha"].map(lambda v: "not computable" if pd.isna(v) else f"{v:.2f}").to_numpy(),
+                         "verdict": rel["verdict"].to_numpy()})
 
 
 def probe_yield(qd: QualData, kinds=INTERVIEW_KINDS) -> pd.DataFrame:
