@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from insight.labels import label
 from insight.display import esc, p_label, show_figure, show_note, show_table
 from insight.findings import record_finding
 from insight.synthesis import drivers as drv
@@ -18,8 +19,8 @@ STRENGTH_LABEL = {"strong": "strong (significant measurement)", "moderate": "mod
 
 
 def words(value) -> str:
-    """An id as words for a reader: 'customer_status' -> 'customer status', 'mid_market' -> 'mid market'."""
-    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value).replace("_", " ")
+    """An id as words for a reader (insight.labels.label); a missing value stays empty."""
+    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else label(value)
 
 
 def _p_text(p) -> str:
@@ -42,6 +43,12 @@ def record_synthesis(syn, study) -> None:
         record_finding(f"synthesis.verdict.{r['hypothesis']}", r["reason"], hypothesis=r["hypothesis"],
                        source="synthesis", show=False,
                        extra={"verdict": r["verdict"], "hypothesis_statement": r["statement"]})
+    for i, a in enumerate(syn.actions.to_dict("records"), 1):   # the action plan, for the index page
+        record_finding(f"synthesis.action.{i}", str(a["action"]), source="synthesis", show=False,
+                       hypothesis=a.get("hypothesis") or None,
+                       extra={"insight": a["insight"], "owner": words(a["owner"]), "due": "" if pd.isna(a["due"]) else str(a["due"]),
+                              "success_metric": _metric_words(a["success metric"], syn.labels),
+                              "status": a["status"]})
 
 
 def show_summary(syn) -> None:
