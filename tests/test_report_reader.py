@@ -16,7 +16,7 @@ from insight.display import finding_anchor, table_html
 from insight.index_page import executive_summary
 from insight.labels import label_list, labelled, labels_of
 from insight.paths import Project
-from insight.render import external_references, is_setup_cell, render_notebook
+from insight.render import external_references, is_setup_cell, nowrap_dates, render_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 TAGS = re.compile(r"<[^>]+>")
@@ -64,6 +64,14 @@ def test_dates_never_wrap_and_show_without_midnight():
     assert {"1", "2"} <= styled and "0" not in styled                     # the two date columns, not the names
     timed = table_html(pd.DataFrame({"at": pd.to_datetime(["2024-03-31 14:05"])}), "Times", index=False)
     assert "2024-03-31 14:05" in timed
+
+
+def test_dates_in_prose_stay_on_one_line():
+    markup = '<p title="2024-01-01">flagged on 2024-07-01, churned by 2024-12-31.</p><style>/* 2024-02-02 */</style>'
+    out = nowrap_dates(markup)
+    assert out == ('<p title="2024-01-01">flagged on <span class="date">2024-07-01</span>, churned by '
+                   '<span class="date">2024-12-31</span>.</p><style>/* 2024-02-02 */</style>')
+    assert re.search(r"\.date[^{]*\{[^}]*white-space: nowrap", (ROOT / "templates/report/static/insight.css").read_text())
 
 
 def test_no_latex_in_report_markdown():
@@ -115,17 +123,18 @@ def test_executive_summary_links_every_item_to_its_section():
                  extra={"owner": "customer success", "due": "2025-03-31", "status": "agreed", "insight": "x"}),
     ]
     previous = [_finding("crm.churn.ent", "crm/churn", "Enterprise churn", metric="churn rate", value=0.1)]
-    ex = executive_summary(findings, previous, html_of, "voc-synthesis.html")
+    ex = executive_summary(findings, previous, html_of, "voc-synthesis.html", titles={"crm/churn": "Churn"})
     v = ex["verdicts"][0]
     assert v["verdict"] == "supported" and v["statement"] == "Enterprise onboarding lags"
     # strongest evidence: the smaller p-value of the two supporting findings, with its base
     assert v["evidence"]["statement"] == "Enterprise churn doubled"
     assert v["evidence"]["detail"] == "n = 800 · p = 0.001"
     assert v["evidence"]["link"] == "crm-churn.html#" + finding_anchor("crm.churn.ent")
-    # key findings first, at most two per report, warnings and synthesis records left out
-    assert [t["statement"] for t in ex["top"]] == ["Enterprise churn doubled", "Third churn finding",
-                                                    "Enterprise rate onboarding lower"]
-    assert [c["statement"] for c in ex["changes"]] == ["NPS fell 15 points", "churn rate: 0.1 before, 0.2 now"]
+    assert v["evidence"]["where"] == "Churn"
+    # key findings first, then those bearing on a hypothesis; at most two per report; warnings, synthesis
+    # records and the findings already shown as a verdict's evidence left out
+    assert [t["statement"] for t in ex["top"]] == ["Third churn finding", "Enterprise rate onboarding lower", "SMB churn flat"]
+    assert [c["statement"] for c in ex["changes"]] == ["NPS fell 15 points", "Churn rate: 0.1 before, 0.2 now"]
     assert ex["changes"][0]["link"] == "voc-synthesis.html#Year-over-year"
     assert ex["actions"][0]["action"] == "Fix onboarding" and ex["actions"][0]["link"] == "voc-synthesis.html#Action-plan"
 
@@ -133,3 +142,11 @@ def test_executive_summary_links_every_item_to_its_section():
 @pytest.mark.parametrize("fid", ["crm.churn.enterprise", "a b/c"])
 def test_finding_anchor_is_an_html_id(fid):
     assert re.fullmatch(r"finding-[\w.-]+", finding_anchor(fid))
+
+
+def test_pdf_says_what_to_install_when_chromium_is_missing(monkeypatch, tmp_path):
+    from insight.pdf import PdfError, build_pdf
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("INSIGHT_CHROMIUM", raising=False)
+    with pytest.raises(PdfError, match=r"apt-get install chromium.*HTML reports do not need it"):
+        build_pdf("2024-annual", Project(ROOT))

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from insight.paths import Project
 
+_TEXT = re.compile(r">([^<]+)<")
+_DATE = re.compile(r"(?<![\w-])(\d{4}-\d{2}-\d{2})(?![\w-])")
+_RAW = re.compile(r"<(style|script|pre|textarea)\b.*?</\1>", re.S | re.I)
 _HEADING = re.compile(r'<h([23]) id="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
 _TAGS = re.compile(r"<[^>]+>")
 
@@ -23,6 +26,22 @@ def _toc(body: str) -> str:
     if not items:
         return ""
     return "<h2 class=\"no-toc\">Contents</h2><ol>" + "".join(items) + "</ol>"
+
+
+def nowrap_dates(markup: str) -> str:
+    """Every ISO date in the text of a page (findings, notes, prose) kept on one line: wrapped in
+    <span class="date"> (white-space: nowrap in the stylesheet). Tags, attributes, styles and code
+    are left as they are."""
+    def text(m: re.Match) -> str:
+        return ">" + _DATE.sub(r'<span class="date">\1</span>', m.group(1)) + "<"
+
+    out, last = [], 0
+    for raw in _RAW.finditer(markup):
+        out.append(_TEXT.sub(text, markup[last:raw.start()]))
+        out.append(raw.group(0))
+        last = raw.end()
+    out.append(_TEXT.sub(text, markup[last:]))
+    return "".join(out)
 
 
 def exporter(project: Project):
@@ -74,7 +93,7 @@ def render_notebook(nb, out_html: Path, project: Project, meta: dict) -> Path:
         nb = nbformat.read(str(nb), as_version=4)
     exp = exporter(project)
     body, _ = exp.from_notebook_node(reader_cells(nb), resources={"insight": meta, "metadata": {"name": meta.get("title", "report")}})
-    body = body.replace("<!--INSIGHT-TOC-->", _toc(body), 1)
+    body = nowrap_dates(body.replace("<!--INSIGHT-TOC-->", _toc(body), 1))
     out_html.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_html.with_suffix(".html.tmp")
     tmp.write_text(body, encoding="utf-8")
