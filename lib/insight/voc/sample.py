@@ -745,7 +745,7 @@ def precision_tables(precision: SurveyPrecision, params) -> list[tuple[pd.DataFr
         return out
     compare = DIMENSION_LABELS.get(s.compare, str(s.compare).replace("_", " ")).lower()
     if not precision.precision.empty:
-        out.append((precision.precision, "Survey margin of error at the planned and achieved bases", None,
+        out.append((precision.precision, "Survey margin of error at the planned and achieved bases", "bases per row",
                     f"Worst case (a 50% share), {s.confidence:.0%} confidence. The finite-population correction applies "
                     "when the survey reaches a large part of all customers."))
     if len(precision.pairs):
@@ -757,7 +757,7 @@ def precision_tables(precision: SurveyPrecision, params) -> list[tuple[pd.DataFr
                     precision.achieved, "Groups sized as the completed responses came in."))
     if len(precision.hypotheses):
         out.append((words(precision.hypotheses), "Survey hypotheses: the smallest difference in mean rating each comparison can detect",
-                    None, f"Assuming a rating SD of {s.rating_sd:g} point; a real difference smaller than this may go unseen."))
+                    "planned bases per row", f"Assuming a rating SD of {s.rating_sd:g} point; a real difference smaller than this may go unseen."))
     return out
 
 
