@@ -12,7 +12,7 @@ SCALE ?=
 RUN_FLAGS = $(if $(JOBS),--jobs $(JOBS)) $(if $(filter 1 yes true,$(FORCE)),--force) $(if $(ONLY),--only $(ONLY))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup report test lab new-study validate bench clean lock
+.PHONY: help setup report pdf test lab new-study validate bench clean lock
 
 help: ## list the targets
 	@echo "Customer-insight workbook. Targets:"
@@ -30,6 +30,9 @@ setup: $(STAMP) ## create the environment (.venv) from requirements.lock
 
 report: $(STAMP) ## render a study's reports: make report STUDY=2024-annual [JOBS=2 FORCE=1 ONLY=name]
 	$(BIN)/python -m insight report $(STUDY) $(RUN_FLAGS)
+
+pdf: $(STAMP) ## the rendered study as one PDF, a bookmark per report (needs Debian's chromium): make pdf STUDY=...
+	$(BIN)/python -m insight pdf $(STUDY)
 
 validate: $(STAMP) ## check a study's params and data without running anything
 	$(BIN)/python -m insight validate $(STUDY)

@@ -258,6 +258,14 @@ def test_retail_runs_the_order_analyses(retail):
     assert nbs["complaints"]["status"] == "not applicable" and "interactions" in nbs["complaints"]["reason"]
 
 
+def test_retail_reports_read_well_in_chromium(retail):
+    """Every rendered report of the Online Retail study at 1280 px and 390 px: no sideways page scroll,
+    no console error, every figure with its base (tests/browser_check.py; screenshots in test-output/browser)."""
+    from browser_check import read_study
+    problems = read_study(retail["project"].report_dir("retail"), "real-retail")
+    assert not problems, "\n".join(problems)
+
+
 def test_telco_has_no_orders(telco):
     nbs = telco["manifest"]["notebooks"]
     assert nbs["customer_value"]["status"] == "not applicable" and "orders" in nbs["customer_value"]["reason"]

@@ -129,6 +129,39 @@ def test_index_and_report_in_headless_chromium(rendered):
             browser.close()
 
 
+def test_every_report_reads_well_at_desktop_and_phone_width(rendered):
+    """Every report of the demo study and its index at 1280 px and 390 px (a phone): the page body never
+    scrolls sideways, no console error, no network request, every figure and table states its base."""
+    from browser_check import read_study
+    project, _ = rendered
+    problems = read_study(project.report_dir("2024-annual"), "demo")
+    assert not problems, "\n".join(problems)
+
+
+def test_study_pdf_has_a_bookmark_per_report(rendered):
+    """make pdf: one file, the index first, one top-level bookmark per report at its first page, text
+    that can be extracted (searchable, copyable), and no folded code printed."""
+    from pypdf import PdfReader
+    from insight.pdf import build_pdf, study_pages
+    project, _ = rendered
+    os.environ["INSIGHT_CHROMIUM"] = _chromium()
+    try:
+        out = build_pdf("2024-annual", project)
+    finally:
+        os.environ.pop("INSIGHT_CHROMIUM", None)
+    pages = study_pages(project, "2024-annual")
+    reader = PdfReader(str(out))
+    top = [o for o in reader.outline if not isinstance(o, list)]
+    assert [o.title for o in top] == [t for t, _ in pages]
+    starts = [reader.get_destination_page_number(o) for o in top]
+    assert starts == sorted(starts) and len(set(starts)) == len(starts) and starts[0] == 0
+    assert len(reader.pages) >= len(pages)
+    first = reader.pages[0].extract_text()
+    assert "2024 annual customer study" in first and "Executive summary" in first
+    churn = reader.pages[starts[[t for t, _ in pages].index("Retention and churn")]].extract_text()
+    assert "Retention and churn" in churn and "Show code" not in churn
+
+
 def _findings(project, study):
     import json
     return {f["id"]: f for f in json.loads((project.report_dir(study) / "findings.json").read_text())}

@@ -152,3 +152,46 @@ def test_compliance_chi_square_reference():
     t = C.compliance_test(cust, status, "owner")
     assert t["chi2"] == pytest.approx(16 / 3) and t["n"] == 80
     assert "differ by owner" in C.compliance_note(t, "owner", 0.05)
+
+
+def test_first_renewal_from_subscriptions():
+    """The renewal date of the first contract; one two years out is rolled back to its first anniversary
+    (2025-03-01 - 1 calendar year = 2024-03-01, the leap day kept); contracts before signup are ignored."""
+    subs = pd.DataFrame({
+        "customer_id": ["a", "a", "b", "e", "x"],
+        "start_date": pd.to_datetime(["2023-03-01", "2023-06-01", "2023-01-01", "2022-12-01", "2023-01-01"]),
+        "renewal_date": pd.to_datetime(["2025-03-01", "2024-06-01", "2024-01-01", "2023-12-01", "2024-01-01"]),
+    })
+    r = C.first_renewals(subs, hand_customers())
+    assert r.to_dict() == {"a": pd.Timestamp("2024-03-01"), "b": pd.Timestamp("2024-01-01")}   # e: before signup
+    assert C.first_renewals(subs.drop(columns="renewal_date"), hand_customers()).empty
+    assert C.first_renewals(None, hand_customers()).empty
+
+
+def test_renewal_review_timed_from_the_renewal_date():
+    """a signed up 2023-01-01; the one-year review on 2024-01-20 (day 384) is late against signup's
+    window [330, 365], but on time when a's contract renews on 2024-02-01 (day 396): the window moves
+    by 396 - 365 = 31 days to [361, 396]. Customers without a renewal date keep the signup window."""
+    renewals = pd.Series({"a": pd.Timestamp("2024-02-01")})
+    st = C.cadence_status(hand_customers(), hand_interactions(), WINDOWS, AS_OF, renewals=renewals)
+    st = st.set_index(["customer_id", "step"])
+    assert st.loc[("a", "renewal_review"), "status"] == "on_time"
+    assert (st.loc[("a", "renewal_review"), "lo"], st.loc[("a", "renewal_review"), "hi"]) == (361, 396)
+    assert st.loc[("a", "six_month_update"), "status"] == "on_time"          # other steps unchanged
+    assert st.loc[("e", "renewal_review"), "status"] == C.cadence_status(
+        hand_customers(), hand_interactions(), WINDOWS, AS_OF).set_index(["customer_id", "step"]).loc[("e", "renewal_review"), "status"]
+    # a renewal in the future: the review is not due yet
+    later = C.cadence_status(hand_customers(), hand_interactions(), WINDOWS, AS_OF,
+                             renewals=pd.Series({"a": pd.Timestamp("2025-06-01")})).set_index(["customer_id", "step"])
+    assert later.loc[("a", "renewal_review"), "status"] == "not_due"
+
+
+def test_renewal_by_compliance_uses_the_renewal_date():
+    """b churned 2023-12-01: not renewed at the signup anniversary (2024-01-01 counted from signup +
+    365 days), but renewed when its contract's renewal date was 2023-11-01 (churn after it)."""
+    st = C.cadence_status(hand_customers(), hand_interactions(), WINDOWS, AS_OF)
+    per = C.customer_cadence(hand_customers(), st, as_of=AS_OF)
+    per = per.assign(**{f"{s}_status": "late" for s in ("initial_assessment", "implementation_checkup", "six_month_update")})
+    base = C.renewal_by_compliance(per, AS_OF)
+    moved = C.renewal_by_compliance(per, AS_OF, renewals=pd.Series({"b": pd.Timestamp("2023-11-01")}))
+    assert base["renewed"].sum() + 1 == moved["renewed"].sum()

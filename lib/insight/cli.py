@@ -1,4 +1,4 @@
-"""Command line: python -m insight report|validate|new-study STUDY (the Makefile's targets call these)."""
+"""Command line: python -m insight report|validate|pdf|new-study STUDY (the Makefile's targets call these)."""
 from __future__ import annotations
 
 import argparse
@@ -33,6 +33,17 @@ def _cmd_validate(args) -> int:
     return 0
 
 
+def _cmd_pdf(args) -> int:
+    from insight.pdf import PdfError, build_pdf
+    try:
+        out = build_pdf(args.study)
+    except PdfError as exc:
+        print(f"make pdf: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.study}: {out}")
+    return 0
+
+
 def _cmd_new_study(args) -> int:
     from insight.scaffold import new_study
     return new_study(args.study, Project.find())
@@ -51,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     v = sub.add_parser("validate", help="check params and data, run nothing")
     v.add_argument("study")
     v.set_defaults(func=_cmd_validate)
+    d = sub.add_parser("pdf", help="the rendered study as one PDF with a bookmark per report (needs chromium)")
+    d.add_argument("study")
+    d.set_defaults(func=_cmd_pdf)
     n = sub.add_parser("new-study", help="scaffold params/<study>.yaml")
     n.add_argument("study")
     n.set_defaults(func=_cmd_new_study)

@@ -81,18 +81,25 @@ def table_html(data, caption: str, base=None, note: str | None = None, *, index:
             df = df.head(max_rows)
         styler = df.style
         fmt = {}
+        dates = [c for c in df.columns if pd.api.types.is_datetime64_any_dtype(df[c]) or _date_text(df[c])]
         for col in df.columns:
-            if col in percent:
+            if col in dates and pd.api.types.is_datetime64_any_dtype(df[col]):
+                fmt[col] = _date_format(df[col])
+            elif col in percent:
                 fmt[col] = (lambda v, p=precision: "" if pd.isna(v) else f"{v:.{p}%}")
             elif pd.api.types.is_float_dtype(df[col]):
                 fmt[col] = (lambda v, p=precision: "" if pd.isna(v) else f"{v:,.{p}f}")
             elif pd.api.types.is_integer_dtype(df[col]):
                 fmt[col] = (lambda v: "" if pd.isna(v) else f"{v:,}")
         styler = styler.format(fmt, escape="html", na_rep="")
-        num_text = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c]) and _numeric_text(df[c])]
-        if num_text:  # '< 0.001' or '0.29 to 0.60' must not break over two lines
-            styler = styler.set_properties(subset=num_text, **{"white-space": "nowrap"})
-        text_cols = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c]) and c not in num_text]
+        num_text = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c]) and c not in dates
+                    and _numeric_text(df[c])]
+        if num_text or dates:  # '< 0.001', '0.29 to 0.60' or '2024-03-31' must not break over two lines
+            styler = styler.set_properties(subset=num_text + dates, **{"white-space": "nowrap"})
+        if df.index.nlevels == 1 and (pd.api.types.is_datetime64_any_dtype(df.index)
+                                      or _date_text(pd.Series([str(v) for v in df.index]))):
+            styler = styler.map_index(lambda v: "white-space: nowrap", axis=0)
+        text_cols = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c]) and c not in num_text + dates]
         if text_cols:  # words read left-aligned, numbers right-aligned (headers follow their column)
             styler = styler.set_properties(subset=text_cols, **{"text-align": "left"})
             styler = styler.set_table_styles(
@@ -120,6 +127,36 @@ def _numeric_text(col) -> bool:
         _NUMERIC_TEXT = re.compile(rf"^{num}(?:\s(?:to|–|-)\s{num})?$")
     vals = [str(v).strip() for v in col.dropna() if str(v).strip() not in ("", "n/a")]
     return bool(vals) and all(_NUMERIC_TEXT.match(v) for v in vals[:200])
+
+
+_DATE_TEXT = None
+
+
+def _date_text(col) -> bool:
+    """True for a text column of dates ('2024-03-31', '2024-03-31 14:05', '2024-Q1', '2024-03')."""
+    import re
+
+    global _DATE_TEXT
+    if _DATE_TEXT is None:
+        _DATE_TEXT = re.compile(r"^\d{4}-(?:\d{2}(?:-\d{2})?(?:[ T]\d{2}:\d{2}(?::\d{2})?)?|Q[1-4]|W\d{2})$")
+    if _numeric_or_date(col):
+        return False
+    vals = [str(v).strip() for v in col.dropna() if str(v).strip() not in ("", "n/a")]
+    return bool(vals) and all(_DATE_TEXT.match(v) for v in vals[:200])
+
+
+def _numeric_or_date(col) -> bool:
+    import pandas as pd
+    return pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col)
+
+
+def _date_format(col):
+    """Dates without a time of day show as 2024-03-31; with one, as 2024-03-31 14:05."""
+    import pandas as pd
+    v = col.dropna()
+    timed = bool(len(v)) and bool((v != v.dt.normalize()).any())
+    pattern = "%Y-%m-%d %H:%M" if timed else "%Y-%m-%d"
+    return lambda x: "" if pd.isna(x) else pd.Timestamp(x).strftime(pattern)
 
 
 def show_table(data, caption: str, base=None, note: str | None = None, **kw) -> None:
@@ -154,6 +191,11 @@ def show_note(text: str, kind: str = "info", title: str | None = None) -> None:
     _emit(f'<div class="insight-note note-{esc(kind)}">{head}{esc(text)}</div>')
 
 
+def finding_anchor(finding_id: str) -> str:
+    """The HTML id of a finding in its report, so the index page can link straight to it."""
+    return "finding-" + "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in str(finding_id))
+
+
 def show_finding(f) -> None:
     bits = []
     if f.metric is not None and f.value is not None:
@@ -178,7 +220,7 @@ def show_finding(f) -> None:
     if f.hypothesis:
         bits.append(f"hypothesis {esc(f.hypothesis)}" + (f": {esc(f.evidence)}" if f.evidence else ""))
     detail = f'<div class="finding-detail">{" · ".join(bits)}</div>' if bits else ""
-    _emit(f'<div class="insight-finding finding-{esc(f.severity)}" data-finding="{esc(f.id)}">'
+    _emit(f'<div class="insight-finding finding-{esc(f.severity)}" id="{esc(finding_anchor(f.id))}" data-finding="{esc(f.id)}">'
           f'<div class="finding-statement">{esc(f.statement)}</div>{detail}</div>')
 
 

@@ -1,5 +1,6 @@
 """Readable labels for reports: reviewers read "CI low", "mid market" and "p < 0.001", not
-`ci_low`, `mid_market` and 0.00. Written for the CRM reports; any notebook may use it.
+`ci_low`, `mid_market` and 0.00. The one place ids become words: every area (CRM, success,
+survey, qualitative, synthesis) labels its tables, charts and sentences through it.
 
 `show_table` here wraps `insight.display.show_table`: it renames snake_case column and index
 names to words (known abbreviations in capitals), writes snake_case category values with spaces,
@@ -19,7 +20,7 @@ from insight.display import p_label, show_figure as _show_figure, show_table as 
 
 # whole words written in capitals wherever they appear in a label (generic abbreviations)
 ACRONYMS = {"ci", "clv", "mrr", "arr", "grr", "nrr", "rfm", "nps", "csat", "ces", "ai", "smb", "crm", "sd", "id",
-            "api", "sso", "it", "hr", "kpi", "roi", "faq", "apac", "emea", "latam", "b2b", "b2c", "ui", "ux"}
+            "api", "sso", "csm", "it", "hr", "kpi", "roi", "faq", "apac", "emea", "latam", "b2b", "b2c", "ui", "ux"}
 # column names that read better with a specific label than with the generic rule
 COLUMN_LABELS = {
     "p_value": "p", "p_holm": "p (Holm)", "p_adj": "p (adjusted)", "ci_low": "CI low", "ci_high": "CI high",
@@ -141,6 +142,32 @@ def readable(df: pd.DataFrame, percent=(), p_columns=None) -> tuple[pd.DataFrame
     return out, [names.get(c, c) for c in percent]
 
 
+def labelled(df: pd.DataFrame) -> pd.DataFrame:
+    """The table with its category values and index labels as words (`label`), column names kept:
+    for frames that go on to a chart or a table whose columns are already worded."""
+    out = df.copy()
+    for col in out.columns:
+        out[col] = _label_values(out[col])
+    out.index = _label_index(out.index)
+    return out
+
+
+def label_list(text, sep: str = ", ") -> str:
+    """A list of ids in one string ('price_concern, training_gap') as words; empty stays empty."""
+    if text is None or (not isinstance(text, str) and pd.isna(text)):
+        return ""
+    return sep.join(label(t.strip()) for t in str(text).split(sep.strip()) if t.strip())
+
+
+def labels_of(values, width: int | None = None) -> list[str]:
+    """`label` for each value (chart ticks, legends); `width` wraps long labels over lines."""
+    import textwrap
+    out = [label(v) for v in values]
+    if width:
+        out = ["\n".join(textwrap.wrap(t, width, break_long_words=False)) or t for t in out]
+    return out
+
+
 def table_html(data, caption: str, base=None, note: str | None = None, *, percent=(), **kw) -> str:
     if isinstance(data, pd.Series):
         data = data.to_frame()
@@ -223,5 +250,5 @@ def show_figure(fig, caption: str, base=None, note: str | None = None, alt: str 
     _show_figure(tidy_figure(fig), caption, base, note, alt)
 
 
-__all__ = ["days", "pct", "suppress_small", "question_texts", "measure_label", "label", "sentence", "readable", "show_table", "table_html", "show_figure", "tidy_figure", "ACRONYMS",
+__all__ = ["days", "pct", "labelled", "labels_of", "label_list", "suppress_small", "question_texts", "measure_label", "label", "sentence", "readable", "show_table", "table_html", "show_figure", "tidy_figure", "ACRONYMS",
            "COLUMN_LABELS"]

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from insight.paths import Project
 
+_TEXT = re.compile(r">([^<]+)<")
+_DATE = re.compile(r"(?<![\w-])(\d{4}-\d{2}-\d{2})(?![\w-])")
+_RAW = re.compile(r"<(style|script|pre|textarea)\b.*?</\1>", re.S | re.I)
 _HEADING = re.compile(r'<h([23]) id="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
 _TAGS = re.compile(r"<[^>]+>")
 
@@ -25,6 +28,22 @@ def _toc(body: str) -> str:
     return "<h2 class=\"no-toc\">Contents</h2><ol>" + "".join(items) + "</ol>"
 
 
+def nowrap_dates(markup: str) -> str:
+    """Every ISO date in the text of a page (findings, notes, prose) kept on one line: wrapped in
+    <span class="date"> (white-space: nowrap in the stylesheet). Tags, attributes, styles and code
+    are left as they are."""
+    def text(m: re.Match) -> str:
+        return ">" + _DATE.sub(r'<span class="date">\1</span>', m.group(1)) + "<"
+
+    out, last = [], 0
+    for raw in _RAW.finditer(markup):
+        out.append(_TEXT.sub(text, markup[last:raw.start()]))
+        out.append(raw.group(0))
+        last = raw.end()
+    out.append(_TEXT.sub(text, markup[last:]))
+    return "".join(out)
+
+
 def exporter(project: Project):
     from nbconvert import HTMLExporter
     from traitlets.config import Config
@@ -41,6 +60,30 @@ def exporter(project: Project):
     return HTMLExporter(config=c)
 
 
+# papermill's parameters cell (the notebook's defaults, e.g. study = "2024-annual") and the cell it
+# injects with the run's values: plumbing, never shown to a reader
+SETUP_TAGS = {"parameters", "injected-parameters"}
+
+
+def is_setup_cell(cell) -> bool:
+    """A cell a reader never sees: the parameters cells, and any code cell that displays nothing
+    (imports, loading the study, preparing frames). A setup cell that failed carries its error
+    output, so it is shown."""
+    if cell.get("cell_type") != "code":
+        return False
+    tags = set(cell.get("metadata", {}).get("tags", []) or [])
+    return bool(tags & SETUP_TAGS) or not cell.get("outputs")
+
+
+def reader_cells(nb):
+    """A copy of the notebook without its setup cells (is_setup_cell): what a report shows."""
+    import copy
+
+    out = copy.copy(nb)
+    out.cells = [c for c in nb.cells if not is_setup_cell(c)]
+    return out
+
+
 def render_notebook(nb, out_html: Path, project: Project, meta: dict) -> Path:
     """Render an executed notebook (path or nbformat node) to `out_html`. `meta` fills the header and
     the provenance footer (title, study, findings, fingerprints, packages, commit, ...)."""
@@ -49,8 +92,8 @@ def render_notebook(nb, out_html: Path, project: Project, meta: dict) -> Path:
     if not hasattr(nb, "cells"):
         nb = nbformat.read(str(nb), as_version=4)
     exp = exporter(project)
-    body, _ = exp.from_notebook_node(nb, resources={"insight": meta, "metadata": {"name": meta.get("title", "report")}})
-    body = body.replace("<!--INSIGHT-TOC-->", _toc(body), 1)
+    body, _ = exp.from_notebook_node(reader_cells(nb), resources={"insight": meta, "metadata": {"name": meta.get("title", "report")}})
+    body = nowrap_dates(body.replace("<!--INSIGHT-TOC-->", _toc(body), 1))
     out_html.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_html.with_suffix(".html.tmp")
     tmp.write_text(body, encoding="utf-8")

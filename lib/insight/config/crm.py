@@ -68,8 +68,11 @@ class AtRiskConfig(Section):
 
 class CrossSellConfig(Section):
     level: Literal["category", "product"] = Field(default="product", description="affinity between single products or product categories")
-    min_lift: float = Field(default=1.2, gt=0, description="affinity rules need at least this lift")
+    min_lift: float = Field(default=1.5, gt=0, description="affinity rules need at least this lift (1.5: buyers of A "
+                            "buy B 50% more often than customers at large; a lift of 1.2 made most customers candidates)")
     min_confidence: float = Field(default=0.2, ge=0, le=1, description="... and this share of buyers of A also buying B")
+    min_support: float = Field(default=0.02, ge=0, le=1, description="... and this share of all customers buying both "
+                               "(a rule on a rare pair is noise, however high its lift)")
     min_pair_customers: int = Field(default=20, ge=1, description="... and at least this many customers buying both")
     contract_end_within_days: int = Field(default=90, ge=1, description="contract ending within N days: a renewal/upgrade conversation")
     usage_limit_share: float = Field(default=0.9, gt=0, description="active users at or above this share of the seats bought: an upgrade candidate")

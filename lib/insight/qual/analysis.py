@@ -10,6 +10,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from insight.labels import label, label_list, labels_of
 from insight.qual.model import INTERVIEW_KINDS, UNCODED_KINDS, QualData, QualDataError, has_cjk, mask_personal, shorten
 from insight.stats import is_significant
 
@@ -77,13 +78,6 @@ def frequency_table(freq: pd.DataFrame, min_base: int = 0) -> pd.DataFrame:
     return wide
 
 
-def code_label(codes) -> pd.Series | str:
-    """Codes as a reviewer reads them ('onboarding_praise' -> 'onboarding praise')."""
-    if isinstance(codes, str):
-        return codes.replace("_", " ")
-    return pd.Series(codes).astype(str).str.replace("_", " ")
-
-
 def code_order(freq: pd.DataFrame) -> list[str]:
     """The order codes are listed in every table and chart of code frequencies: most participants
     first (over all groups), ties alphabetically, so a table and a heat map read alike."""
@@ -94,7 +88,7 @@ def code_order(freq: pd.DataFrame) -> list[str]:
 def frequency_display(freq: pd.DataFrame, min_base: int = 0) -> pd.DataFrame:
     """frequency_table for a report: codes as labels in a 'code' column (show with index=False)."""
     wide = frequency_table(freq, min_base).reset_index()
-    wide["code"] = code_label(wide["code"]).to_numpy()
+    wide["code"] = labels_of(wide["code"])
     return wide
 
 
@@ -102,7 +96,7 @@ def omitted_groups(freq: pd.DataFrame, min_base: int) -> list[str]:
     """Groups of a code_frequency breakdown below min_base, as 'name (n)' (left out of heat maps)."""
     base = freq.drop_duplicates("group").set_index("group")["base"]
     small = base[base < min_base].sort_values(ascending=False)
-    return [f"{code_label(g)} (n = {n})" for g, n in small.items()]
+    return [f"{label(g)} (n = {n})" for g, n in small.items()]
 
 
 def concentration(qd: QualData, attribute: str, value: str, codes=None) -> pd.DataFrame:
@@ -148,8 +142,8 @@ def concentration_table(conc: pd.DataFrame, value: str, alpha: float = 0.05, top
 
     d = conc.head(top)
     return pd.DataFrame({
-        "code": d["code"].str.replace("_", " "),
-        f"{code_label(value)} (%)": (d["focus_share"] * 100).round(0),
+        "code": d["code"].map(label),
+        f"{label(value)} (%)": (d["focus_share"] * 100).round(0),
         "others (%)": (d["others_share"] * 100).round(0),
         "odds ratio": d["odds_ratio"].map(lambda v: "n/a" if pd.isna(v) else "∞" if np.isinf(v) else f"{v:.2f}"),
         "odds ratio 95% CI": [("n/a (a group has no one, or everyone, with the code)" if pd.isna(lo)
@@ -194,8 +188,8 @@ def top_pairs(matrix: pd.DataFrame, n: int = 10) -> pd.DataFrame:
 
 def pairs_display(pairs: pd.DataFrame, unit: str = "excerpts") -> pd.DataFrame:
     """top_pairs for a report: code labels and plain headers."""
-    return pd.DataFrame({"code": code_label(pairs["code_a"]).to_numpy(),
-                         "raised together with": code_label(pairs["code_b"]).to_numpy(),
+    return pd.DataFrame({"code": labels_of(pairs["code_a"]),
+                         "raised together with": labels_of(pairs["code_b"]),
                          unit: pairs["units"].to_numpy()})
 
 
@@ -358,12 +352,12 @@ def evidence_table(evidence: pd.DataFrame) -> pd.DataFrame:
         return [f"{a} ({b:.0%})" if pd.notna(b) else str(a) for a, b in zip(n, share)]
     return pd.DataFrame({
         "hypothesis": evidence["hypothesis"],
-        "supporting codes": evidence["supporting_codes"].str.replace("_", " "),
+        "supporting codes": evidence["supporting_codes"].map(label_list),
         "participants supporting": cell(evidence["supporting"], evidence["supporting_share"]),
-        "contradicting codes": evidence["contradicting_codes"].str.replace("_", " "),
+        "contradicting codes": evidence["contradicting_codes"].map(label_list),
         "participants contradicting": cell(evidence["contradicting"], evidence["contradicting_share"]),
         "supporting codes in the named group": [
-            "—" if not isinstance(g, str) else f"{code_label(g)} {f:.0%} vs others {o:.0%}"
+            "—" if not isinstance(g, str) else f"{label(g)} {f:.0%} vs others {o:.0%}"
             for g, f, o in zip(evidence["focus_group"], evidence["focus_share"], evidence["others_share"])],
         "qualitative evidence": evidence["evidence"],
     })
@@ -442,7 +436,7 @@ def probing_summary(depth: pd.DataFrame) -> str:
 
 def probe_yield_display(yield_: pd.DataFrame) -> pd.DataFrame:
     """probe_yield for a report: code labels and plain headers."""
-    return pd.DataFrame({"code": code_label(yield_["code"]).to_numpy(), "excerpts": yield_["segments"].to_numpy(),
+    return pd.DataFrame({"code": labels_of(yield_["code"]), "excerpts": yield_["segments"].to_numpy(),
                          "from follow-up answers": yield_["from_probes"].astype(int).to_numpy(),
                          "share from follow-ups": yield_["share_from_probes"].to_numpy()})
 
@@ -455,7 +449,7 @@ def reliability_display(rel: pd.DataFrame) -> pd.DataFrame:
             return "not computable (too few units or no variation)"
         ci = "" if pd.isna(r["ci_low"]) else f" ({r['ci_low']:.2f} to {r['ci_high']:.2f})"
         return f"{r['value']:.2f}{ci}"
-    return pd.DataFrame({"code": code_label(rel["code"]).to_numpy(), "double-coded units": rel["units"].to_numpy(),
+    return pd.DataFrame({"code": labels_of(rel["code"]), "double-coded units": rel["units"].to_numpy(),
                          "coders": rel["coders"].to_numpy(), "times applied": rel["applied"].to_numpy(),
                          "agreement": rel["agreement"].map(lambda v: "" if pd.isna(v) else f"{v:.0%}").to_numpy(),
                          "coefficient": rel["coefficient"].to_numpy(),
@@ -507,21 +501,21 @@ def weekly_table(timeline: pd.DataFrame) -> pd.DataFrame:
     weekly = timeline.pivot_table(index="code", columns="week", values="source_id", aggfunc="nunique", fill_value=0)
     weekly.columns = [f"week {w}" for w in weekly.columns]
     weekly = weekly.reset_index()
-    weekly["code"] = code_label(weekly["code"]).to_numpy()
+    weekly["code"] = labels_of(weekly["code"])
     return weekly
 
 
 def timeline_display(timeline: pd.DataFrame, n: int = 15) -> pd.DataFrame:
     """The first `n` observation-log entries for a report: date as text, code as label."""
     d = display_dates(timeline[["date", "week", "code", "note"]].head(n))
-    return d.assign(code=code_label(d["code"]).to_numpy())
+    return d.assign(code=labels_of(d["code"]))
 
 
 def key_points_display(points: pd.DataFrame) -> pd.DataFrame:
     """expert_key_points for a report: plain headers, code labels."""
     d = display_dates(points)
     return pd.DataFrame({"date": d["date"].to_numpy(), "session": d["title"].to_numpy(), "#": d["rank"].to_numpy(),
-                         "theme (code)": code_label(d["code"].str.strip("()")).to_numpy(),
+                         "theme (code)": labels_of(d["code"].str.strip("()")),
                          "key point": d["key_point"].to_numpy()})
 
 
@@ -537,7 +531,7 @@ def tone_display(summary: pd.DataFrame) -> pd.DataFrame:
     """sentiment_summary for a report: plain headers, shares as whole percentages."""
     def pct(s):
         return s.map(lambda v: "" if pd.isna(v) else f"{v:.0%}").to_numpy()
-    return pd.DataFrame({"source": summary["group"].astype(str).str.replace("_", " ").to_numpy(),
+    return pd.DataFrame({"source": labels_of(summary["group"]),
                          "texts": summary["texts"].to_numpy(), "scored": summary["scored"].to_numpy(),
                          "positive": pct(summary["positive_share"]), "neutral": pct(summary["neutral_share"]),
                          "negative": pct(summary["negative_share"]),
@@ -599,7 +593,7 @@ def uncoded_texts(qd: QualData, kinds) -> pd.DataFrame:
                          "text": text.values, "language": np.where(has_cjk(text), "zh", "en")})
 
 
-__all__ = ["display_dates", "customer_voice", "code_label", "code_order", "frequency_display", "omitted_groups",
+__all__ = ["display_dates", "customer_voice", "code_order", "frequency_display", "omitted_groups",
            "pairs_display", "probing_display", "probing_summary", "weekly_table", "timeline_display",
            "key_points_display", "themes_display", "tone_display", "probe_yield_display", "reliability_display", "concentration_table", "code_frequency", "frequency_table", "concentration", "co_occurrence", "top_pairs", "saturation_curve",
            "saturation_status", "representative_quotes", "hypothesis_evidence", "evidence_table", "probing_depth", "probe_yield",

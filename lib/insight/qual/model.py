@@ -214,7 +214,8 @@ class QualData:
         return out
 
     def code_labels(self) -> dict[str, str]:
-        return {c: c.replace("_", " ") for c in self.codebook["code"].astype(str)}
+        from insight.labels import label
+        return {c: label(c) for c in self.codebook["code"].astype(str)}
 
     @property
     def n_participants(self) -> int:

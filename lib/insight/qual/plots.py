@@ -12,18 +12,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from insight.labels import label, labels_of
+
 
 def _fonts():
     from insight.fonts import font_family
     plt.rcParams["font.family"] = font_family()
-
-
-def _label(code: str, width: int | None = None) -> str:
-    text = str(code).replace("_", " ")
-    if width:
-        import textwrap
-        text = "\n".join(textwrap.wrap(text, width, break_long_words=False)) or text
-    return text
 
 
 def _tight(fig):
@@ -52,11 +46,11 @@ def frequency_heatmap(freq: pd.DataFrame, attribute: str, min_base: int = 0, ove
     fig, ax = plt.subplots(figsize=(max(5.5, 3.2 + 1.2 * share.shape[1]), 1.2 + 0.36 * max(len(share), 1)))
     sns.heatmap(share * 100, annot=True, fmt=".0f", cmap="Blues", vmin=0, vmax=100, cbar_kws={"label": "% of participants"},
                 ax=ax, linewidths=0.5)
-    ax.set_xticklabels([f"{_label(c, 11)}\n(n={base.get(c, 0)})" for c in share.columns], rotation=0)
+    ax.set_xticklabels([f"{labels_of([c], 11)[0]}\n(n={base.get(c, 0)})" for c in share.columns], rotation=0)
     if overall is not None and share.shape[1] > 1:
         ax.axvline(1, color="white", lw=4)
-    ax.set_yticklabels([_label(c) for c in share.index], rotation=0)
-    ax.set_xlabel(_label(attribute))
+    ax.set_yticklabels([label(c) for c in share.index], rotation=0)
+    ax.set_xlabel(label(attribute))
     ax.set_ylabel("")
     ax.set_title("% of participants who raised each code")
     _tight(fig)
@@ -72,7 +66,7 @@ def concentration_plot(conc: pd.DataFrame, focus_label: str, top: int = 12):
     ax.hlines(y, d["others_share"] * 100, d["focus_share"] * 100, color="#bbbbbb", lw=2)
     ax.scatter(d["others_share"] * 100, y, color="#7f7f7f", label="all other participants", zorder=3)
     ax.scatter(d["focus_share"] * 100, y, color="#d55e00", label=focus_label, zorder=3)
-    ax.set_yticks(y, [_label(c) + (" *" if p < 0.05 else "") for c, p in zip(d["code"], d["p_adjusted"])])
+    ax.set_yticks(y, [label(c) + (" *" if p < 0.05 else "") for c, p in zip(d["code"], d["p_adjusted"])])
     ax.set_xlabel("% of participants with the code")
     ax.set_xlim(0, 100)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / max(len(d), 1)), ncols=2, frameon=False)
@@ -92,8 +86,8 @@ def cooccurrence_heatmap(matrix: pd.DataFrame):
     fig, ax = plt.subplots(figsize=(1.5 + 0.55 * n, 1.2 + 0.5 * n))
     sns.heatmap(m, annot=True, fmt=".0f", cmap="Purples", ax=ax, cbar_kws={"label": "units with both codes"},
                 linewidths=0.5)
-    ax.set_xticklabels([_label(c) for c in m.columns], rotation=45, ha="right")
-    ax.set_yticklabels([_label(c) for c in m.index], rotation=0)
+    ax.set_xticklabels([label(c) for c in m.columns], rotation=45, ha="right")
+    ax.set_yticklabels([label(c) for c in m.index], rotation=0)
     ax.set_xlabel("")
     ax.set_ylabel("")
     ax.set_title(f"Codes found together ({matrix.attrs.get('unit', '')})")
@@ -146,7 +140,7 @@ def timeline_plot(timeline: pd.DataFrame):
     for i, (site, g) in enumerate(timeline.groupby("site")):
         ax.scatter(g["date"], g["code"].map(ymap), marker=markers[i % len(markers)], s=40, alpha=0.8,
                    label=f"site {i + 1}")
-    ax.set_yticks(range(len(codes)), [_label(c) for c in codes])
+    ax.set_yticks(range(len(codes)), [label(c) for c in codes])
     ax.set_xlabel("date of the observation")
     if timeline["site"].nunique() <= 8:
         ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1, 1))
@@ -179,7 +173,7 @@ def sentiment_plot(summary: pd.DataFrame):
         vals = d[f"{col}_share"].fillna(0).to_numpy() * 100
         ax.barh(np.arange(len(d)), vals, left=left, color=colour, label=col)
         left += vals
-    ax.set_yticks(np.arange(len(d)), [str(g).replace("_", " ") for g in d["group"]])
+    ax.set_yticks(np.arange(len(d)), labels_of(d["group"]))
     ax.set_xlabel("% of scored texts")
     ax.set_xlim(0, 100)
     ax.legend(frameon=False, ncols=3, loc="lower center", bbox_to_anchor=(0.5, 1.0))

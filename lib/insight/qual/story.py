@@ -7,9 +7,7 @@ import math
 
 import pandas as pd
 
-
-def _lab(code: str) -> str:
-    return str(code).replace("_", " ")
+from insight.labels import label
 
 
 def _num(v):
@@ -33,19 +31,19 @@ def hypothesis_findings(evidence: pd.DataFrame) -> list[dict]:
     out = []
     for r in evidence.itertuples(index=False):
         con = (f", {r.contradicting} ({r.contradicting_share:.0%}) raised contradicting ones "
-               f"({_lab(r.contradicting_codes)})" if r.contradicting_codes != "—" else "")
+               f"({label(r.contradicting_codes)})" if r.contradicting_codes != "—" else "")
         verdict = {"supports": "the qualitative evidence supports it", "contradicts": "the qualitative evidence contradicts it",
                    "inconclusive": "the qualitative evidence is inconclusive"}[r.evidence]
         grp = ""
         if isinstance(r.focus_group, str):
-            grp = (f"; {r.focus_share:.0%} of {_lab(r.focus_group)} participants raised them against "
+            grp = (f"; {r.focus_share:.0%} of {label(r.focus_group)} participants raised them against "
                    f"{r.others_share:.0%} of the others")
-        why = (f", as the codes are not more frequent among {_lab(r.focus_group)} participants than among the others"
+        why = (f", as the codes are not more frequent among {label(r.focus_group)} participants than among the others"
                if r.group_note and r.evidence == "inconclusive" and isinstance(r.focus_group, str) else "")
         out.append(dict(
             id=f"qual.{r.hypothesis}",
             statement=(f"{r.hypothesis} — {r.statement} {r.supporting} of {r.base} participants "
-                       f"({r.supporting_share:.0%}) raised supporting codes ({_lab(r.supporting_codes)}){con}{grp}: "
+                       f"({r.supporting_share:.0%}) raised supporting codes ({label(r.supporting_codes)}){con}{grp}: "
                        f"{verdict}{why}."),
             metric="% of participants with supporting codes",
             value=None if _num(r.supporting_share) is None else round(100 * r.supporting_share, 1), base=int(r.base),
@@ -65,11 +63,11 @@ def concentration_findings(conc: pd.DataFrame, attribute: str, value: str, hypot
     links = code_links(hypotheses)
     real = conc["p_adjusted"].map(lambda p: is_significant(p, alpha)).astype(bool)
     sig = conc[real & (conc["difference"] > 0)].head(max_findings)
-    group = f"{_lab(value)} participants ({_lab(attribute)} = {value})"
+    group = f"{label(value)} participants ({label(attribute)} = {value})"
     base = int(conc["focus_base"].iloc[0] + conc["others_base"].iloc[0]) if len(conc) else 0
     fewer = conc[real & (conc["difference"] < 0)].head(max_findings)
     less = ("" if fewer.empty else " Significantly less frequent among them: " + "; ".join(
-        f"'{_lab(r.code)}' ({r.focus_share:.0%} against {r.others_share:.0%} of the others)"
+        f"'{label(r.code)}' ({r.focus_share:.0%} against {r.others_share:.0%} of the others)"
         for r in fewer.itertuples(index=False)) + ".")
     if len(conc):
         group = f"the {int(conc['focus_base'].iloc[0])} {group}"
@@ -78,9 +76,9 @@ def concentration_findings(conc: pd.DataFrame, attribute: str, value: str, hypot
         hint = ""
         if len(lead):
             r = lead.iloc[0]
-            hint = (f" The largest gap, '{_lab(r['code'])}' ({r['focus_share']:.0%} of them against "
+            hint = (f" The largest gap, '{label(r['code'])}' ({r['focus_share']:.0%} of them against "
                     f"{r['others_share']:.0%} of the others, p = {r['p_value']:.3f} before and {r['p_adjusted']:.3f} "
-                    f"after adjusting for {len(conc)} codes), is a lead to check with more {_lab(value)} participants.")
+                    f"after adjusting for {len(conc)} codes), is a lead to check with more {label(value)} participants.")
         return [dict(id=f"qual.concentrated.{attribute}.none",
                      statement=(f"No code is significantly more frequent among {group} than among other "
                                 f"participants." + hint + less),
@@ -93,7 +91,7 @@ def concentration_findings(conc: pd.DataFrame, attribute: str, value: str, hypot
         hyp = linked[0][0] if linked else None
         out.append(dict(
             id=f"qual.concentrated.{r.code}",
-            statement=(f"'{_lab(r.code)}' is concentrated among {group}: {r.focus_share:.0%} of them "
+            statement=(f"'{label(r.code)}' is concentrated among {group}: {r.focus_share:.0%} of them "
                        f"({r.focus_with} of {r.focus_base}) raised it, against {r.others_share:.0%} of the others "
                        f"({r.others_with} of {r.others_base})."),
             metric=f"share of {value} participants with the code", value=_num(r.focus_share), base=base,
@@ -146,7 +144,7 @@ def reliability_finding(rel: pd.DataFrame, good: float = 0.8, tentative: float =
     lo, hi = _num(overall.get("ci_low")), _num(overall.get("ci_high"))
     ci = f", 95% CI {lo:.2f} to {hi:.2f}" if lo is not None and hi is not None else ""
     statement = (f"Agreement between coders: {name} {a:.2f}{ci} over {int(overall['units']):,} double-coded "
-                 f"decisions ({verdict})." + (f" Codes below {tentative}: {', '.join(map(_lab, weak))} — refine "
+                 f"decisions ({verdict})." + (f" Codes below {tentative}: {', '.join(map(label, weak))} — refine "
                                                "their definitions before relying on them." if weak else ""))
     return dict(id="qual.reliability", statement=statement, metric=f"{name} (all codes)",
                 value=_num(a), ci_low=lo, ci_high=hi, base=int(overall["units"]), test=test,
@@ -187,13 +185,13 @@ def immersion_finding(timeline: pd.DataFrame, top: int = 3) -> dict | None:
     weeks = int(timeline["week"].max()) if timeline["week"].notna().any() else 0
     counts = coded.groupby("code")["source_id"].nunique().sort_values(ascending=False, kind="stable")
     counts = counts.reset_index().sort_values(["source_id", "code"], ascending=[False, True])
-    most = ", ".join(f"{_lab(c)} ({n} entr{'y' if n == 1 else 'ies'})" for c, n in zip(counts["code"].head(top), counts["source_id"].head(top)))
+    most = ", ".join(f"{label(c)} ({n} entr{'y' if n == 1 else 'ies'})" for c, n in zip(counts["code"].head(top), counts["source_id"].head(top)))
     every = sorted(coded.groupby("code")["week"].nunique().loc[lambda s: s >= weeks].index) if weeks > 1 else []
     statement = (f"On the customer's site the researcher logged {entries} observations over {weeks} week(s); the "
                  f"themes seen most often: {most}." if most else
                  f"On the customer's site the researcher logged {entries} observations over {weeks} week(s), none coded yet.")
     if every:
-        statement += f" Seen every week: {', '.join(map(_lab, every))}."
+        statement += f" Seen every week: {', '.join(map(label, every))}."
     return dict(id="qual.immersion", statement=statement, metric="observation-log entries", value=float(entries),
                 base=entries, source="qual", severity="info",
                 extra={"weeks": weeks, "top_codes": counts["code"].head(top).tolist(), "every_week": every})

@@ -3,7 +3,6 @@ two-group comparison of a proportion (risk ratio with CI, chi-square) used by se
 from __future__ import annotations
 
 from dataclasses import dataclass, asdict
-import re
 
 import numpy as np
 import pandas as pd
@@ -122,30 +121,3 @@ def evidence_for(comp: Comparison, expected: str, alpha: float) -> str:
 
 def pct(x: float) -> str:
     return "n/a" if x is None or not np.isfinite(x) else f"{x:.0%}"
-
-
-_SNAKE_ID = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)+$")
-
-
-def words(value) -> str:
-    """A snake_case category as words for a reader ('paid_ads' -> 'paid ads'); anything else unchanged."""
-    s = "" if value is None else str(value)
-    return s.replace("_", " ") if _SNAKE_ID.match(s) else s
-
-
-def readable(df: pd.DataFrame) -> pd.DataFrame:
-    """The table with snake_case category values (index levels and text columns) written as words, so
-    channels, touchpoints and segments read 'paid ads', 'trial workspace', 'mid market'."""
-    out = df.copy()
-    if isinstance(out.index, pd.MultiIndex):
-        out.index = out.index.set_levels([lvl.map(words) if _texty(lvl) else lvl for lvl in out.index.levels])
-    elif _texty(out.index):
-        out.index = out.index.map(words).rename(out.index.name)
-    for c in out.columns:
-        if _texty(out[c]):
-            out[c] = out[c].map(lambda v: words(v) if isinstance(v, str) else v)
-    return out
-
-
-def _texty(x) -> bool:
-    return pd.api.types.is_object_dtype(x.dtype) or pd.api.types.is_string_dtype(x.dtype)

@@ -27,14 +27,44 @@ STEP_LABELS = {
 STATUSES = ("on_time", "late", "early", "missed", "not_due")
 
 
+_YEAR = 365.25
+
+
+def first_renewals(subscriptions: pd.DataFrame | None, customers: pd.DataFrame) -> pd.Series:
+    """Per customer, the date of the first renewal of their first contract: the renewal date of the
+    subscription that started first (from signup on). A renewal date more than a year after the
+    start is read as a yearly renewal and rolled back by whole years to its first anniversary
+    (exports usually hold the next renewal, not the first). Empty when there are no renewal dates."""
+    if subscriptions is None or "renewal_date" not in subscriptions.columns:
+        return pd.Series(dtype="datetime64[ns]")
+    require(subscriptions, "subscriptions", ["customer_id", "start_date", "renewal_date"])
+    s = subscriptions[["customer_id", "start_date", "renewal_date"]].copy()
+    s["start_date"] = as_dates(s, "subscriptions", "start_date")
+    s["renewal_date"] = as_dates(s, "subscriptions", "renewal_date")
+    s = s.dropna().loc[lambda d: d["renewal_date"] > d["start_date"]]
+    signup = customer_base(customers)[["customer_id", "signup_date"]].reset_index(drop=True)
+    s = s.merge(signup, on="customer_id").loc[lambda d: d["start_date"] >= d["signup_date"]]
+    first = s.sort_values(["customer_id", "start_date"]).drop_duplicates("customer_id")
+    years = np.floor((first["renewal_date"] - first["start_date"]).dt.days / _YEAR + 0.02).astype(int)
+    out = first["renewal_date"].copy()
+    for k in sorted(set(years[years > 1])):           # whole calendar years back (leap days included)
+        out[years == k] = out[years == k] - pd.DateOffset(years=int(k) - 1)
+    return out.set_axis(first["customer_id"]).rename("first_renewal")
+
+
 def cadence_status(customers: pd.DataFrame, interactions: pd.DataFrame,
-                   windows: dict[str, tuple[int, int]], as_of, data_start=None) -> pd.DataFrame:
+                   windows: dict[str, tuple[int, int]], as_of, data_start=None,
+                   renewals: pd.Series | None = None) -> pd.DataFrame:
     """One row per customer and cadence step: due, first date held, days after signup, status.
 
     windows: step -> (first day, last day) after signup (params success.cadence_windows.as_dict()).
     as_of: the date the data runs to (usually the study's period end).
     data_start: the date the interactions export begins (default: its earliest date); reviews
-    whose window ended before it cannot be assessed and are not due."""
+    whose window ended before it cannot be assessed and are not due.
+    renewals: customer_id -> first renewal date (first_renewals). The one-year review is about the
+    renewal, so for a customer with a renewal date its window is timed from that date: the window
+    [300, 365] days after signup reads as 65 to 0 days before the renewal. Customers without one
+    keep the window after signup (the signup's anniversary taken as the renewal)."""
     unknown = [s for s in windows if s not in CADENCE_STEPS]
     if unknown:
         raise SuccessDataError(f"unknown cadence steps {unknown}; the cadence steps are {list(CADENCE_STEPS)}. "
@@ -52,12 +82,18 @@ def cadence_status(customers: pd.DataFrame, interactions: pd.DataFrame,
     steps = pd.DataFrame({"step": list(windows),
                           "lo": [windows[s][0] for s in windows], "hi": [windows[s][1] for s in windows]})
     grid = cust[["customer_id", "signup_date", "churn_date"]].reset_index(drop=True).merge(steps, how="cross")
+    if renewals is not None and len(renewals) and "renewal_review" in windows:
+        # shift the renewal review's window so that its one-year point falls on the renewal date
+        shift = (grid["customer_id"].map(renewals) - grid["signup_date"]).dt.days - 365
+        renew = grid["step"].eq("renewal_review") & shift.notna()
+        grid.loc[renew, "lo"] = grid.loc[renew, "lo"] + shift[renew].astype(int)
+        grid.loc[renew, "hi"] = grid.loc[renew, "hi"] + shift[renew].astype(int)
     start = grid["signup_date"] + pd.to_timedelta(grid["lo"], unit="D")
     end = grid["signup_date"] + pd.to_timedelta(grid["hi"], unit="D")
     grid["due"] = (end <= as_of) & (end >= coverage_start) & ~(grid["churn_date"] <= end)
 
     it = it.merge(cust[["customer_id", "signup_date"]].reset_index(drop=True), on="customer_id", how="inner")
-    it = it.rename(columns={"type": "step"}).merge(steps, on="step")
+    it = it.rename(columns={"type": "step"}).merge(grid[["customer_id", "step", "lo", "hi"]], on=["customer_id", "step"])
     it["days"] = (it["date"] - it["signup_date"]).dt.days
     # a review held a year or more after its window opened belongs to a later cycle (next year's review)
     it = it[it["days"] < it["lo"] + 365]
@@ -173,16 +209,20 @@ def churn_by_compliance(cust_status: pd.DataFrame) -> pd.DataFrame:
     return g
 
 
-def renewal_by_compliance(cust_status: pd.DataFrame, as_of, renewal_day: int = 365) -> pd.DataFrame:
-    """First-year renewal (still a customer `renewal_day` days after signup) by how many of the
-    three reviews before renewal were held on time; customers whose first year has ended and who
-    were still customers when the six-month update was due."""
+def renewal_by_compliance(cust_status: pd.DataFrame, as_of, renewal_day: int = 365,
+                          renewals: pd.Series | None = None) -> pd.DataFrame:
+    """First-year renewal (still a customer on the first renewal date: `renewals`, else
+    `renewal_day` days after signup) by how many of the three reviews before renewal were held on
+    time; customers whose first renewal has passed and who were still customers when the six-month
+    update was due."""
     as_of = pd.Timestamp(as_of)
     cols = [f"{s}_status" for s in CADENCE_STEPS[:3]]
     if not all(c in cust_status.columns for c in cols):
         return pd.DataFrame()
     d = cust_status.copy()
     d["anniv"] = d["signup_date"] + pd.Timedelta(days=renewal_day)
+    if renewals is not None and len(renewals):
+        d["anniv"] = d["customer_id"].map(renewals).fillna(d["anniv"])
     d = d[(d["anniv"] <= as_of) & (d[cols] != "not_due").all(axis=1)]
     d["renewed"] = ~(d["churn_date"] <= d["anniv"])
     d["on time before renewal"] = (d[cols] == "on_time").sum(axis=1).astype(str) + " of 3"
@@ -263,6 +303,17 @@ def windows_table(windows: dict[str, tuple[int, int]]) -> pd.DataFrame:
     """The review windows as a small table for the report."""
     return pd.DataFrame({"from day": [w[0] for w in windows.values()], "to day": [w[1] for w in windows.values()]},
                         index=pd.Index([STEP_LABELS.get(s, s) for s in windows], name="review"))
+
+
+def renewal_timing_note(renewals: pd.Series, cust_status: pd.DataFrame) -> str:
+    """How the one-year review was timed, for the windows table's note."""
+    n = int(cust_status["customer_id"].isin(renewals.index).sum()) if len(renewals) else 0
+    if not n:
+        return ("No subscription renewal dates in the data: the one-year review is timed from signup, "
+                "its window ending on the signup's anniversary.")
+    return (f"The one-year review is about the renewal, so for the {n:,} of {len(cust_status):,} customers whose "
+            "subscription has a renewal date its window is timed from that date (day 365 = the first renewal); "
+            "the others' from signup.")
 
 
 def rate_sentence(t: pd.DataFrame, rate: str, what: str, min_base: int = 30) -> str | None:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from insight.success._common import Comparison, SuccessDataError, compare_rates, pct, require, words
+from insight.labels import label
 from insight.stats import is_significant
+from insight.success._common import Comparison, SuccessDataError, compare_rates, pct, require
 
 
 def _events(events: pd.DataFrame) -> pd.DataFrame:
@@ -208,11 +209,11 @@ def dropoff_finding(comp: Comparison, from_step: str, to_step: str, alpha: float
     sig = comp.p_value < alpha
     return dict(
         id="journey.channel_dropoff",
-        statement=(f"Visitors first reached through {words(comp.focus)} convert from {from_step} to {to_step} at "
+        statement=(f"Visitors first reached through {label(comp.focus)} convert from {from_step} to {to_step} at "
                    f"{pct(comp.rate_focus)} (of {comp.n_focus:,}) against {pct(comp.rate_reference)} "
-                   f"(of {comp.n_reference:,}) for {words(comp.reference)}"
+                   f"(of {comp.n_reference:,}) for {label(comp.reference)}"
                    + ("" if sig else "; the difference could be chance") + "."),
-        metric=f"{from_step}→{to_step} conversion ratio ({words(comp.focus)} / {words(comp.reference)})", value=comp.risk_ratio,
+        metric=f"{from_step}→{to_step} conversion ratio ({label(comp.focus)} / {label(comp.reference)})", value=comp.risk_ratio,
         base=comp.base, test=comp.test, p_value=comp.p_value, effect_size=comp.risk_ratio,
         effect_size_name="risk ratio", ci_low=comp.ci_low, ci_high=comp.ci_high, source="journey",
         severity="key" if sig else "info",

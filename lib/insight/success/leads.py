@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from insight.success._common import SuccessDataError, pct, words
+from insight.labels import label
+from insight.success._common import SuccessDataError, pct
 from insight.success.journey import _events
 
 
@@ -113,8 +114,8 @@ def lead_findings(table: pd.DataFrame, tests: dict, alpha: float, min_base: int 
         sig = on["p_value"] < alpha
         out.append(dict(
             id="success.lead_onboarding_time",
-            statement=(f"Qualified leads from {words(slow)} wait a median {ok.loc[slow, 'median days to onboard']:.0f} days for "
-                       f"onboarding, against {ok.loc[fast, 'median days to onboard']:.0f} days from {words(fast)}"
+            statement=(f"Qualified leads from {label(slow)} wait a median {ok.loc[slow, 'median days to onboard']:.0f} days for "
+                       f"onboarding, against {ok.loc[fast, 'median days to onboard']:.0f} days from {label(fast)}"
                        + ("" if sig else "; channels do not differ beyond chance") + "."),
             metric="median days from qualified lead to onboarding", value=float(ok["median days to onboard"].median()),
             base=on["n"], test=on["test"], p_value=on["p_value"], source="success",
@@ -126,8 +127,8 @@ def lead_findings(table: pd.DataFrame, tests: dict, alpha: float, min_base: int 
         sig = tr["p_value"] < alpha
         out.append(dict(
             id="success.trial_conversion_channel",
-            statement=(f"Trial conversion ranges from {pct(okt.loc[lo, 'trial conversion'])} ({words(lo)}) to "
-                       f"{pct(okt.loc[hi, 'trial conversion'])} ({words(hi)})"
+            statement=(f"Trial conversion ranges from {pct(okt.loc[lo, 'trial conversion'])} ({label(lo)}) to "
+                       f"{pct(okt.loc[hi, 'trial conversion'])} ({label(hi)})"
                        + ("" if sig else "; channels do not differ beyond chance") + "."),
             metric="trial conversion of the lowest channel (%)", value=round(100 * float(okt.loc[lo, "trial conversion"]), 1),
             base=tr["n"],
@@ -139,8 +140,8 @@ def lead_findings(table: pd.DataFrame, tests: dict, alpha: float, min_base: int 
 def plot_days_to_onboard(leads: pd.DataFrame, order: list[str] | None = None):
     import matplotlib.pyplot as plt
     import seaborn as sns
-    d = leads.dropna(subset=["days_to_onboard"]).assign(channel=lambda x: x["channel"].map(words))
-    order = [words(c) for c in order] if order is not None else None
+    d = leads.dropna(subset=["days_to_onboard"]).assign(channel=lambda x: x["channel"].map(label))
+    order = [label(c) for c in order] if order is not None else None
     fig, ax = plt.subplots(figsize=(7.5, 0.45 * d["channel"].nunique() + 1.6))
     sns.boxplot(data=d, x="days_to_onboard", y="channel", order=order, color="#92c5de", showfliers=False, ax=ax)
     ax.set_xlabel("days from qualified lead to onboarding")

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from insight.labels import label
+
 from insight.stats import CORRECTION_LABELS, p_adjust, two_proportion_z, welch_t_from_stats
 from insight.survey.questionnaire import Question, Questionnaire
 
@@ -98,8 +100,7 @@ class BannerTable:
         """One plain paragraph on what matters in the table: the differences significant at the
         stricter level (UPPER CASE letters), per question, e.g. '“Recommend?” NPS: existing (+14)
         and prospect (+21) are higher than churned (-29)'."""
-        def lab(x):
-            return str(x).replace("_", " ")
+        lab = label
         per_q: dict[str, dict[str, dict[tuple, list[str]]]] = {}
         for (i, j), s in sorted(self.letters.items()):
             strict = [ch for ch in s if ch.isupper()]
@@ -160,8 +161,7 @@ class BannerTable:
     def styler(self):
         """A pandas Styler: letters as superscripts, base rows shaded, small bases greyed."""
         idx = pd.MultiIndex.from_tuples([(self.question_labels[q], r) for q, r, _ in self.rows])
-        def lab(x):  # data values and variable names as a reviewer reads them: 'mid_market' -> 'mid market'
-            return str(x).replace("_", " ")
+        lab = label  # data values and variable names as a reviewer reads them: 'mid_market' -> 'mid market'
         cols = pd.MultiIndex.from_tuples([(lab(b) if b != "Total" else "", f"{lab(g)} ({self.column_letters[(b, g)]})"
                                            if (b, g) in self.column_letters else lab(g)) for b, g in self.columns])
         body = pd.DataFrame([[self._cell_html(i, j) for j in range(len(self.columns))] for i in range(len(self.rows))],

@@ -12,6 +12,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from insight.labels import label, labels_of
+
 from insight.survey.questionnaire import Questionnaire
 
 
@@ -135,7 +137,7 @@ def quota_fill_display(fill: pd.DataFrame) -> pd.DataFrame:
     """quota_fill for a report: dimensions and values as words ('customer status', 'mid market')."""
     out = fill.copy()
     for c in ("dimension", "value"):
-        out[c] = out[c].astype(str).str.replace("_", " ")
+        out[c] = labels_of(out[c].astype(str))
     return out
 
 
@@ -143,10 +145,10 @@ def quota_summary(fill: pd.DataFrame, under: float = 0.8, over: float = 1.25) ->
     """One sentence on the quota fill: which groups are under and over target."""
     def items(status):
         d = fill[fill["status"] == status]
-        return ", ".join(f"{str(v).replace('_', ' ')} ({f:.0%} of target)" for v, f in zip(d["value"], d["fill"]))
+        return ", ".join(f"{label(v)} ({f:.0%} of target)" for v, f in zip(d["value"], d["fill"]))
     low, high = items("under"), items("over")
     if len(fill) and (fill["status"] == "no data").all():
-        dims = ", ".join(str(d).replace("_", " ") for d in dict.fromkeys(fill["dimension"]))
+        dims = ", ".join(labels_of(dict.fromkeys(fill["dimension"])))
         return f"The survey does not record {dims}, so the quotas cannot be checked."
     if not low and not high:
         return f"Every quota is filled within {under:.0%} to {over:.0%} of its target."

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from insight.labels import labels_of
+
 from insight.survey.questionnaire import Questionnaire
 
 
@@ -57,7 +59,7 @@ def reliability_display(rel: pd.DataFrame, items: pd.DataFrame, qn: Questionnair
     """The two tables of `reliability` for a report: constructs as words, the interval as text,
     each item as its statement (when the questionnaire is given) and 'yes' for reverse-coded ones."""
     def lab(s):
-        return s.astype(str).str.replace("_", " ")
+        return pd.Series(labels_of(s.astype(str)), index=s.index)
     constructs = pd.DataFrame({
         "construct": lab(rel["construct"]).to_numpy(), "Cronbach's alpha": rel["alpha"].round(2).to_numpy(),
         "interval": [f"{lo:.2f} to {hi:.2f}" for lo, hi in zip(rel["ci_low"], rel["ci_high"])],

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from insight.labels import label
 from insight.display import esc, p_label, show_figure, show_note, show_table
 from insight.findings import record_finding
 from insight.stats import interval_note
@@ -19,8 +20,8 @@ STRENGTH_LABEL = {"strong": "strong (significant measurement)", "moderate": "mod
 
 
 def words(value) -> str:
-    """An id as words for a reader: 'customer_status' -> 'customer status', 'mid_market' -> 'mid market'."""
-    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value).replace("_", " ")
+    """An id as words for a reader (insight.labels.label); a missing value stays empty."""
+    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else label(value)
 
 
 def _p_text(p) -> str:
@@ -43,6 +44,12 @@ def record_synthesis(syn, study) -> None:
         record_finding(f"synthesis.verdict.{r['hypothesis']}", r["reason"], hypothesis=r["hypothesis"],
                        source="synthesis", show=False,
                        extra={"verdict": r["verdict"], "hypothesis_statement": r["statement"]})
+    for i, a in enumerate(syn.actions.to_dict("records"), 1):   # the action plan, for the index page
+        record_finding(f"synthesis.action.{i}", str(a["action"]), source="synthesis", show=False,
+                       hypothesis=a.get("hypothesis") or None,
+                       extra={"insight": a["insight"], "owner": words(a["owner"]), "due": "" if pd.isna(a["due"]) else str(a["due"]),
+                              "success_metric": _metric_words(a["success metric"], syn.labels),
+                              "status": a["status"]})
 
 
 def show_summary(syn) -> None:
@@ -55,7 +62,7 @@ def show_summary(syn) -> None:
         return
     t = pd.DataFrame([{"#": i, "Insight": s["statement"], "Evidence": s.get("evidence", ""),
                        "Confidence": s.get("confidence", "")} for i, s in enumerate(syn.summary, 1)])
-    show_table(t, "Executive summary: the top insights of the study", index=False,
+    show_table(t, "Executive summary: the top insights of the study", base=f"{len(t)} insights from the recorded findings", index=False,
                note="Confidence: high when significant evidence agrees across sources; medium with one "
                     "source; low when evidence is mixed or missing.")
     for n in syn.notes:
@@ -152,7 +159,7 @@ def show_triangulation(syn) -> None:
                        "Churn after the survey by overall satisfaction (1-5)", base=int(sr["customers"].sum()), index=False)
     if len(syn.trust):
         show_table(syn.trust.rename(columns={"coverage": "customers covered"}), "How far each source can be trusted",
-                   index=False, percent=["customers covered"],
+                   base=f"{len(syn.trust)} sources", index=False, percent=["customers covered"],
                    note="Base: respondents, participants or customers in each source; customers covered: the share of "
                         "the customer base the source speaks for.")
 
@@ -222,7 +229,8 @@ def show_year_over_year(syn, study) -> None:
                      "_p": c["p_value"], "_lo": 100 * c["ci_low"], "_hi": 100 * c["ci_high"], "_n": c["base_now"] + c["base_before"]})
     if rows:
         table = pd.DataFrame(rows)
-        show_table(table[[c for c in table.columns if not c.startswith("_")]], f"Key metrics: {prev} → {study.name}", index=False)
+        show_table(table[[c for c in table.columns if not c.startswith("_")]], f"Key metrics: {prev} → {study.name}",
+                   base="bases per row (before / now)", index=False)
         for r in rows:
             record_finding(f"synthesis.yoy.{r['measure'].split()[0].lower()}",
                            f"{r['measure']}: {r['before']:.1f} in {prev}, {r['now']:.1f} now ({r['change']:+.1f}, p {r['p']}).",
@@ -267,6 +275,6 @@ def show_actions(syn) -> None:
         return
     show_table(syn.actions.assign(owner=syn.actions["owner"].map(words),
                                   **{"success metric": syn.actions["success metric"].map(lambda m: _metric_words(m, syn.labels))}),
-               "Action plan: insight, action, owner, due date, success metric", index=False,
+               "Action plan: insight, action, owner, due date, success metric", base=f"{len(syn.actions)} actions", index=False,
                note="'agreed' rows come from the study params; 'suggested' rows follow from supported hypotheses "
                     "that have no agreed action yet.")

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from insight.labels import label, labels_of
+
 from insight.checks import InputError
 from scipy import stats
 
@@ -131,7 +133,7 @@ class Coverage:
         t = self.table
         out = pd.DataFrame({
             "Dimension": t["dimension"].map(DIMENSION_LABELS),
-            "Value": t["value"].astype(str).str.replace("_", " "),
+            "Value": labels_of(t["value"].astype(str)),
             "Target %": (t["target"] * 100).round(1),
             "In the sample": t["n"],
             "% of the sample": (t["share"] * 100).round(1),
@@ -358,7 +360,7 @@ def coverage_figure(cov: Coverage, title: str | None = None):
         y = np.arange(len(sub))
         ax.barh(y, sub["share"].fillna(0) * 100, color=[colours[s] for s in sub["status"]], height=0.7)
         ax.scatter(sub["target"] * 100, y, marker="|", s=260, color="black", zorder=3, linewidths=2.5)
-        ax.set_yticks(y, [f"{str(v).replace('_', ' ')} (n={k})" for v, k in zip(sub["value"], sub["n"])])
+        ax.set_yticks(y, [f"{label(v)} (n={k})" for v, k in zip(sub["value"], sub["n"])])
         ax.set_title(DIMENSION_LABELS.get(d, d), loc="left", fontsize=10)
         ax.grid(axis="y", visible=False)
     axes[-1, 0].set_xlabel("share of the sample (%)")
@@ -843,13 +845,13 @@ def precision_tables(precision: SurveyPrecision, params) -> list[tuple[pd.DataFr
 
     def words(df: pd.DataFrame) -> pd.DataFrame:  # group values and variable names as a reviewer reads them
         cols = [c for c in ("Group A", "Group B", "Comparison") if c in df.columns]
-        out = df.assign(**{c: df[c].astype(str).str.replace("_", " ") for c in cols})
+        out = df.assign(**{c: labels_of(df[c].astype(str)) for c in cols})
         for c in [c for c in df.columns if "rating" in c and pd.api.types.is_numeric_dtype(df[c])]:
             out[c] = df[c].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")   # as precise as the finding's wording
         return out
     compare = DIMENSION_LABELS.get(s.compare, str(s.compare).replace("_", " ")).lower()
     if not precision.precision.empty:
-        out.append((precision.precision, "Survey margin of error at the planned and achieved bases", None,
+        out.append((precision.precision, "Survey margin of error at the planned and achieved bases", "bases per row",
                     f"Worst case (a 50% share), {s.confidence:.0%} confidence. The finite-population correction applies "
                     "when the survey reaches a large part of all customers."))
     if len(precision.pairs):
@@ -861,7 +863,7 @@ def precision_tables(precision: SurveyPrecision, params) -> list[tuple[pd.DataFr
                     precision.achieved, "Groups sized as the completed responses came in."))
     if len(precision.hypotheses):
         out.append((words(precision.hypotheses), "Survey hypotheses: the smallest difference in mean rating each comparison can detect",
-                    None, f"Assuming a rating SD of {s.rating_sd:g} point; a real difference smaller than this may go unseen."))
+                    "planned bases per row", f"Assuming a rating SD of {s.rating_sd:g} point; a real difference smaller than this may go unseen."))
     return out
 
 
@@ -877,7 +879,7 @@ def targets_vs_population(targets: dict[str, dict[str, float]], customers: pd.Da
         base = customers[col].dropna().astype(str).value_counts(normalize=True)
         for value in list(tgt) + sorted(v for v in base.index if v not in tgt):
             t, b = tgt.get(value), float(base.get(value, 0.0))
-            rows.append({"Dimension": DIMENSION_LABELS[dim], "Value": str(value).replace("_", " "),
+            rows.append({"Dimension": DIMENSION_LABELS[dim], "Value": label(value),
                          "Target %": round(t * 100, 1) if t is not None else np.nan,
                          "Customer base %": round(b * 100, 1),
                          "Target − base (points)": round((t - b) * 100, 1) if t is not None else np.nan})
