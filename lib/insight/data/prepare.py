@@ -4,7 +4,9 @@
     prepared.tables["orders"]  -> Path of the canonical, validated, pseudonymised Parquet file
 
 Sources: the generated demo company (`data.demo`), and/or the user's exports (`data.tables`; a
-table given there replaces the demo's). Every problem in every table is collected and raised at
+table given there replaces the demo's), and/or qualitative material named under `data.qual` (a
+REFI-QDA .qdpx project and/or a folder of transcripts, read into participants, qual_sources,
+codebook and coded_segments by insight.qual.importers). Every problem in every table is collected and raised at
 once as DataError before anything is written. Soft problems are `warnings`.
 
 Survey responses and the qualitative tables are restricted to the study period (the study's own
@@ -34,7 +36,8 @@ import pandas as pd
 
 from insight.config import Params
 from insight.data import pii
-from insight.data.loaders import ROW, Loaded, display_path, read_table
+from insight.config.data import QUAL_TABLES
+from insight.data.loaders import ROW, Loaded, display_path, qual_files, read_qual, read_table
 from insight.data.mapping import map_table
 from insight.data.problems import DataError
 from insight.data.schema import TABLES
@@ -135,6 +138,14 @@ def _fingerprints(params: Params, project: Project, key: bytes | None = None) ->
         h.update(json.dumps(spec.model_dump(mode="json"), sort_keys=True).encode())
         per[name] = h.hexdigest()
         whole.update(f"{name}:{per[name]}".encode())
+    if params.data.qual is not None:
+        h = hashlib.blake2b(digest_size=10)
+        h.update(common.encode())
+        h.update(json.dumps(params.data.qual.model_dump(mode="json"), sort_keys=True).encode())
+        for path in qual_files(params.data.qual, project):
+            h.update(f"{path.name}:{file_hash(path) if path.is_file() else 'missing'}".encode())
+        per["qual"] = h.hexdigest()
+        whole.update(f"qual:{per['qual']}".encode())
     return whole.hexdigest(), per
 
 
@@ -305,6 +316,15 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
             loaded[name] = got
             specs[name] = spec
             fingerprints[name] = per.get(name, "")
+
+    if data.qual is not None:   # a .qdpx project and/or transcripts: the four qualitative tables
+        got, problems = read_qual(data.qual, project, params.qualitative.probe_phrases)
+        errors += problems
+        for name in QUAL_TABLES:
+            loaded.pop(name, None)   # replaces the demo's qualitative tables
+        for name, ld in got.items():
+            loaded[name] = ld
+            fingerprints[name] = per.get("qual", "")
 
     frames: dict[str, pd.DataFrame] = {}
     files = {name: ld.file for name, ld in loaded.items()}
