@@ -12,7 +12,7 @@ SCALE ?=
 RUN_FLAGS = $(if $(JOBS),--jobs $(JOBS)) $(if $(filter 1 yes true,$(FORCE)),--force) $(if $(ONLY),--only $(ONLY))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup report test lab new-study validate bench clean lock
+.PHONY: help setup report test lab new-study validate map bench clean lock
 
 help: ## list the targets
 	@echo "Customer-insight workbook. Targets:"
@@ -33,6 +33,9 @@ report: $(STAMP) ## render a study's reports: make report STUDY=2024-annual [JOB
 
 validate: $(STAMP) ## check a study's params and data without running anything
 	$(BIN)/python -m insight validate $(STUDY)
+
+map: $(STAMP) ## suggest a mapping of an export: make map FILE=export.csv [TABLE=customers SHEET=name STUDY=name]
+	$(BIN)/python -m insight map "$(FILE)" $(if $(TABLE),--table $(TABLE)) $(if $(SHEET),--sheet "$(SHEET)") $(if $(filter-out file,$(origin STUDY)),--study $(STUDY))
 
 test: $(STAMP) ## run the whole test suite (units, references, notebooks, browser)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
