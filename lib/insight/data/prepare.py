@@ -127,6 +127,8 @@ def _fingerprints(params: Params, project: Project, key: bytes | None = None) ->
     per: dict[str, str] = {}
     whole = hashlib.blake2b(digest_size=10)
     whole.update(common.encode())
+    survey = _questionnaire_id(params, project)   # survey responses are checked against it
+    whole.update(survey.encode())
     if params.data.demo is not None:
         whole.update(_demo_id(params).encode())
     for name, spec in sorted(params.data.tables.items()):
@@ -136,6 +138,8 @@ def _fingerprints(params: Params, project: Project, key: bytes | None = None) ->
         h.update(common.encode())
         h.update(content.encode())
         h.update(json.dumps(spec.model_dump(mode="json"), sort_keys=True).encode())
+        if name == "survey_responses":
+            h.update(survey.encode())
         per[name] = h.hexdigest()
         whole.update(f"{name}:{per[name]}".encode())
     if params.data.qual is not None:
@@ -147,6 +151,16 @@ def _fingerprints(params: Params, project: Project, key: bytes | None = None) ->
         per["qual"] = h.hexdigest()
         whole.update(f"qual:{per['qual']}".encode())
     return whole.hexdigest(), per
+
+
+def _questionnaire_id(params: Params, project: Project) -> str:
+    from insight.survey.questionnaire import questionnaire_files
+
+    path = project.resolve(params.survey.questionnaire)
+    parts = [params.survey.out_of_range]
+    for p in questionnaire_files(path):
+        parts.append(f"{p.name}:{file_hash(p) if p.is_file() else 'missing'}")
+    return json.dumps(parts)
 
 
 def data_fingerprint(params: Params, project: Project | None = None) -> str:
@@ -351,6 +365,13 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
 
     notes = list(ref_notes)
     frames = restrict_to_period(frames, params, details)
+    if "survey_responses" in frames:   # the answers against the questionnaire, before any notebook runs
+        from insight.survey.questionnaire import check_study_responses
+
+        found = check_study_responses(params, project, frames["survey_responses"], files["survey_responses"])
+        warnings += [p for p in found if p.severity != "error"]
+        if any(p.severity == "error" for p in found):
+            raise DataError(found + warnings)
     personal: dict[str, dict] = {}
     for name in list(frames):
         frames[name], personal[name] = protect(name, frames[name], specs.get(name), params, key)
