@@ -203,3 +203,13 @@ def test_qdpx_block_validates(root, capsys):
     assert data == {"qual": {"qdpx": "data/interviews.qdpx", "kind": "interview_1to1"}}
     project = study_from(root, "q", data)
     assert prepare_study_data(load_params("q", project), project).rows["coded_segments"] == 8
+
+
+def test_the_command_line(root, capsys):
+    from insight.cli import main
+
+    assert main(["map", str(FIX / "orders.csv")]) == 0
+    out = capsys.readouterr().out
+    spec = pasted(out)["tables"]["orders"]
+    assert spec["columns"] == {c: c for c in ("order_id", "customer_id", "product_id", "order_date", "quantity",
+                                              "revenue")}
