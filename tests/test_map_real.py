@@ -121,3 +121,17 @@ def test_clothing_reviews_and_their_products(shared_datasets, root):
     prep = prepare_study_data(load_params("rev", project), project)
     assert prep.rows["reviews"] == len(rows) == 23486
     assert prep.rows["products"] == products_n
+
+
+def test_online_retail_orders_as_the_hand_written_mapping(shared_datasets, root):
+    """The UCI Online Retail invoice lines against the orders mapping written by hand in
+    tests/fixtures/data/online_retail.yaml (its `exclude:` list of non-product stock codes is
+    knowledge no profile has, and stays the user's edit)."""
+    fixture = yaml.safe_load((ROOT / "tests" / "fixtures" / "data" / "online_retail.yaml").read_text(encoding="utf-8"))
+    by_hand = fixture["tables"]["orders"]
+    sug = suggest_mapping(profile_file(shared_datasets / "online_retail" / "online_retail.csv.gz", Project(root)))
+    assert sug.table == "orders"
+    spec = sug.spec()
+    assert spec["columns"] == by_hand["columns"]
+    assert spec["compute"] == by_hand["compute"] and spec["drop_missing"] == by_hand["drop_missing"]
+    assert spec["one_row_per_key"] is True and spec["aggregate"] == by_hand["aggregate"]

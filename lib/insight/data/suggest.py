@@ -138,6 +138,7 @@ VALUE_SYNONYMS: dict[str, dict[str, str]] = {
 CHURN_FLAGS = {"customers.status": ("churned", "existing"), "subscriptions.status": ("cancelled", "active"),
                "survey_responses.customer_status": ("churned", "existing"),
                "participants.customer_status": ("churned", "existing")}
+ROW_NUMBERS = ("", "unnamed_0", "index", "id", "row", "rownames", "row_names", "x")
 TENURE = re.compile(r"^(tenure|months?|lifetime|customer_age|months_active|months_as_customer|days_as_customer|"
                     r"tenure_months|tenure_days)(_.*)?$")
 
@@ -290,6 +291,7 @@ class Suggestion:
     compute: dict[str, str] = field(default_factory=dict)
     drop_missing: list[str] = field(default_factory=list)
     fill_missing: dict[str, str] = field(default_factory=dict)
+    aggregate: dict[str, str] = field(default_factory=dict)
     date_format: str | None = None
     date_notes: list[str] = field(default_factory=list)
     one_row_per_key: bool = False
@@ -318,6 +320,8 @@ class Suggestion:
             out["date_format"] = self.date_format
         if self.one_row_per_key:
             out["one_row_per_key"] = True
+        if self.aggregate:
+            out["aggregate"] = self.aggregate
         return out
 
     def _order(self, column: str) -> int:
@@ -388,10 +392,28 @@ def suggest_mapping(profile: FileProfile, table: str | None = None,
             sug.fill_missing[cname] = UNKNOWN
     if len(t.key) == 1 and t.key[0] in sug.guesses and not profile.column(sug.guesses[t.key[0]].column).unique:
         sug.one_row_per_key = True
+    elif len(t.key) > 1 and all(k in sug.guesses for k in t.key):
+        keycols = [sug.guesses[k].column for k in t.key]
+        if profile.frame.duplicated(subset=keycols).any():
+            sug.one_row_per_key = True
     if len(t.key) == 1 and t.key[0] not in sug.guesses:
         other = next((c for c, g in sug.guesses.items() if c.endswith("_id") and profile.column(g.column).unique), None)
         if other:
             sug.compute[t.key[0]] = other
+    # order lines with a unit price but no line amount: revenue = quantity x unit price
+    if table == "orders" and "revenue" not in sug.guesses and "quantity" in sug.guesses:
+        price = next((p for p in profile.columns if p.name not in used and p.kind in ("number", "integer", "money")
+                      and _name_score(p.name, "list_price") >= 0.9), None)
+        if price is not None:
+            sug.guesses["unit_price"] = Guess(price.name, "unit_price", 0.9, "unit prices (for revenue)")
+            used.add(price.name)
+            sug.compute["revenue"] = "quantity * unit_price"
+    if table == "orders" and sug.one_row_per_key:   # repeated lines of a product in one order are summed
+        sug.aggregate = {c: "sum" for c in ("quantity", "revenue") if c in sug.guesses or c in sug.compute}
+    if table == "orders" and "is_return" not in sug.guesses and "quantity" in sug.guesses:
+        qty = profile.column(sug.guesses["quantity"].column)
+        if qty.minimum is not None and qty.minimum < 0:
+            sug.compute["is_return"] = "quantity < 0"
     # required columns not found
     tenure = next((p for p in profile.columns if TENURE.match(split_camel(p.name)) and p.kind == "integer"
                    and p.name not in used), None)
@@ -418,15 +440,16 @@ def _score(t: Table, col: Col, prof: ColumnProfile, joins, profile) -> tuple[flo
     n = name_score(prof.name, col)
     # the name must say more when the content says less: specific content (emails, dates, values
     # that map...) needs little, ids and numbers some, plain text labels a close name
-    need = 0.0 if c > 1.0 else 0.3 if reason.startswith(SPECIFIC) else 0.55 if reason else 0.8
-    if n < need and not (col.name == "review_id"):
+    need = (0.0 if c > 1.0 else 0.3 if reason.startswith(SPECIFIC) else 0.7 if reason == "numbers"
+            else 0.55 if reason else 0.8)
+    row_number = prof.unique and prof.kind in ("integer", "id") and split_camel(prof.name) in ROW_NUMBERS
+    if n < need and not (row_number and col.name in t.key and len(t.key) == 1):
         return 0.0, ""
     total = 0.6 * n + 0.4 * min(c, 1.0)
     if c > 1.0:                     # a join to another table of the study is strong evidence
         total = max(total, 0.9)
-    if col.name == "review_id" and prof.unique and prof.kind in ("integer", "id") and split_camel(prof.name) in (
-            "", "unnamed_0", "index", "id", "row"):
-        total = max(total, 0.9)
+    if row_number and col.name in t.key and len(t.key) == 1 and col.name in ("review_id", "respondent_id"):
+        total = max(total, 0.9)     # a row number written by the exporting tool (pandas, R) as the key
     return total, reason
 
 
@@ -455,15 +478,27 @@ def guess_table(profile: FileProfile, joins: dict[str, set[str]] | None = None) 
         key_unique = key_ok and len(t.key) == 1 and profile.column(sug.guesses[t.key[0]].column).unique
         # evidence: the required columns placed (weighted by how well), the key found by its name
         named_key = key_ok and all(name_score(sug.guesses[k].column, t.col(k)) >= 0.9 for k in t.key)
+        found = [c for c in req if c in sug.guesses]
+        if not found:
+            continue
+        if name == "survey_responses":   # answers: many columns of small whole-number scales
+            scales = [p for p in profile.columns if p.kind == "integer" and p.distinct <= 11 and p.name not in
+                      {g.column for g in sug.guesses.values()}]
+            if len(scales) >= max(3, len(profile.columns) // 2):
+                found.append(f"{len(scales)} answer columns")
         score = (sum(sug.guesses[c].score for c in req if c in sug.guesses) + 0.3 * len(sug.defaults)
-                 + 0.5 * len([c for c in req if c in sug.compute])) / len(req) \
+                 + 0.5 * len([c for c in req if c in sug.compute])
+                 + (1.5 if len(found) > len([c for c in req if c in sug.guesses]) else 0)) / len(req) \
             + (0.5 if named_key else 0.1 if key_ok else 0) + (0.3 if key_unique else 0) \
             + sum(g.score for c, g in sug.guesses.items() if c not in req) / 100
         why = (f"{len(placed)} of its {len(req)} required columns placed"
+               + (f", {found[-1]}" if found and found[-1].endswith("answer columns") else "")
                + (f", its key {' + '.join(t.key)} found" + (" (unique)" if key_unique else "") if key_ok else ""))
         if best is None or score > best[0]:
             best = (score, name, why)
-    assert best is not None
+    if best is None:
+        raise ValueError(f"{profile.path}: no canonical table fits its columns ({', '.join(c.name for c in profile.columns)}); "
+                         f"name the table with TABLE=<table> (tables: {', '.join(TABLES)})")
     return best[1], f"guessed from the columns: {best[2]}"
 
 
@@ -537,18 +572,31 @@ def render_block(sug: Suggestion, indent: int = 4) -> str:
         out.append(f"{inner}fill_missing: {_flow(sug.fill_missing)}".ljust(indent + 40)
                    + "  # CHECK: written where the file has no value")
     if sug.compute:
-        out.append(f"{inner}compute: {_flow(sug.compute)}".ljust(indent + 40)
-                   + "  # CHECK: the key derived from another unique id")
+        why = {"revenue": "the line amount: quantity x unit price", "is_return": "negative quantities are returns"}
+        out.append(f"{inner}compute:")
+        for target, expr in sug.compute.items():
+            out.append(f"{inner}  {target}: {q(expr)}".ljust(indent + 40) + "  # CHECK: "
+                       + why.get(target, "the key derived from another unique id"))
     if sug.one_row_per_key:
         key = sug.guesses[t.key[0]].column
         prof = p.column(key)
         out.append(f"{inner}one_row_per_key: true".ljust(indent + 40)
                    + f"  # {key} repeats ({prof.distinct:,} distinct in {prof.present:,} rows): one {sug.table[:-1]} row per {t.key[0]}")
+        if len(t.key) > 1:
+            out[-1] = (f"{inner}one_row_per_key: true".ljust(indent + 40)
+                       + f"  # several rows share {' + '.join(sug.guesses[k].column for k in t.key)}: combined into one")
+    if sug.aggregate:
+        out.append(f"{inner}aggregate: {_flow(sug.aggregate)}".ljust(indent + 40) + "  # CHECK: how the combined rows add up")
     if sug.missing:
         out.append(f"{inner}# Still missing (required by the {sug.table} table; `make validate` will ask for them):")
         for cname, hint in sug.missing:
             out.append(f"{inner}#   {cname}: {hint}")
-    if sug.unused:
+    if sug.unused and t.extra_columns:
+        out.append(f"{inner}# Kept as answer columns under these names (`make validate` checks them against the "
+                   "questionnaire, survey.questionnaire: its question ids must match them):")
+        for prof in sug.unused:
+            out.append(f"{inner}#   {prof.name}: {prof.describe()}")
+    elif sug.unused:
         out.append(f"{inner}# Not placed (not part of the canonical {sug.table} table, dropped when read):")
         for prof in sug.unused:
             out.append(f"{inner}#   {prof.name}: {prof.describe()}")
