@@ -22,10 +22,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
 import yaml
 
-from insight.data.mapping import FALSE, TRUE, norm_label
+from insight.data.mapping import TRUE, norm_label
 from insight.data.profile import ColumnProfile, FileProfile, split_camel
 from insight.data.schema import TABLES, Col, Table
 
