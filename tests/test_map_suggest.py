@@ -213,3 +213,13 @@ def test_the_command_line(root, capsys):
     spec = pasted(out)["tables"]["orders"]
     assert spec["columns"] == {c: c for c in ("order_id", "customer_id", "product_id", "order_date", "quantity",
                                               "revenue")}
+
+
+def test_money_with_currency_signs_is_flagged(root):
+    path = root / "data" / "subs.csv"
+    path.write_text('contract_id,customer_id,mrr\nS1,C1,"$1,200.00"\nS2,C2,$80.50\nS3,C3,$99.00\n', encoding="utf-8")
+    prof = profile_file(path, Project(root))
+    assert prof.column("mrr").kind == "money" and (prof.column("mrr").minimum, prof.column("mrr").maximum) == (80.5, 1200.0)
+    sug = suggest_mapping(prof, "subscriptions")
+    assert sug.guesses["mrr"].column == "mrr" and sug.guesses["subscription_id"].column == "contract_id"
+    assert "mrr: mrr" in sug.block() and "export without currency signs" in sug.block()

@@ -542,6 +542,8 @@ def render_block(sug: Suggestion, indent: int = 4) -> str:
         for cname, g in sorted(sug.guesses.items(), key=lambda kv: sug._order(kv[1].column)):
             prof = p.column(g.column)
             mark = "" if g.score >= SURE else "CHECK "
+            if prof.kind == "money":   # the mapping reads plain numbers (1234.5)
+                mark = "CHECK: export without currency signs and thousands separators; "
             why = f"{g.why}; " if g.why else ""
             out.append(f"{inner}  {q(g.column)}: {cname}".ljust(indent + 40)
                        + f"  # {mark}{why}{prof.describe()}")

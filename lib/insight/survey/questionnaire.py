@@ -513,6 +513,10 @@ def check_study_responses(params, project, df: pd.DataFrame, file: str) -> list:
 
     cfg = params.survey
     path = project.resolve(cfg.questionnaire)
+    if not path.is_file():   # an error of the params already (survey.questionnaire); here only a note
+        return [problem(display_path(path, project), "survey.questionnaire",
+                        f"the survey responses were not checked: the questionnaire {cfg.questionnaire} was not found",
+                        "set survey.questionnaire to the questionnaire YAML of this survey", "warning")]
     try:
         qn = load_questionnaire(path, project)
     except QuestionnaireError as exc:
