@@ -132,6 +132,7 @@ def test_online_retail_orders_as_the_hand_written_mapping(shared_datasets, root)
     sug = suggest_mapping(profile_file(shared_datasets / "online_retail" / "online_retail.csv.gz", Project(root)))
     assert sug.table == "orders"
     spec = sug.spec()
+    assert yaml.safe_load("t:\n" + sug.block())["t"]["orders"] == spec
     assert spec["columns"] == by_hand["columns"]
     assert spec["compute"] == by_hand["compute"] and spec["drop_missing"] == by_hand["drop_missing"]
     assert spec["one_row_per_key"] is True and spec["aggregate"] == by_hand["aggregate"]

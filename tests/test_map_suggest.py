@@ -86,6 +86,7 @@ def test_latin1_semicolon_export(root):
     assert sug.date_format == "%d/%m/%Y"
     assert sug.defaults == {"region": None}
     block = sug.block()
+    assert pasted(block)["tables"]["customers"] == sug.spec()     # the printed block is the mapping
     assert "CHECK: could not place Gold" in block and "anna@mueller.de" not in block and "1234 5678" not in block
     # it loads and validates as pasted; `make validate` then names the one value left to map
     project = study_from(root, "crm", pasted(block))

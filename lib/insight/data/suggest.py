@@ -305,8 +305,10 @@ class Suggestion:
         cols = {g.column: c for c, g in sorted(self.guesses.items(), key=lambda kv: self._order(kv[1].column))}
         if cols:
             out["columns"] = cols
-        if self.values:
-            out["values"] = self.values
+        values = {c: self.values.get(c, {}) for c in [c.name for c in TABLES[self.table].columns]
+                  if c in self.values or c in self.unplaced_values}
+        if values:
+            out["values"] = values
         if self.defaults:
             out["defaults"] = self.defaults
         if self.compute:
