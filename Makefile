@@ -12,7 +12,7 @@ SCALE ?=
 RUN_FLAGS = $(if $(JOBS),--jobs $(JOBS)) $(if $(filter 1 yes true,$(FORCE)),--force) $(if $(ONLY),--only $(ONLY))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup report pdf test lab new-study validate bench clean lock
+.PHONY: help setup report pdf test lab new-study validate map bench clean lock
 
 help: ## list the targets
 	@echo "Customer-insight workbook. Targets:"
@@ -36,6 +36,9 @@ pdf: $(STAMP) ## the rendered study as one PDF, a bookmark per report (needs Deb
 
 validate: $(STAMP) ## check a study's params and data without running anything
 	$(BIN)/python -m insight validate $(STUDY)
+
+map: $(STAMP) ## suggest a mapping of an export: make map FILE=export.csv [TABLE=customers SHEET=name STUDY=name]
+	$(BIN)/python -m insight map "$(FILE)" $(if $(TABLE),--table $(TABLE)) $(if $(SHEET),--sheet "$(SHEET)") $(if $(filter-out file,$(origin STUDY)),--study $(STUDY))
 
 test: $(STAMP) ## run the whole test suite (units, references, notebooks, browser)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -349,6 +349,12 @@ def test_survey_restricted_to_study_period_transactions_kept(tmp_path):
     tables = {k: v.model_dump(exclude_defaults=True) for k, v in params.data.tables.items()}
     tables["survey_responses"] = {"path": "data/survey.csv"}
     project = write_study(tmp_path, "s", {"tables": tables})
+    # the responses are checked against the study's questionnaire when they are prepared
+    (tmp_path / "questionnaire.yaml").write_text(
+        "title: t\nsections:\n  - title: s\n    questions:\n      - {id: q_nps, type: nps, scale: {min: 0, max: 10}}\n"
+        "      - {id: comment, type: open}\n", encoding="utf-8")
+    with open(project.params_file("s"), "a", encoding="utf-8") as fh:
+        fh.write(f"survey: {{questionnaire: '{tmp_path / 'questionnaire.yaml'}', weighting: {{margins: {{}}}}}}\n")
     prep = prepare_study_data(load_params("s", project), project)
     survey = pd.read_parquet(prep.tables["survey_responses"])
     assert survey["respondent_id"].tolist() == ["R2", "R3"]           # the 2023 response is left out

@@ -1,4 +1,4 @@
-"""Command line: python -m insight report|validate|pdf|new-study STUDY (the Makefile's targets call these)."""
+"""Command line: python -m insight report|validate|pdf|new-study STUDY, map FILE (the Makefile's targets call these)."""
 from __future__ import annotations
 
 import argparse
@@ -49,6 +49,11 @@ def _cmd_new_study(args) -> int:
     return new_study(args.study, Project.find())
 
 
+def _cmd_map(args) -> int:
+    from insight.data.suggest import map_file
+    return map_file(args.file, Project.find(), table=args.table, study=args.study, sheet=args.sheet)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="insight", description="Customer-insight workbook")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -68,6 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     n = sub.add_parser("new-study", help="scaffold params/<study>.yaml")
     n.add_argument("study")
     n.set_defaults(func=_cmd_new_study)
+    m = sub.add_parser("map", help="profile an export and suggest its mapping for params (never overwrites)")
+    m.add_argument("file", help="the export: .csv/.txt/.tsv(.gz), .xlsx, .parquet or a REFI-QDA .qdpx project")
+    m.add_argument("--table", default=None, help="the canonical table it holds (guessed from the columns when omitted)")
+    m.add_argument("--study", default=None, help="the study: its mapped tables are used to recognise ids, and the "
+                                                  "block is also written to params/mappings/<study>.<table>.yaml")
+    m.add_argument("--sheet", default=None, help="the Excel sheet")
+    m.set_defaults(func=_cmd_map)
     args = ap.parse_args(argv)
     return args.func(args)
 

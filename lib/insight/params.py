@@ -297,8 +297,9 @@ def _cross_checks(params: Params, fname: str, lines, project: Project) -> list[P
             add(("study", "previous_study"), f"no params file for the previous study {prev!r}",
                 f"create params/{prev}.yaml or remove `previous_study`")
     data = params.data
-    if data.demo is None and not data.tables:
-        add(("data",), "the study names no data", "add `demo: {}` for the demo company, or `tables:` with your exports")
+    if data.demo is None and not data.tables and data.qual is None:
+        add(("data",), "the study names no data", "add `demo: {}` for the demo company, `tables:` with your exports, "
+            "or `qual:` with a .qdpx project or a folder of transcripts")
     for tname, spec in data.tables.items():
         p = project.resolve(spec.path)
         if not p.exists():

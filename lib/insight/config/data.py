@@ -34,6 +34,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from insight.config.base import Section
+from insight.config.qual import QualKind
 
 TableName = Literal[
     "customers", "products", "orders", "subscriptions", "costs", "interactions",
@@ -41,6 +42,8 @@ TableName = Literal[
     "journey_events", "usage", "feedback_items", "reviews",
 ]
 
+
+QUAL_TABLES = ("participants", "qual_sources", "codebook", "coded_segments")   # what `data.qual` produces
 
 Aggregate = Literal["first", "last", "min", "max", "sum", "mean", "median", "count", "nunique"]
 
@@ -78,6 +81,48 @@ class TableSpec(Section):
     aggregate: dict[str, Aggregate] = Field(default_factory=dict, description="with one_row_per_key: canonical column -> first, last, min, max, sum, mean, median, count or nunique (default first)")
 
 
+class QualSpec(Section):
+    """Qualitative material named directly: a REFI-QDA project and/or a folder of transcripts,
+    read into the four qualitative tables (participants, qual_sources, codebook, coded_segments)."""
+    qdpx: str | None = Field(default=None, description="a REFI-QDA project (.qdpx) exported from QualCoder, NVivo, ATLAS.ti or MAXQDA: its codebook, text sources, cases (participants, with case variables such as segment) and codings")
+    transcripts: str | None = Field(default=None, description="a folder of plain-text or Markdown transcripts (.txt, .md), one source per file, turns written 'Speaker: ...'; optional front matter participant, date, kind, title")
+    kind: QualKind = Field(default="interview_1to1", description="the kind of every source unless `kinds:` or a transcript's front matter says otherwise")
+    kinds: dict[str, QualKind] = Field(default_factory=dict, description="source name (in the .qdpx) or transcript file name without extension -> kind, e.g. {council_2024-09: expert_session}")
+    date: dt.date | None = Field(default=None, description="the date of sources that carry none (a transcript without a date in its front matter or file name)")
+    encoding: str | None = Field(default=None, description="encoding of the transcripts; default UTF-8 (with or without BOM) or UTF-16 with a BOM")
+
+    @model_validator(mode="after")
+    def _some(self):
+        if self.qdpx is None and self.transcripts is None:
+            raise ValueError("name a REFI-QDA project with `qdpx:` and/or a folder of transcripts with `transcripts:`")
+        return self
+
+    def cross_check(self, data: "DataSpec") -> list:
+        from insight.paths import Project
+
+        project, out = Project.find(), []
+        if self.qdpx is not None:
+            p = project.resolve(self.qdpx)
+            if not p.is_file():
+                out.append((("data", "qual", "qdpx"), f"file not found: {self.qdpx}",
+                            "write the path (relative to the project root, or absolute) of the exported .qdpx project", "error"))
+            elif p.suffix.lower() != ".qdpx":
+                out.append((("data", "qual", "qdpx"), f"{self.qdpx} is not a .qdpx file",
+                            "export the project as REFI-QDA (.qdpx); a folder of text transcripts goes under `transcripts:`", "error"))
+        if self.transcripts is not None:
+            p = project.resolve(self.transcripts)
+            if not p.is_dir():
+                out.append((("data", "qual", "transcripts"), f"folder not found: {self.transcripts}",
+                            "write the path of the folder holding the .txt / .md transcripts", "error"))
+            elif not any(p.glob("*.txt")) and not any(p.glob("*.md")):
+                out.append((("data", "qual", "transcripts"), f"{self.transcripts} holds no .txt or .md transcripts",
+                            "save the transcripts as plain text (.txt) or Markdown (.md) in that folder", "error"))
+        for name in sorted(set(data.tables) & set(QUAL_TABLES)):
+            out.append((("data", "tables", name), f"{name} is read from `data.qual:` and named under `tables:` too",
+                        f"remove `tables: {name}` or `qual:`", "error"))
+        return out
+
+
 class DemoSpec(Section):
     scale: float = Field(default=1.0, gt=0, description="1 = the demo size; larger values feed the benchmark")
     seed: int = Field(default=20240101, description="random seed of the generator; the same seed gives the same company")
@@ -85,6 +130,7 @@ class DemoSpec(Section):
 
 class DataSpec(Section):
     demo: DemoSpec | None = Field(default=None, description="use the generated demo company")
+    qual: QualSpec | None = Field(default=None, description="qualitative material: `qdpx:` a REFI-QDA project and/or `transcripts:` a folder of transcripts, read into participants, qual_sources, codebook and coded_segments (replacing the demo's)")
     tables: dict[TableName, TableSpec] = Field(default_factory=dict, description="canonical table -> the export it is read from and how it maps; with `demo:` too, a table given here replaces the demo's. Several tables may read the same file (e.g. customers and products derived from order lines with one_row_per_key)")
     personal_columns: list[str] = Field(default_factory=lambda: ["name", "email", "phone"], description="names of columns pseudonymised wherever they appear outside the data model (e.g. survey columns); the model's own personal columns (customers' contact name, email, phone...) are always pseudonymised, product names are not")
     segments: list[str] | None = Field(default=None, description="allowed segment values; default: the canonical ones")
@@ -123,6 +169,8 @@ class DataSpec(Section):
             if spec.aggregate and not spec.one_row_per_key:
                 out.append((("data", "tables", tname, "aggregate"), "`aggregate:` only applies with `one_row_per_key: true`",
                             "add `one_row_per_key: true` or remove `aggregate:`", "error"))
+        if self.qual is not None:
+            out += self.qual.cross_check(self)
         return out
 
 

@@ -244,3 +244,82 @@ def _read_parquet(name: str, path: Path, shown: str) -> tuple[Loaded | None, lis
     df = df.reset_index(drop=True)
     df[ROW] = range(1, len(df) + 1)
     return Loaded(df, shown, "Parquet"), []
+
+
+# --- qualitative material named under data.qual -------------------------------------------------------
+
+def qual_files(spec, project: Project) -> list[Path]:
+    """Every file `data.qual` reads (for the fingerprint): the .qdpx and the transcripts."""
+    files = []
+    if spec.qdpx:
+        files.append(project.resolve(spec.qdpx))
+    if spec.transcripts:
+        folder = project.resolve(spec.transcripts)
+        if folder.is_dir():
+            files += sorted([*folder.glob("*.txt"), *folder.glob("*.md")])
+    return files
+
+
+def _qual_problem(path: Path, project: Project, key: str, exc: Exception) -> Problem:
+    text = str(exc)
+    message, _, fix = text.partition(" Fix: ")
+    if message.startswith(str(path) + ": "):
+        message = message[len(str(path)) + 2:]
+    shown = display_path(path, project)
+    return problem(shown, key, message.strip(), fix.strip())
+
+
+def read_qual(spec, project: Project, probe_phrases=None) -> tuple[dict[str, Loaded], list[Problem]]:
+    """`data.qual` (a REFI-QDA .qdpx and/or a folder of transcripts) as raw canonical tables:
+    participants, qual_sources, codebook, coded_segments from the project; qual_sources from the
+    transcripts. Rows are numbered from 1 in each table (`_row`) for messages."""
+    from insight.qual.importers import DEFAULT_PROBE_PHRASES, QualImportError, import_transcripts, read_qdpx
+    from insight.qual.model import QualDataError
+
+    probe_phrases = probe_phrases or DEFAULT_PROBE_PHRASES
+    frames: dict[str, tuple[pd.DataFrame, str, str]] = {}
+    problems: list[Problem] = []
+    if spec.qdpx:
+        path = project.resolve(spec.qdpx)
+        shown = display_path(path, project)
+        try:
+            qd = read_qdpx(path, kind=spec.kind, kinds=spec.kinds, probe_phrases=probe_phrases, check=False)
+        except (QualImportError, QualDataError) as exc:
+            problems.append(_qual_problem(path, project, "data.qual.qdpx", exc))
+        else:
+            how = "REFI-QDA project (.qdpx)"
+            for name, df in (("participants", qd.participants), ("qual_sources", qd.sources),
+                             ("codebook", qd.codebook), ("coded_segments", qd.segments)):
+                if len(df):
+                    frames[name] = (df, shown, how)
+    if spec.transcripts:
+        folder = project.resolve(spec.transcripts)
+        shown = display_path(folder, project)
+        paths = sorted([*folder.glob("*.txt"), *folder.glob("*.md")])
+        groups: dict[str, list[Path]] = {}
+        for p in paths:
+            groups.setdefault(spec.kinds.get(p.stem, spec.kind), []).append(p)
+        got = []
+        for kind, group in groups.items():
+            for p in group:   # one file at a time, so that every bad file is reported
+                try:
+                    got.append(import_transcripts([p], kind=kind, date=spec.date, encoding=spec.encoding,
+                                                  probe_phrases=probe_phrases)["qual_sources"])
+                except (QualImportError, QualDataError) as exc:
+                    problems.append(_qual_problem(p, project, "data.qual.transcripts", exc))
+        if got:
+            df = pd.concat(got, ignore_index=True)
+            if "qual_sources" in frames:
+                prev, where, how = frames["qual_sources"]
+                frames["qual_sources"] = (pd.concat([prev, df], ignore_index=True), f"{where} and {shown}",
+                                          f"{how} and {len(paths)} transcripts")
+            else:
+                frames["qual_sources"] = (df, shown, f"{len(paths)} transcripts (.txt/.md)")
+    out = {}
+    for name, (df, shown, how) in frames.items():
+        df = df.reset_index(drop=True).copy()
+        if name == "qual_sources" and spec.date is not None:
+            df["date"] = df["date"].where(df["date"].notna(), pd.Timestamp(spec.date))
+        df[ROW] = range(1, len(df) + 1)
+        out[name] = Loaded(df, shown, how)
+    return out, problems

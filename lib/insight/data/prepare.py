@@ -4,7 +4,9 @@
     prepared.tables["orders"]  -> Path of the canonical, validated, pseudonymised Parquet file
 
 Sources: the generated demo company (`data.demo`), and/or the user's exports (`data.tables`; a
-table given there replaces the demo's). Every problem in every table is collected and raised at
+table given there replaces the demo's), and/or qualitative material named under `data.qual` (a
+REFI-QDA .qdpx project and/or a folder of transcripts, read into participants, qual_sources,
+codebook and coded_segments by insight.qual.importers). Every problem in every table is collected and raised at
 once as DataError before anything is written. Soft problems are `warnings`.
 
 Survey responses and the qualitative tables are restricted to the study period (the study's own
@@ -34,7 +36,8 @@ import pandas as pd
 
 from insight.config import Params
 from insight.data import pii
-from insight.data.loaders import ROW, Loaded, display_path, read_table
+from insight.config.data import QUAL_TABLES
+from insight.data.loaders import ROW, Loaded, display_path, qual_files, read_qual, read_table
 from insight.data.mapping import map_table
 from insight.data.problems import DataError
 from insight.data.schema import TABLES
@@ -124,6 +127,8 @@ def _fingerprints(params: Params, project: Project, key: bytes | None = None) ->
     per: dict[str, str] = {}
     whole = hashlib.blake2b(digest_size=10)
     whole.update(common.encode())
+    survey = _questionnaire_id(params, project)   # survey responses are checked against it
+    whole.update(survey.encode())
     if params.data.demo is not None:
         whole.update(_demo_id(params).encode())
     for name, spec in sorted(params.data.tables.items()):
@@ -133,9 +138,29 @@ def _fingerprints(params: Params, project: Project, key: bytes | None = None) ->
         h.update(common.encode())
         h.update(content.encode())
         h.update(json.dumps(spec.model_dump(mode="json"), sort_keys=True).encode())
+        if name == "survey_responses":
+            h.update(survey.encode())
         per[name] = h.hexdigest()
         whole.update(f"{name}:{per[name]}".encode())
+    if params.data.qual is not None:
+        h = hashlib.blake2b(digest_size=10)
+        h.update(common.encode())
+        h.update(json.dumps(params.data.qual.model_dump(mode="json"), sort_keys=True).encode())
+        for path in qual_files(params.data.qual, project):
+            h.update(f"{path.name}:{file_hash(path) if path.is_file() else 'missing'}".encode())
+        per["qual"] = h.hexdigest()
+        whole.update(f"qual:{per['qual']}".encode())
     return whole.hexdigest(), per
+
+
+def _questionnaire_id(params: Params, project: Project) -> str:
+    from insight.survey.questionnaire import questionnaire_files
+
+    path = project.resolve(params.survey.questionnaire)
+    parts = [params.survey.out_of_range]
+    for p in questionnaire_files(path):
+        parts.append(f"{p.name}:{file_hash(p) if p.is_file() else 'missing'}")
+    return json.dumps(parts)
 
 
 def data_fingerprint(params: Params, project: Project | None = None) -> str:
@@ -306,6 +331,15 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
             specs[name] = spec
             fingerprints[name] = per.get(name, "")
 
+    if data.qual is not None:   # a .qdpx project and/or transcripts: the four qualitative tables
+        got, problems = read_qual(data.qual, project, params.qualitative.probe_phrases)
+        errors += problems
+        for name in QUAL_TABLES:
+            loaded.pop(name, None)   # replaces the demo's qualitative tables
+        for name, ld in got.items():
+            loaded[name] = ld
+            fingerprints[name] = per.get("qual", "")
+
     frames: dict[str, pd.DataFrame] = {}
     files = {name: ld.file for name, ld in loaded.items()}
     for name, ld in loaded.items():
@@ -331,6 +365,13 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
 
     notes = list(ref_notes)
     frames = restrict_to_period(frames, params, details)
+    if "survey_responses" in frames:   # the answers against the questionnaire, before any notebook runs
+        from insight.survey.questionnaire import check_study_responses
+
+        found = check_study_responses(params, project, frames["survey_responses"], files["survey_responses"])
+        warnings += [p for p in found if p.severity != "error"]
+        if any(p.severity == "error" for p in found):
+            raise DataError(found + warnings)
     personal: dict[str, dict] = {}
     for name in list(frames):
         frames[name], personal[name] = protect(name, frames[name], specs.get(name), params, key)

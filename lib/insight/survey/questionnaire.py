@@ -24,6 +24,13 @@ constructs and reverse coding live on the items).
 
 Skip logic: `asked_if: {answered: q_x}` (asked when q_x has an answer) and/or
 `asked_if: {column: [values]}` (asked when the respondent's column holds one of the values).
+`required: true`: every completed response the routing asks it of must answer it (a grid: each item).
+
+The responses are checked against the questionnaire when the study's data are prepared
+(`make validate`, before any notebook runs; `check_study_responses`) and again by the survey
+notebooks: columns the questionnaire does not know, questions the data lack, answers outside a
+question's codes, required questions left unanswered — every problem at once, each with the file,
+the column, the rows and the fix.
 """
 from __future__ import annotations
 
@@ -102,6 +109,7 @@ class QuestionSpec(_M):
     reverse: bool = False
     correct: int | None = None
     asked_if: dict[str, Any] | None = None
+    required: bool = False
     note: str = ""
 
     @model_validator(mode="after")
@@ -148,6 +156,7 @@ class Question:
     asked_if: dict[str, Any] | None = None
     grid: str | None = None
     note: str = ""
+    required: bool = False
 
     @property
     def columns(self) -> list[str]:
@@ -268,28 +277,56 @@ class Questionnaire:
 
     # --- checking data against the codebook ---------------------------------------------------
     def check_responses(self, df: pd.DataFrame, out_of_range: str = "error") -> pd.DataFrame:
-        """Raise SurveyDataError listing every problem (unknown columns, missing columns,
-        codes outside a scale or option list, routing columns absent). Out-of-range codes are
+        """Raise SurveyDataError listing every problem (see `problems`). Out-of-range codes are
         only reported (not raised) when out_of_range is 'blank' or 'remove': the returned
         DataFrame lists them (respondent_id, question, column, value)."""
-        problems: list[str] = []
-        known = set(RESPONDENT_COLUMNS) | set(self.attributes) | set(self.answer_columns)
+        problems, bad = self.problems(df, out_of_range=out_of_range)
+        errors = [p for p in problems if p.severity == "error"]
+        if errors:
+            raise SurveyDataError([f"{p.key}: {p.message}; fix: {p.fix}" for p in errors])
+        return bad
+
+    def problems(self, df: pd.DataFrame, file: str = TABLE, out_of_range: str = "error") -> tuple[list, pd.DataFrame]:
+        """(every problem of the responses against the questionnaire as data-layer Problems, the
+        out-of-range answers as a DataFrame). Problems: columns the questionnaire does not know,
+        answer columns the data lack, routing columns absent, codes outside a scale or option list
+        (warnings when out_of_range is 'blank' or 'remove': they are blanked/removed at cleaning),
+        required questions left unanswered by completed responses the routing asked them of.
+        Rows are the file's row numbers when `df` carries `_row` (as prepared data do), and
+        respondent ids are named too."""
+        from insight.data.loaders import ROW
+        from insight.data.problems import examples_text, many, problem, rows_text
+
+        out: list = []
+        qfile = str(self.path or "the questionnaire")
+        known = set(RESPONDENT_COLUMNS) | set(self.attributes) | set(self.answer_columns) | {ROW}
         unknown = [c for c in df.columns if c not in known]
         if unknown:
-            problems.append(f"columns {unknown} are not in the questionnaire ({self.path or 'questionnaire'}); "
-                            "fix: add each question to the questionnaire, list respondent attributes under "
-                            "`attributes:`, or leave the column out of the export / its column mapping")
+            out.append(problem(file, TABLE, f"columns {unknown} are not in the questionnaire ({qfile})",
+                               "add each question to the questionnaire, list respondent attributes under "
+                               "`attributes:`, or leave the column out of the export / its column mapping"))
         missing = [c for c in self.answer_columns if c not in df.columns]
         if missing:
-            problems.append(f"the questionnaire asks {missing} but {TABLE} has no such columns; "
-                            "fix: map the export's column names onto the question ids in params "
-                            "(data.tables.survey_responses.columns) or remove the questions from the questionnaire")
+            out.append(problem(file, TABLE, f"the questionnaire asks {missing} but {TABLE} has no such columns",
+                               "map the export's column names onto the question ids in params "
+                               "(data.tables.survey_responses.columns) or remove the questions from the questionnaire "
+                               f"({qfile})"))
         for q in self.questions:
             for key in (q.asked_if or {}):
                 if key != "answered" and key not in df.columns:
-                    problems.append(f"question {q.id} is routed on column {key!r}, which {TABLE} lacks; "
-                                    "fix: add the column to the data or change `asked_if`")
+                    out.append(problem(file, f"{TABLE}.{key}", f"question {q.id} is routed on column {key!r}, which "
+                                       f"{TABLE} lacks", "add the column to the data or change `asked_if`"))
         rid = df["respondent_id"] if "respondent_id" in df.columns else pd.Series(df.index, index=df.index)
+        rownums = df[ROW] if ROW in df.columns else None
+
+        def where(mask) -> str:
+            ids = list(rid[mask].astype(str).head(5))
+            more = " ..." if int(mask.sum()) > 5 else ""
+            text = f"respondents {', '.join(ids)}{more}"
+            if rownums is not None:
+                text = rows_text(rownums[mask].head(5), int(mask.sum())) + "; " + text
+            return text
+
         bad_rows = []
         for q in self.questions:
             for col in q.columns:
@@ -310,20 +347,38 @@ class Questionnaire:
                     allowed = ", ".join(map(str, q.codes))
                 if bad.any():
                     vals = sorted(map(str, s[bad].unique()))[:8]
-                    ids = list(rid[bad].astype(str).head(10))
-                    msg = (f"{TABLE}.{col}: {int(bad.sum())} answer(s) outside the codes of {q.id} ({allowed}): "
-                           f"values {vals}, respondents {ids}{' ...' if bad.sum() > 10 else ''}; fix: correct the codes, "
-                           "recode them in params (data.tables.survey_responses.values), or set "
-                           "survey.out_of_range to blank/remove")
-                    if out_of_range == "error":
-                        problems.append(msg)
+                    severity = "error" if out_of_range == "error" else "warning"
+                    action = {"blank": "blanked", "remove": "removed with their respondents"}.get(out_of_range, "")
+                    out.append(problem(
+                        file, f"{TABLE}.{col}",
+                        f"{many(int(bad.sum()), 'answer')} outside the codes of {q.id} ({allowed}): values "
+                        f"{examples_text(vals, 8)} ({where(bad)})" + (f"; they will be {action} (survey.out_of_range)"
+                                                                      if action else ""),
+                        "correct the codes, recode them in params (data.tables.survey_responses.values), or set "
+                        "survey.out_of_range to blank/remove", severity))
                     bad_rows.append(pd.DataFrame({"respondent_id": rid[bad].astype(str), "question": q.id,
                                                   "column": col, "value": s[bad].astype(str)}))
-        if problems:
-            raise SurveyDataError(problems)
-        if bad_rows:
-            return pd.concat(bad_rows, ignore_index=True)
-        return pd.DataFrame(columns=["respondent_id", "question", "column", "value"])
+        if "completed" in df.columns:
+            done = df["completed"].fillna(False).astype(bool)
+            for q in self.questions:
+                cols = [c for c in q.columns if c in df.columns]
+                if not q.required or not cols:
+                    continue
+                try:
+                    asked = self.asked_mask(df, q)
+                except KeyError:   # routed on a column the data lack: reported above
+                    continue
+                unanswered = done & asked & ~self._answered(df, q)
+                if unanswered.any():
+                    out.append(problem(
+                        file, f"{TABLE}.{q.id}",
+                        f"{many(int(unanswered.sum()), 'completed response')} did not answer the required question "
+                        f"{q.id} although it was asked ({where(unanswered)})",
+                        f"correct the export (completed: false for partial responses), or mark {q.id} "
+                        f"`required: false` in the questionnaire ({qfile})"))
+        bad = (pd.concat(bad_rows, ignore_index=True) if bad_rows
+               else pd.DataFrame(columns=["respondent_id", "question", "column", "value"]))
+        return out, bad
 
     # --- scoring helpers ---------------------------------------------------------------------
     def scored(self, df: pd.DataFrame, q: Question | str) -> pd.Series:
@@ -430,10 +485,11 @@ def _build(spec: QuestionnaireSpec, path: Path | None) -> Questionnaire:
             if q.type == "grid":
                 for it in q.items or []:
                     qs.append(Question(it.id, "likert", _fill(it.text, spec.company), sec.title, q.scale, (),
-                                       it.construct_name, it.reverse, None, q.asked_if, q.id, q.note))
+                                       it.construct_name, it.reverse, None, q.asked_if, q.id, q.note, q.required))
             else:
                 qs.append(Question(q.id, q.type, _fill(q.text, spec.company), sec.title, q.scale,
-                                   tuple(q.options or ()), q.construct_name, q.reverse, q.correct, q.asked_if, None, q.note))
+                                   tuple(q.options or ()), q.construct_name, q.reverse, q.correct, q.asked_if, None, q.note,
+                                   q.required))
     ids = [q.id for q in qs]
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
@@ -447,6 +503,39 @@ def _build(spec: QuestionnaireSpec, path: Path | None) -> Questionnaire:
                                                  "but there is no such question; fix the `asked_if`")
     return Questionnaire(spec.title, spec.company, spec.introduction,
                          [(s.title, s.questions) for s in spec.sections], qs, list(spec.attributes), path)
+
+
+def check_study_responses(params, project, df: pd.DataFrame, file: str) -> list:
+    """The study's survey responses against its questionnaire (params.survey.questionnaire), as
+    data-layer Problems for `make validate`; a questionnaire that cannot be read is one problem."""
+    from insight.data.loaders import display_path
+    from insight.data.problems import problem
+
+    cfg = params.survey
+    path = project.resolve(cfg.questionnaire)
+    if not path.is_file():   # an error of the params already (survey.questionnaire); here only a note
+        return [problem(display_path(path, project), "survey.questionnaire",
+                        f"the survey responses were not checked: the questionnaire {cfg.questionnaire} was not found",
+                        "set survey.questionnaire to the questionnaire YAML of this survey", "warning")]
+    try:
+        qn = load_questionnaire(path, project)
+    except QuestionnaireError as exc:
+        message, _, fix = str(exc).removeprefix(f"{path}: ").partition("; fix: ")
+        return [problem(display_path(path, project), "survey.questionnaire", message, fix)]
+    qn.path = Path(display_path(path, project))
+    return qn.problems(df, file, out_of_range=cfg.out_of_range)[0]
+
+
+def questionnaire_files(path: Path) -> list[Path]:
+    """The questionnaire file and the blocks file it names (what its content depends on)."""
+    files = [path]
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return files
+    if isinstance(raw, dict) and raw.get("blocks"):
+        files.append((path.parent / str(raw["blocks"])).resolve())
+    return files
 
 
 # --- rendering for fieldwork -------------------------------------------------------------------
