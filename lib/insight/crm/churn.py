@@ -141,6 +141,14 @@ def survival_columns(rate_tables: dict, configured=(), k: int = 3) -> list[str]:
     return out + [b for _, b in rest][:max(0, k - len(out))]
 
 
+def at_risk_gap(orders=None, usage=None, subscriptions=None, profile_by=None, **_) -> str | None:
+    """Why no at-risk rule can run on this study's data, or None when one can."""
+    if orders is None and usage is None and subscriptions is None and profile_by is None:
+        return ("No warning sign can be computed: the rules need orders, usage or subscriptions, or churn (with a date "
+                "or a tenure) that differs across a customer attribute, and this study has none of these.")
+    return None
+
+
 def backtest_gap(flags: pd.DataFrame, customers: pd.DataFrame, horizon_days: int) -> str | None:
     """Why the at-risk rules cannot be checked at the earlier cutoff, or None when they can."""
     C = flags.attrs["cutoff"]
