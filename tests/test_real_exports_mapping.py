@@ -170,6 +170,9 @@ def test_comparison_columns_add_demographics_and_attributes_in_words():
     assert ci.customers["senior"].tolist() == ["senior citizen", "not senior citizen", "senior citizen", "not senior citizen"]
     assert ci.notes == [("2 churned customers have no churn date but a tenure in months: they are counted as having left "
                          "at signup date + tenure (the end of their tenure).", "info")]
+    assert ci.snapshot and "The export says who left but not when" in ci.period_note()   # every churn date from tenure
+    dated = _customers().assign(churn_date=pd.to_datetime(["2020-06-30", None, None, None]))
+    assert not churn_input(dated, "2020-06-30").snapshot                 # one real date: per period makes sense
 
 
 def test_churn_categories_rank_like_reasons():

@@ -103,6 +103,14 @@ class ChurnInput:
     has_churn: bool
     compare: list[str]
     notes: list[tuple[str, str]]          # (text, kind) to show before the analyses
+    snapshot: bool = False                # every churn date comes from a tenure: the export says who left, not when
+
+    def period_note(self) -> str | None:
+        """Why churn per period is not shown, or None."""
+        if self.snapshot:
+            return ("The export says who left but not when: every churn date here is signup + tenure, so churn per "
+                    "period would only show all of it in the last period. Churn per period needs churn_date.")
+        return None
 
 
 def churn_input(customers: pd.DataFrame, as_of, configured=(), max_groups: int = 8) -> ChurnInput:
@@ -129,7 +137,8 @@ def churn_input(customers: pd.DataFrame, as_of, configured=(), max_groups: int =
         notes.append(("No customer has a churn date on or before the reference date, so churn rates, reasons, survival "
                       "curves and the back-test are left out; the at-risk list still works from purchases (and usage "
                       "and contracts where present).", "warning"))
-    return ChurnInput(customers, has_churn, compare, notes)
+    churned = int((customers["status"] == "churned").sum()) if "status" in customers else 0
+    return ChurnInput(customers, has_churn, compare, notes, snapshot=bool(derived) and derived == churned)
 
 
 def survival_columns(rate_tables: dict, configured=(), k: int = 3) -> list[str]:
