@@ -270,6 +270,9 @@ def test_telco_has_no_orders(telco):
     nbs = telco["manifest"]["notebooks"]
     assert nbs["customer_value"]["status"] == "not applicable" and "orders" in nbs["customer_value"]["reason"]
     assert nbs["data_inventory"]["status"] == "ok"
+    # issue 18: churn needs only the customers table; the sections that need orders are left out
+    assert nbs["retention_churn"]["status"] == "ok"
+    assert [s["id"] for s in nbs["retention_churn"]["sections_skipped"]] == ["cohorts", "behaviour"]
 
 
 def test_survey_only_runs_the_survey(survey_only):

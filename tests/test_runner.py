@@ -200,3 +200,35 @@ def test_a_hung_cell_fails_its_notebook_after_the_timeout(toy):
     assert time.perf_counter() - t0 < 90
     e = manifest(toy)["notebooks"]["hang"]
     assert e["status"] == "failed" and "timed out" in e["error"].lower()
+
+
+def test_a_section_whose_table_is_missing_is_left_out_with_a_note(toy):
+    """issue 18: the runner skips a section, not the report; the index says what the table would add."""
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["insight"] = {"title": "Mixed", "requires": ["customers"], "order": 5, "sections": [
+        {"id": "cohorts", "title": "Cohorts", "needs": ["orders"], "shows": "cohort grids"},
+        {"id": "churn", "title": "Churn", "needs": ["customers"], "shows": "churn rates"}]}
+    params = new_code_cell('study = "toy"')
+    params.metadata["tags"] = ["parameters"]
+    head = new_markdown_cell("## Cohorts\n\nExplained here.")
+    grid = new_code_cell("raise RuntimeError('the orders section ran')")
+    churn_md = new_markdown_cell("## Churn")
+    churn = new_code_cell("print('churn section ' + 'ran')")
+    for cell, sid in ((head, "cohorts"), (grid, "cohorts"), (churn_md, "churn"), (churn, "churn")):
+        cell.metadata["tags"] = [f"section:{sid}"]
+    nb.cells = [new_markdown_cell("# Mixed"), params, head, grid, churn_md, churn, new_code_cell("print('the end')")]
+    nbformat.write(nb, str(toy.notebooks_dir / "mixed.ipynb"))
+    assert run(toy, only=["mixed"]) == 0
+    m = manifest(toy)["notebooks"]
+    assert m["mixed"]["status"] == "ok"
+    assert m["mixed"]["sections_skipped"] == [{"id": "cohorts", "title": "Cohorts", "needs": ["orders"], "shows": "cohort grids",
+                                              "note": "This section needs an orders table, which this study does not have: "
+                                                      "it would show cohort grids."}]
+    html = (toy.report_dir("toy") / "mixed.html").read_text(encoding="utf-8")
+    assert "This section needs an orders table, which this study does not have: it would show cohort grids." in html
+    assert "Explained here" not in html and "the orders section ran" not in html
+    assert "churn section ran" in html and "the end" in html
+    index = (toy.report_dir("toy") / "index.html").read_text(encoding="utf-8")
+    assert "What more data would add" in index and "section “Cohorts”: cohort grids" in index
+    assert "Needs survey</a>" not in index and "Needs survey (the whole report)" in index

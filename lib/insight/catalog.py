@@ -3,6 +3,17 @@
 Each notebook carries `metadata.insight`: title, summary, requires (canonical tables), stage (1 =
 analyses, run in parallel; 2 = synthesis, after them), order (position on the index). An analyst's
 new notebook without that metadata still runs: stage 1, no requirements, titled by its file name.
+
+`requires` is the minimum for any of the notebook to run. A section that needs more declares it in
+`sections`, and its cells carry the tag `section:<id>`:
+
+    "sections": [{"id": "cohorts", "title": "Cohort retention", "needs": ["orders"],
+                  "shows": "the share of each cohort that buys again, period by period"}]
+
+A need is a table name or alternatives joined by "|" ("orders|usage|subscriptions": any one of
+them). When a study lacks what a section needs, the runner leaves that section's cells out and puts
+a short note in their place ("This section needs an orders table, which this study does not have:
+it would show ..."); the rest of the report runs (see insight.sections).
 """
 from __future__ import annotations
 
@@ -11,6 +22,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from insight.paths import Project
+
+
+@dataclass(frozen=True)
+class SectionInfo:
+    id: str
+    title: str
+    needs: tuple[str, ...] = ()      # table names; "a|b" means either
+    shows: str = ""                  # what the section would show, for the note and the index
+
+    def missing(self, tables) -> list[str]:
+        """The needs the study's tables do not meet (each as written, e.g. "orders" or "orders|usage")."""
+        have = set(tables)
+        return [n for n in self.needs if not any(alt.strip() in have for alt in n.split("|"))]
 
 
 @dataclass(frozen=True)
@@ -24,6 +48,7 @@ class NotebookInfo:
     stage: int = 1
     order: int = 100
     area: str = ""
+    sections: tuple[SectionInfo, ...] = ()
 
     @property
     def html_name(self) -> str:
@@ -52,10 +77,18 @@ def read_info(path: Path, root: Path) -> NotebookInfo:
     meta = (nb.get("metadata") or {}).get("insight") or {}
     rel = path.relative_to(root).as_posix()
     title = meta.get("title") or _title_from_cells(nb, path.stem.replace("_", " ").capitalize())
+    sections = []
+    for i, sec in enumerate(meta.get("sections") or ()):
+        if not isinstance(sec, dict) or not sec.get("id"):
+            raise CatalogError(f"{rel}: metadata insight.sections[{i}] needs an `id` (the cells of the section are "
+                               "tagged section:<id>); fix it in the notebook's metadata")
+        sections.append(SectionInfo(id=str(sec["id"]), title=str(sec.get("title", sec["id"])),
+                                    needs=tuple(sec.get("needs", ())), shows=str(sec.get("shows", ""))))
     return NotebookInfo(
         name=path.stem, path=path, rel=rel, title=str(title), summary=str(meta.get("summary", "")),
         requires=tuple(meta.get("requires", ())), stage=int(meta.get("stage", 1)),
         order=int(meta.get("order", 100)), area=rel.split("/")[0] if "/" in rel else "",
+        sections=tuple(sections),
     )
 
 

@@ -25,9 +25,12 @@ def _cmd_validate(args) -> int:
     try:
         prepared = prepare_study_data(params, project)
     except DataError as exc:
+        # the data errors first (they stop the run), then the warnings about the params (hypotheses, dimensions)
         print(exc.report() if hasattr(exc, "report") else str(exc), file=sys.stderr)
+        for w in warnings_of(params):
+            print("  " + str(w), file=sys.stderr)
         return 2
-    for w in [*warnings_of(params), *prepared.warnings]:
+    for w in [*prepared.warnings, *warnings_of(params)]:
         print(str(w))
     print(f"{args.study}: params and data are valid; tables: {', '.join(sorted(prepared.tables))}")
     return 0

@@ -155,7 +155,7 @@ def build_context(project: Project, study: str, params, manifest: dict) -> dict:
         "exec": executive_summary(findings, previous, html_of, synthesis_html, alpha,
                                   {name: e.get("title", name) for name, e in entries}),
         "study": study, "p": params, "trigger": TRIGGERS.get(params.study.trigger, params.study.trigger),
-        "entries": entries, "summary": summary, "verdicts": verdicts, "sections": sections,
+        "entries": entries, "gains": data_gains(entries), "summary": summary, "verdicts": verdicts, "sections": sections,
         "warnings": manifest.get("warnings", []), "updated": manifest.get("updated", ""),
         "commit": manifest.get("commit", ""), "css": css, "counts": counts,
         "synthesis_html": synthesis_html,
@@ -163,6 +163,25 @@ def build_context(project: Project, study: str, params, manifest: dict) -> dict:
         "previous_exists": bool(params.study.previous_study and
                                 (project.report_dir(params.study.previous_study) / "index.html").exists()),
     }
+
+
+def data_gains(entries) -> list[dict]:
+    """What each missing table would add: per table (or set of alternatives), the whole reports that
+    need it and the sections of the other reports that were left out for want of it."""
+    from insight.sections import needs_text
+    gains: dict[str, list[dict]] = {}
+    for name, e in entries:
+        if e.get("status") == "not applicable":
+            for t in e.get("missing_tables") or ():
+                gains.setdefault(t, []).append({"report": e.get("title", name), "html": None, "section": None,
+                                                "shows": e.get("summary", "")})
+            continue
+        for s in e.get("sections_skipped") or ():
+            for t in s.get("needs", ()):
+                gains.setdefault(t, []).append({"report": e.get("title", name), "html": e.get("html"),
+                                                "section": s.get("title"), "shows": s.get("shows", "")})
+    return [{"table": t, "label": needs_text([t]), "entries": items}
+            for t, items in sorted(gains.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
 
 
 def write_index(project: Project, study: str, params, manifest: dict) -> Path:

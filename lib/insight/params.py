@@ -46,7 +46,12 @@ class ParamsError(Exception):
     def report(self) -> str:
         n = len(self.problems)
         head = f"{n} problem{'s' if n != 1 else ''} in the study parameters; nothing was run or written:"
-        return "\n".join([head, *("  " + str(p) for p in self.problems)])
+        return "\n".join([head, *("  " + str(p) for p in errors_first(self.problems))])
+
+
+def errors_first(problems: list[Problem]) -> list[Problem]:
+    """Errors (what stops the run) before warnings (hypotheses, dimensions...), each in its own order."""
+    return [p for p in problems if p.severity == "error"] + [p for p in problems if p.severity != "error"]
 
 
 def check_slug(study: str) -> str | None:

@@ -30,6 +30,7 @@ from pathlib import Path
 from insight.catalog import NotebookInfo, discover
 from insight.findings import read_findings_file
 from insight.paths import PACKAGE_DIR, Project
+from insight.sections import skipped as skipped_sections
 
 MANIFEST = "manifest.json"
 KERNEL_ENV = {"MPLBACKEND": "module://matplotlib_inline.backend_inline", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
@@ -134,7 +135,13 @@ def _execute_job(job: dict, work: Path) -> dict:
         import papermill as pm
         from insight import forkkernel
         warm = {"kernel_manager_class": forkkernel.kernel_manager_class()} if os.environ.get(forkkernel.ENV_SOCKET) else {}
-        pm.execute_notebook(job["path"], str(out_nb), parameters={"study": job["study"]}, kernel_name="python3",
+        source = job["path"]
+        if job.get("sections_skipped"):   # sections the study's tables cannot feed: left out, a note in place
+            from insight.sections import prune
+            source = str(work / f"{job['name']}.source.ipynb")
+            nb = json.loads(Path(job["path"]).read_text(encoding="utf-8"))
+            Path(source).write_text(json.dumps(prune(nb, job["sections_skipped"]), ensure_ascii=False), encoding="utf-8")
+        pm.execute_notebook(source, str(out_nb), parameters={"study": job["study"]}, kernel_name="python3",
                             cwd=str(Path(job["path"]).parent), progress_bar=False, log_output=False,
                             request_save_on_cell_execute=False, execution_timeout=job.get("cell_timeout"), **warm)
     except Exception as exc:  # noqa: BLE001 - any failure of the notebook is reported, not raised
@@ -282,7 +289,7 @@ def _run_report(study: str, options: RunOptions, project: Project, servers: cont
         elif missing:
             reason = "no " + " / ".join(t.replace("_", " ") for t in missing) + " data in this study"
         if reason:
-            entry.update(status="not applicable", reason=reason, html=None)
+            entry.update(status="not applicable", reason=reason, html=None, missing_tables=missing)
             entries[nb.name] = entry
             progress.line("skip", nb.rel, reason)
             continue
@@ -291,6 +298,7 @@ def _run_report(study: str, options: RunOptions, project: Project, servers: cont
                 if prev else {**entry, "status": "not run", "reason": "not selected by ONLY="}
             progress.line("skip", nb.rel, "not selected (ONLY=)")
             continue
+        entry["sections_skipped"] = skipped_sections(nb, prepared.tables)
         entries[nb.name] = entry
         plan.setdefault(nb.stage, []).append(nb)
 
@@ -322,7 +330,8 @@ def _run_report(study: str, options: RunOptions, project: Project, servers: cont
             meta = {**base_meta, "title": nb.title, "summary": nb.summary, "notebook": "notebooks/" + nb.rel,
                     "input_hash": h}
             todo.append({"name": nb.name, "path": str(nb.path), "study": study, "root": str(project.root),
-                         "work_dir": str(work_dir), "meta": meta, "cell_timeout": params.report.cell_timeout})
+                         "work_dir": str(work_dir), "meta": meta, "cell_timeout": params.report.cell_timeout,
+                         "sections_skipped": entry["sections_skipped"]})
         ran_now |= {j["name"] for j in todo}
         # longest first (by the last run's time), so that no long notebook starts last on an idle pool
         todo.sort(key=lambda j: -float(old_nbs.get(j["name"], {}).get("duration") or 0))

@@ -64,6 +64,8 @@ class AtRiskConfig(Section):
     engagement_days: int = Field(default=90, ge=1, description="... with no interaction in the N days before the cutoff")
     p_alive_below: float = Field(default=0.5, gt=0, lt=1, description="order data: flag when the BG/NBD probability of being still active is below this")
     horizon_days: int = Field(default=183, ge=1, description="evaluation: churn counted in the N days after the cutoff")
+    profile_lift: float = Field(default=2.0, gt=1, description="churn profile (no order or usage data): flag when customers of the same group and tenure left within the horizon at least this many times as often as all customers at that tenure (Kaplan-Meier) ...")
+    profile_min_risk: float = Field(default=0.1, gt=0, lt=1, description="... and at least this share of them left within the horizon")
 
 
 class CrossSellConfig(Section):

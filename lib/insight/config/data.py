@@ -22,7 +22,8 @@ Example (a CRM export and order lines; tests/fixtures/data/*.yaml has complete r
           aggregate: {quantity: sum, revenue: sum}
 
 Steps, in order: columns -> drop_missing -> exclude -> values -> defaults -> (required columns)
--> types (dates: date_format or ISO) -> compute -> date_offsets -> one_row_per_key -> fill_missing.
+-> types (dates: date_format or ISO) -> compute -> where / exclude_if -> date_offsets -> one_row_per_key
+-> fill_missing.
 Headers that differ from a canonical name only in case and spacing ("Customer ID") need no mapping.
 """
 from __future__ import annotations
@@ -77,8 +78,31 @@ class TableSpec(Section):
     fill_missing: dict[str, Any] = Field(default_factory=dict, description="canonical column -> value written where the file has none")
     compute: dict[str, str] = Field(default_factory=dict, description="canonical column -> arithmetic/comparison expression over other columns (pandas eval), e.g. revenue: quantity * unit_price, is_return: quantity < 0")
     date_offsets: dict[str, DateOffset] = Field(default_factory=dict, description="canonical date column -> {as_of, months|days: column}: a date counted back from the export date")
+    where: str | None = Field(default=None, description="keep only the rows where this condition holds, e.g. `mrr >= 0 and status != 'test'` (see insight.data.conditions: column comparisons joined by and/or/not; rows where it cannot be decided are dropped)")
+    exclude_if: str | None = Field(default=None, description="drop the rows where this condition holds, e.g. `total_charges < 0` (same language as `where:`; rows where it cannot be decided are kept)")
+    attributes: dict[str, str] | list[str] = Field(default_factory=dict, description="extra file columns kept as customer attributes that segment analyses can group by, e.g. [PaymentMethod] (kept as payment_method) or {PaymentMethod: payment}")
     one_row_per_key: bool = Field(default=False, description="the file has several rows per key (e.g. customers derived from order lines): keep one row per table key, combining rows with `aggregate`")
     aggregate: dict[str, Aggregate] = Field(default_factory=dict, description="with one_row_per_key: canonical column -> first, last, min, max, sum, mean, median, count or nunique (default first)")
+
+
+    @model_validator(mode="after")
+    def _conditions_parse(self):
+        from insight.data.conditions import ConditionError, parse
+        for key in ("where", "exclude_if"):
+            expr = getattr(self, key)
+            if expr is not None:
+                try:
+                    parse(expr)
+                except ConditionError as exc:
+                    raise ValueError(f"`{key}: {expr}` is not a condition the workbook can read: {exc}") from None
+        return self
+
+    def attribute_names(self) -> dict[str, str]:
+        """File column -> attribute column name (a list names them by their header, lower_snake_case)."""
+        if isinstance(self.attributes, dict):
+            return dict(self.attributes)
+        import re
+        return {a: re.sub(r"[^0-9a-z]+", "_", a.strip().lower()).strip("_") for a in self.attributes}
 
 
 class QualSpec(Section):
@@ -145,11 +169,20 @@ class DataSpec(Section):
             table = TABLES[tname]
             canon = [c.name for c in table.columns]
             produced = set(spec.columns.values()) | set(spec.compute) | set(spec.date_offsets)
+            attrs = spec.attribute_names()
+            for their, ours in attrs.items():
+                if ours in canon:
+                    out.append((("data", "tables", tname, "attributes", their),
+                                f"the attribute {ours!r} has the name of a canonical {tname} column",
+                                f"map it with `columns: {{{their}: {ours}}}` instead, or give the attribute another name",
+                                "error"))
             for key in ("values", "defaults", "exclude", "drop_missing", "fill_missing", "compute",
                         "date_offsets", "aggregate"):
                 names = getattr(spec, key)
                 for col in names:
                     if col in canon or (key in ("exclude", "drop_missing") and col in produced):
+                        continue
+                    if col in attrs.values() and key in ("values", "exclude", "drop_missing", "fill_missing", "aggregate"):
                         continue
                     if table.extra_columns:  # survey answers: any column name is fine
                         continue
@@ -183,4 +216,8 @@ def _used_names(spec: TableSpec) -> set[str]:
         names |= set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expr))
     for off in spec.date_offsets.values():
         names |= {n for n in (off.months, off.days) if n}
+    from insight.data.conditions import names_in
+    for expr in (spec.where, spec.exclude_if):
+        if expr:
+            names |= names_in(expr)
     return names

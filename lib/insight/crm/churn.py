@@ -8,14 +8,23 @@ Definitions used in the report:
 - churn rate of a group = churned customers / customers of the group (signed up by the date);
 - churn rate of a period = customers who churned in the period / customers active at its start;
 - survival: time from signup to churn; customers still active are censored at the reference date.
+  An export that gives tenure in months (tenure_months) instead of dates: that is the time, and a
+  churned status without a churn date is dated signup + tenure (insight.crm.purchases.tenure_churn_dates).
+
+The churn analyses need only the customers table (status and churn date, or status and tenure);
+segment comparisons use the configured attributes (params crm.churn_by) plus the demographic fields
+and custom attributes the export has (comparison_columns).
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from insight.crm.purchases import (CrmInputError, account_customers, as_dates, as_numbers, attach, chi_square_note, period_name,
-                                   period_number, proportion_table, purchases, require)
+from dataclasses import dataclass
+
+from insight.crm.purchases import (CrmInputError, account_customers, as_dates, as_numbers, attach, collapse,
+                                   period_name, period_number, proportion_table, purchases, require,
+                                   tenure_churn_dates, undated_churners)
 from insight.stats import is_significant
 
 AT_RISK_RULES = (
@@ -24,7 +33,11 @@ AT_RISK_RULES = (
     "(2) falling usage: mean monthly active users of the last {um} months at least {ud:.0%} below the {um} months before; "
     "(3) renewal near without engagement: a running contract renews or ends within {rd} days after the cutoff and "
     "there was no interaction with the customer in the {ed} days before it; "
-    "(4) order data without contracts: the BG/NBD probability that the customer still buys is below {pa:.0%}."
+    "(4) order data without contracts: the BG/NBD probability that the customer still buys is below {pa:.0%}; "
+    "(5) churn profile (without order or usage data, on the customer attribute that separates churn most): customers "
+    "of the same group who reached the same tenure left within the next {hm:.0f} months at least {pl:g} times as often "
+    "as all customers at that tenure, and at least {pm:.0%} of them left (Kaplan-Meier on the history before the "
+    "cutoff; groups of at least 20 customers at that tenure)."
 )
 
 
@@ -35,8 +48,129 @@ def churn_frame(customers: pd.DataFrame, as_of) -> pd.DataFrame:
     c = c.loc[c["signup_date"] <= d].copy()
     c["churned"] = c["churn_date"].notna() & (c["churn_date"] <= d)
     end = c["churn_date"].where(c["churned"], d)
-    c["tenure_days"] = (end - c["signup_date"]).dt.days.clip(lower=0)
+    c["tenure_days"] = (end - c["signup_date"]).dt.days.clip(lower=0).astype(float)
+    if "tenure_months" in c:
+        # the export's own count of months is the tenure where the dates agree with it (calendar
+        # rounding of a few days); at an earlier date than the export the dates decide
+        months = pd.to_numeric(c["tenure_months"], errors="coerce")
+        agree = (months * MONTH_DAYS - c["tenure_days"]).abs() <= 4
+        c["tenure_days"] = (months * MONTH_DAYS).where(agree, c["tenure_days"])
     return c
+
+
+MONTH_DAYS = 30.4375
+DEMOGRAPHICS = ("gender", "age_band", "senior", "partner", "dependents", "household_size")
+AGE_EDGES = (18, 30, 40, 50, 60)
+FLAG_LABELS = {"senior": ("senior citizen", "not senior citizen"), "partner": ("with partner", "without partner"),
+               "dependents": ("with dependents", "without dependents")}
+
+
+def comparison_columns(customers: pd.DataFrame, configured=(), max_values: int = 12) -> list[str]:
+    """The customer attributes churn is compared across: the configured ones (params crm.churn_by),
+    then the demographic fields (age banded when only age is given) and the export's custom
+    attributes (customers columns outside the data model, mapped with `attributes:`), each kept
+    when it has 2 to `max_values` distinct values (configured ones: 2 or more)."""
+    from insight.data.schema import TABLES
+    canon = {c.name for c in TABLES["customers"].columns}
+    extra = [c for c in customers.columns if c not in canon and not c.startswith("_")]
+    auto = [*DEMOGRAPHICS, *extra]
+    if "age" in customers and "age_band" not in customers:
+        auto.insert(1, "age")
+    out = [c for c in configured if c in customers.columns and customers[c].dropna().nunique() >= 2]
+    for c in auto:
+        if c in customers.columns and c not in out and 2 <= customers[c].dropna().nunique() <= max_values:
+            out.append(c)
+    return out
+
+
+def comparison_frame(customers: pd.DataFrame, columns) -> pd.DataFrame:
+    """Customers with the comparison columns as readable groups: flags in words, age in bands."""
+    c = customers.copy()
+    for col in columns:
+        s = c[col]
+        if col == "age":
+            c[col] = pd.cut(pd.to_numeric(s, errors="coerce"), [0, *AGE_EDGES[1:], 200], right=False,
+                            labels=["under 30", "30-39", "40-49", "50-59", "60+"]).astype("string")
+        elif pd.api.types.is_bool_dtype(s.dtype) or (s.notna().any() and set(s.dropna().unique()) <= {True, False}):
+            yes, no = FLAG_LABELS.get(col, (f"{col}: yes", f"{col}: no"))
+            c[col] = s.map({True: yes, False: no}).astype("string")
+    return c
+
+
+@dataclass
+class ChurnInput:
+    """What the churn sections work from (churn_input)."""
+    customers: pd.DataFrame
+    has_churn: bool
+    compare: list[str]
+    notes: list[tuple[str, str]]          # (text, kind) to show before the analyses
+    snapshot: bool = False                # every churn date comes from a tenure: the export says who left, not when
+
+    def period_note(self) -> str | None:
+        """Why churn per period is not shown, or None."""
+        if self.snapshot:
+            return ("The export says who left but not when: every churn date here is signup + tenure, so churn per "
+                    "period would only show all of it in the last period. Churn per period needs churn_date.")
+        return None
+
+
+def churn_input(customers: pd.DataFrame, as_of, configured=(), max_groups: int = 8) -> ChurnInput:
+    """Customers ready for the churn analyses: churned customers without any date left out (said in
+    a note), churn dates from tenure where the export gives tenure instead (said in a note), the
+    attributes to compare across (comparison_columns) as readable groups of at most `max_groups`."""
+    notes = []
+    undated = undated_churners(customers)
+    if undated.any():
+        notes.append((f"{int(undated.sum()):,} customers are marked churned but have no churn date. Churn rates, survival "
+                      "and the back-test need the date, so this report leaves them out (fill churn_date in the export "
+                      "to include them).", "warning"))
+        customers = customers.loc[~undated]
+    derived = int(tenure_churn_dates(customers).notna().sum())
+    if derived:
+        notes.append((f"{derived:,} churned customers have no churn date but a tenure in months: they are counted as "
+                      "having left at signup date + tenure (the end of their tenure).", "info"))
+    has_churn = bool(churn_frame(customers, as_of)["churned"].any())
+    compare = comparison_columns(customers, configured) if has_churn else []
+    customers = comparison_frame(customers, compare)
+    for b in compare:
+        customers[b] = collapse(customers[b], max_groups)
+    if not has_churn:
+        notes.append(("No customer has a churn date on or before the reference date, so churn rates, reasons, survival "
+                      "curves and the back-test are left out; the at-risk list still works from purchases (and usage "
+                      "and contracts where present).", "warning"))
+    churned = int((customers["status"] == "churned").sum()) if "status" in customers else 0
+    return ChurnInput(customers, has_churn, compare, notes, snapshot=bool(derived) and derived == churned)
+
+
+def survival_columns(rate_tables: dict, configured=(), k: int = 3) -> list[str]:
+    """The attributes survival curves are drawn for: the configured ones, then the others whose churn
+    rates differ most (Cramér's V, significant at 5%), at most `k` in all."""
+    out = [b for b in configured if b in rate_tables][:k]
+    rest = sorted(((t.attrs.get("cramers_v") or 0, b) for b, t in rate_tables.items()
+                   if b not in out and (t.attrs.get("p_value") is not None and t.attrs["p_value"] < 0.05)), reverse=True)
+    return out + [b for _, b in rest][:max(0, k - len(out))]
+
+
+def at_risk_gap(orders=None, usage=None, subscriptions=None, profile_by=None, **_) -> str | None:
+    """Why no at-risk rule can run on this study's data, or None when one can."""
+    if orders is None and usage is None and subscriptions is None and profile_by is None:
+        return ("No warning sign can be computed: the rules need orders, usage or subscriptions, or churn (with a date "
+                "or a tenure) that differs across a customer attribute, and this study has none of these.")
+    return None
+
+
+def backtest_gap(flags: pd.DataFrame, customers: pd.DataFrame, horizon_days: int) -> str | None:
+    """Why the at-risk rules cannot be checked at the earlier cutoff, or None when they can."""
+    C = flags.attrs["cutoff"]
+    cd = account_customers(customers)["churn_date"]
+    if not flags["at_risk"].any():
+        before = int((cd <= C).sum())
+        why = (" The churn profile learns from customers who left before that date, and none of this study's churn "
+               "dates is that early." if "churn_profile" in flags.attrs.get("rules", []) and not before else "")
+        return f"On {C:%Y-%m-%d} the rules would have flagged no customer, so there is nothing to check.{why}"
+    if not ((cd > C) & (cd <= C + pd.Timedelta(days=horizon_days))).any():
+        return f"No customer churned in the {horizon_days} days after {C:%Y-%m-%d}, so the flags cannot be checked."
+    return None
 
 
 def churn_rate_by(customers: pd.DataFrame, by, as_of, alpha: float = 0.05) -> pd.DataFrame:
@@ -79,16 +213,17 @@ def churn_by_period(customers: pd.DataFrame, start, end, grain: str = "Q", by: s
     return out.drop(columns="group") if by is None else out.rename(columns={"group": by})
 
 
-def churn_reasons(customers: pd.DataFrame, by: str | None = None, as_of=None) -> pd.DataFrame:
-    """Churn reasons ranked: churned customers per reason and share (within each group of `by`)."""
+def churn_reasons(customers: pd.DataFrame, by: str | None = None, as_of=None, column: str = "churn_reason") -> pd.DataFrame:
+    """Churn reasons ranked: churned customers per reason and share (within each group of `by`).
+    column="churn_category" ranks the broad categories (competitor, dissatisfaction, price...) instead."""
     c = account_customers(customers)
-    if "churn_reason" not in c:
-        raise CrmInputError("table 'customers' has no churn_reason column: map the reason for leaving onto churn_reason")
+    if column not in c:
+        raise CrmInputError(f"table 'customers' has no {column} column: map the reason for leaving onto {column}")
     if as_of is not None:
         c = c.loc[c["churn_date"] <= pd.Timestamp(as_of)]
     c = c.loc[c["churn_date"].notna()].copy()
-    c["churn_reason"] = c["churn_reason"].fillna("not recorded")
-    keys = [by, "churn_reason"] if by else ["churn_reason"]
+    c[column] = c[column].fillna("not recorded")
+    keys = [by, column] if by else [column]
     t = c.groupby(keys, observed=True).size().rename("customers").reset_index()
     if by:
         t["share"] = t["customers"] / t.groupby(by, observed=True)["customers"].transform("sum")
@@ -97,6 +232,82 @@ def churn_reasons(customers: pd.DataFrame, by: str | None = None, as_of=None) ->
     t["share"] = t["customers"] / t["customers"].sum()
     t["rank"] = t["customers"].rank(method="min", ascending=False).astype(int)
     return t.sort_values("rank").reset_index(drop=True)
+
+
+def dated_contracts(subscriptions: pd.DataFrame) -> tuple[pd.DataFrame | None, str | None]:
+    """Contracts for revenue retention, and a note: a cancelled or expired contract without an end
+    date would count as still paying (logo churn 0%, NRR 100%: a result the data do not hold). When
+    no ended contract has its date there is nothing to measure (None); otherwise the undated ones
+    are left out and the note says how many."""
+    ended = subscriptions["status"].isin(["cancelled", "expired"]) if "status" in subscriptions else \
+        pd.Series(False, index=subscriptions.index)
+    end = pd.to_datetime(subscriptions["end_date"], errors="coerce") if "end_date" in subscriptions else \
+        pd.Series(pd.NaT, index=subscriptions.index)
+    undated = ended & end.isna()
+    if not undated.any():
+        return subscriptions, None
+    n = int(undated.sum())
+    if undated.sum() == ended.sum():
+        return None, (f"All {n:,} cancelled or expired contracts lack an end date, so logo churn and revenue retention "
+                      "cannot be measured (every contract would look kept). Fill end_date in the subscriptions export.")
+    return subscriptions.loc[~undated], (f"{n:,} of {int(ended.sum()):,} cancelled or expired contracts lack an end date "
+                                         "and are left out of logo churn and revenue retention (fill end_date to include them).")
+
+
+def rules_text(config) -> str:
+    """AT_RISK_RULES with the study's thresholds (params crm.at_risk)."""
+    return AT_RISK_RULES.format(w=config.order_window_days, keep=1 - config.order_drop, um=config.usage_months,
+                                ud=config.usage_drop, rd=config.renewal_within_days, ed=config.engagement_days,
+                                pa=config.p_alive_below, pl=config.profile_lift, pm=config.profile_min_risk,
+                                hm=config.horizon_days / MONTH_DAYS)
+
+
+def strongest_attribute(rate_tables: dict) -> str | None:
+    """Of the churn-rate tables by attribute (churn_rate_by), the attribute whose groups differ most
+    (largest Cramér's V among those with a significant chi-square at 5%), or None."""
+    best, v = None, 0.0
+    for by, t in rate_tables.items():
+        p, cv = t.attrs.get("p_value"), t.attrs.get("cramers_v")
+        if p is not None and p < 0.05 and cv is not None and cv > v:
+            best, v = by, cv
+    return best
+
+
+def profile_risk(customers: pd.DataFrame, cutoff, by: str, horizon_days: int, min_at_risk: int = 20) -> pd.DataFrame:
+    """Per customer active at `cutoff`: tenure (months), the Kaplan-Meier probability that a customer
+    of their `by` group who reached that tenure leaves within `horizon_days` (1 - S_g(t + h) / S_g(t),
+    from the history up to the cutoff), the same for all customers, and their ratio (lift). The lift
+    is left out (NaN) where fewer than `min_at_risk` customers of the group reached that tenure."""
+    c = churn_frame(customers, cutoff)
+    c = c.loc[c[by].notna()].drop_duplicates("customer_id")
+    t = (c["tenure_days"] / MONTH_DAYS).to_numpy()
+    h = horizon_days / MONTH_DAYS
+    act = c.loc[~c["churned"]].set_index("customer_id")
+    tenure = (act["tenure_days"] / MONTH_DAYS).to_numpy()
+
+    def leave(curves: pd.DataFrame, at: np.ndarray) -> np.ndarray:
+        times, surv = curves["time"].to_numpy(), curves["survival"].to_numpy()
+        now = surv[np.searchsorted(times, at, side="right") - 1]
+        later = surv[np.searchsorted(times, at + h, side="right") - 1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(now > 0, 1 - later / now, np.nan)
+
+    overall = leave(kaplan_meier(t, c["churned"])["curves"], tenure)
+    km = kaplan_meier(t, c["churned"], c[by].astype(str))["curves"]
+    prob = np.full(len(act), np.nan)
+    groups = act[by].astype(str).to_numpy()
+    for grp, d in km.groupby("group"):
+        m = groups == grp
+        if not m.any():
+            continue
+        prob[m] = leave(d, tenure[m])
+        reached = np.sort(t[(c[by].astype(str) == grp).to_numpy()])
+        few = (len(reached) - np.searchsorted(reached, tenure[m], side="left")) < min_at_risk
+        prob[np.flatnonzero(m)[few]] = np.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lift = np.where(overall > 0, prob / overall, np.nan)
+    return pd.DataFrame({"group": act[by], "tenure_months": tenure, "leave_prob": prob, "leave_prob_all": overall,
+                         "lift": lift}, index=act.index)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -149,7 +360,7 @@ def kaplan_meier(durations, events, groups=None, alpha: float = 0.05) -> dict:
     return out
 
 
-def survival_by(customers: pd.DataFrame, by, as_of, unit_days: float = 30.4375, alpha: float = 0.05) -> dict:
+def survival_by(customers: pd.DataFrame, by, as_of, unit_days: float = MONTH_DAYS, alpha: float = 0.05) -> dict:
     """Time from signup to churn in months (unit_days), per group of `by` (column or attribute)."""
     c, name = attach(churn_frame(customers, as_of), by)
     c = c.loc[c[name].notna()]
@@ -200,7 +411,7 @@ def _reason(mask: pd.Series, text: pd.Series | str, index) -> pd.Series:
 
 def at_risk(customers: pd.DataFrame, cutoff, orders: pd.DataFrame | None = None, usage: pd.DataFrame | None = None,
             subscriptions: pd.DataFrame | None = None, interactions: pd.DataFrame | None = None,
-            config=None, use_p_alive: bool | None = None) -> pd.DataFrame:
+            config=None, use_p_alive: bool | None = None, profile_by: str | None = None) -> pd.DataFrame:
     """Every customer active at `cutoff` with one flag column per rule, `at_risk` (any flag) and
     `reasons` (plain-language, '; '-separated). Rules and thresholds: AT_RISK_RULES and params
     crm.at_risk. Each rule runs only when its table is given. P(alive) runs on order data when no
@@ -288,8 +499,22 @@ def at_risk(customers: pd.DataFrame, cutoff, orders: pd.DataFrame | None = None,
         reasons.append(_reason(flag, "probability still buying " + (pa["p_alive"] * 100).round(0).astype("Int64").astype(str)
                                + "% (BG/NBD purchase model)", idx))
 
+    if profile_by is not None:
+        rules_used.append("churn_profile")
+        pr = profile_risk(customers, C, profile_by, config.horizon_days).reindex(idx)
+        flag = ((pr["lift"] >= config.profile_lift) & (pr["leave_prob"] >= config.profile_min_risk)).fillna(False)
+        out["churn_profile"] = flag
+        hm = config.horizon_days / MONTH_DAYS
+        from insight.labels import label
+        reasons.append(_reason(flag, f"{label(profile_by)} " + pr["group"].astype(str) + ": "
+                               + (pr["leave_prob"] * 100).round(0).astype("Int64").astype(str)
+                               + "% of such customers at " + pr["tenure_months"].round(0).astype("Int64").astype(str)
+                               + f" months of tenure left within {hm:.0f} months, against "
+                               + (pr["leave_prob_all"] * 100).round(0).astype("Int64").astype(str) + "% of all customers", idx))
+
     if not rules_used:
-        raise CrmInputError("the at-risk list needs at least one of the orders, usage or subscriptions tables")
+        raise CrmInputError("the at-risk list needs at least one of the orders, usage or subscriptions tables, "
+                            "or a customer attribute that separates churn (the churn-profile rule)")
     flags = out[[c for c in rules_used]]
     out["at_risk"] = flags.any(axis=1)
     out["n_reasons"] = flags.sum(axis=1).astype(int)
@@ -297,7 +522,7 @@ def at_risk(customers: pd.DataFrame, cutoff, orders: pd.DataFrame | None = None,
     joined = text.apply(lambda col: col.where(col == "", col + "; ")).sum(axis=1) if len(text.columns) else ""
     out["reasons"] = pd.Series(joined, index=idx).astype(str).str.rstrip("; ")
     for col in ("segment", "region"):
-        if col in base:
+        if col in base and base[col].notna().any():
             out.insert(0, col, base[col])
     out.attrs.update(cutoff=C, rules=rules_used)
     return out

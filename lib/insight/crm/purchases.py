@@ -124,6 +124,7 @@ def churn_date(customers: pd.DataFrame, undated_churn: str = "error") -> pd.Seri
         cd = as_dates(customers, "customers", "churn_date")
     else:
         cd = pd.Series(pd.NaT, index=customers.index, dtype="datetime64[ns]")
+    cd = cd.fillna(tenure_churn_dates(customers))
     if "status" in customers and undated_churn != "keep":
         bad = (customers["status"] == "churned") & cd.isna()
         if bad.any():
@@ -132,12 +133,33 @@ def churn_date(customers: pd.DataFrame, undated_churn: str = "error") -> pd.Seri
     return cd
 
 
+def tenure_churn_dates(customers: pd.DataFrame) -> pd.Series:
+    """Churn dates of churned customers without one, from signup_date + tenure_months (an export that
+    flags churn and says how many months the customer stayed, e.g. the IBM Telco sample): NaT elsewhere."""
+    out = pd.Series(pd.NaT, index=customers.index, dtype="datetime64[ns]")
+    if not {"status", "tenure_months", "signup_date"} <= set(customers.columns):
+        return out
+    given = customers["churn_date"].notna() if "churn_date" in customers else pd.Series(False, index=customers.index)
+    signup = pd.to_datetime(customers["signup_date"], errors="coerce")
+    months = pd.to_numeric(customers["tenure_months"], errors="coerce").round()
+    rows = (customers["status"].eq("churned").fillna(False).astype(bool) & ~given & signup.notna() & months.notna())
+    if not rows.any():
+        return out
+    s, m = signup[rows], months[rows].astype(int)
+    total = s.dt.year * 12 + s.dt.month - 1 + m
+    first = pd.to_datetime(pd.DataFrame({"year": total // 12, "month": total % 12 + 1, "day": 1}))
+    day = np.minimum(s.dt.day, first.dt.days_in_month)   # 31 Jan + 1 month = 28/29 Feb
+    out[rows] = (first + pd.to_timedelta(day - 1, unit="D")).to_numpy()
+    return out
+
+
 def undated_churners(customers: pd.DataFrame) -> pd.Series:
     """Boolean mask: customers marked churned (status) without a churn date. Many exports flag churn
     without saying when; analyses that need the date leave them out and say so."""
     if "status" not in customers:
         return pd.Series(False, index=customers.index)
     cd = customers["churn_date"] if "churn_date" in customers else pd.Series(pd.NaT, index=customers.index)
+    cd = cd.fillna(tenure_churn_dates(customers))
     return customers["status"].eq("churned").fillna(False).astype(bool) & cd.isna()
 
 

@@ -38,6 +38,14 @@ class Loaded:
     frame: pd.DataFrame
     file: str          # the path as shown to users
     details: str       # how it was read: format, encoding, delimiter, sheet
+    spaced_headers: tuple[str, ...] = ()   # headers with leading/trailing spaces in the file (read stripped)
+
+
+def _strip_headers(df: pd.DataFrame) -> tuple[str, ...]:
+    """Strip the headers in place; return those that had surrounding spaces (reported as a warning)."""
+    raw = [str(c) for c in df.columns]
+    df.columns = [c.strip() for c in raw]
+    return tuple(c for c in raw if c != c.strip())
 
 
 def display_path(path: Path, project: Project) -> str:
@@ -186,13 +194,13 @@ def _read_csv(name: str, spec: TableSpec, path: Path, shown: str) -> tuple[Loade
     except pd.errors.ParserError as exc:
         return None, [problem(shown, name, f"is not a well-formed CSV table: {exc}",
                               f"check quoting on that line, or declare `delimiter:` (read with {delim!r})")]
-    df.columns = [str(c).strip() for c in df.columns]
+    spaced = _strip_headers(df)
     if df.empty:
         return None, [problem(shown, name, "has a header row but no data rows",
                               "export the table again with its data")]
     df[ROW] = range(2, len(df) + 2)
     details = f"CSV, encoding {enc}, delimiter {_delim_name(delim)}" + (", gzip" if path.suffix.lower() == ".gz" else "")
-    return Loaded(df, shown, details), []
+    return Loaded(df, shown, details, spaced), []
 
 
 def _delim_name(d: str) -> str:
@@ -222,13 +230,13 @@ def _read_xlsx(name: str, spec: TableSpec, path: Path, shown: str) -> tuple[Load
         return None, [problem(shown, f"data.tables.{name}.sheet", f"the workbook {what}; its sheets are: {', '.join(sheets)}",
                               f"write `sheet: {close[0] if close else sheets[0]}`")]
     df = pd.read_excel(path, sheet_name=spec.sheet, engine="openpyxl")
-    df.columns = [str(c).strip() for c in df.columns]
+    spaced = _strip_headers(df)
     df = df.dropna(how="all")
     if df.empty:
         return None, [problem(shown, name, f"the sheet {spec.sheet!r} has no data rows", "pick the sheet that holds the table")]
     df[ROW] = df.index.to_numpy() + 2
     df = df.reset_index(drop=True)
-    return Loaded(df, shown, f"Excel workbook, sheet {spec.sheet!r}"), []
+    return Loaded(df, shown, f"Excel workbook, sheet {spec.sheet!r}", spaced), []
 
 
 def _read_parquet(name: str, path: Path, shown: str) -> tuple[Loaded | None, list[Problem]]:

@@ -6,7 +6,8 @@ each names the file, the table.column, example rows (file row numbers) and the f
 
 Order of the steps (so that a mapping can rely on it):
   columns -> drop_missing -> exclude -> values -> defaults -> fill_missing -> (required columns?)
-  -> parse types -> compute -> date_offsets -> one_row_per_key/aggregate -> canonical columns only
+  -> parse types -> compute -> where/exclude_if -> date_offsets -> one_row_per_key/aggregate
+  -> canonical columns (and the declared `attributes:`) only
 `exclude` compares the values as they are in the file; `values` maps them before types are
 parsed (so `Yes: true` feeds a bool column); allowed-value columns also accept case and spacing
 variants of the canonical values ("Mid-Market" -> mid_market).
@@ -84,6 +85,7 @@ class Mapper:
             return None
         self.parse_types()
         self.compute()
+        self.filter_rows()
         self.date_offsets()
         if self.errors:
             return None
@@ -97,6 +99,7 @@ class Mapper:
         cols = list(self.df.columns)
         targets: dict[str, str] = {}
         for their, ours in self.spec.columns.items():
+            their = their.strip() if their not in cols else their   # headers are read without surrounding spaces
             if their not in cols:
                 close = difflib.get_close_matches(their, cols, n=1, cutoff=0.5)
                 self.err(ours, f"`columns:` maps {their!r}, but the file has no such column; its columns are: "
@@ -105,6 +108,14 @@ class Mapper:
                 continue
             if ours in targets.values():
                 self.err(ours, f"two file columns are mapped to {ours!r}", "map only one column to each canonical name")
+            targets[their] = ours
+        for their, ours in self.spec.attribute_names().items():
+            their = their.strip() if their not in cols else their
+            if their not in cols:
+                close = difflib.get_close_matches(their, cols, n=1, cutoff=0.5)
+                self.err(ours, f"`attributes:` names {their!r}, but the file has no such column",
+                         "write the file's header exactly" + (f", e.g. `{close[0]}`" if close else ""))
+                continue
             targets[their] = ours
         # a mapped column wins over an unmapped file column that happens to carry the canonical name
         clash = [c for c in cols if c in targets.values() and c not in targets]
@@ -353,6 +364,23 @@ class Mapper:
                 continue
             self.df[target] = self.coerce(col, pd.Series(result, index=self.df.index))
 
+    def filter_rows(self):
+        """`where:` keeps the rows where its condition holds, `exclude_if:` drops them (insight.data.conditions)."""
+        from insight.data.conditions import ConditionError, evaluate
+        for key, keep in (("where", True), ("exclude_if", False)):
+            expr = getattr(self.spec, key)
+            if not expr or self.errors:
+                continue
+            try:
+                hit = evaluate(expr, self.df.drop(columns=[ROW]))
+            except ConditionError as exc:
+                self.err(None, f"`{key}: {expr}`: {exc}", "use the column names after `columns:` mapping")
+                continue
+            drop = (~hit.fillna(False) if keep else hit.fillna(False)).to_numpy(dtype=bool)
+            if drop.any():
+                self.notes.append(f"{many(drop.sum(), 'row')} dropped by `{key}: {expr}` ({self.rows(drop)})")
+                self.df = self.df.loc[~drop].reset_index(drop=True)
+
     def date_offsets(self):
         for target, off in self.spec.date_offsets.items():
             src = off.months or off.days
@@ -391,10 +419,12 @@ class Mapper:
 
     def select(self) -> pd.DataFrame:
         canon = [c.name for c in self.table.columns if c.name in self.df.columns]
-        extra = []
+        extra = [a for a in self.spec.attribute_names().values() if a in self.df.columns and a not in canon]
+        for a in extra:   # attributes are labels to group by: text, stripped, blanks missing
+            self.df[a] = self._to_str(Col(a, "str", nullable=True), self.df[a])
         if self.table.extra_columns:
             used = set(self.spec.columns) | {ROW}
-            extra = [c for c in self.df.columns if c not in canon and c not in used]
+            extra += [c for c in self.df.columns if c not in canon and c not in used and c not in extra]
         dropped = [c for c in self.df.columns if c not in canon and c not in extra and c != ROW]
         if dropped:
             self.notes.append(f"columns not used (not part of the canonical table, dropped): {', '.join(dropped)}")

@@ -325,6 +325,8 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
         if memo not in reads:
             reads[memo] = read_table(name, spec, project)
             errors += reads[memo][1]   # a file's problems are reported once, not once per table
+            if reads[memo][0] is not None:
+                warnings += header_space_warnings(reads[memo][0], name)
         got = reads[memo][0]
         if got is not None:
             loaded[name] = got
@@ -383,6 +385,16 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
         rows={name: len(df) for name, df in out.items()}, details=details, profile=profile,
         fingerprint=fp, notes=notes)
     return out, prepared
+
+
+def header_space_warnings(ld, table: str) -> list[Problem]:
+    """One warning per header that has spaces around it: it is matched without them, but a mapping
+    written with the spaces (or a tool reading the file elsewhere) would miss it."""
+    from insight.data.problems import problem
+    return [problem(ld.file, f"{table}.{h.strip()}",
+                    f"the header {h!r} has spaces around it; it is read as {h.strip()!r}",
+                    f"write `{h.strip()}` (without the spaces) in the mapping; trim the header in the export if "
+                    "another tool reads it too", "warning") for h in ld.spaced_headers]
 
 
 def restrict_to_period(frames: dict[str, pd.DataFrame], params: Params, details: dict) -> dict[str, pd.DataFrame]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from insight.params import ParamsError, Problem
+from insight.params import ParamsError, Problem, errors_first
 
 
 class DataError(ParamsError):
@@ -14,7 +14,7 @@ class DataError(ParamsError):
         n = len(errors)
         head = (f"{n} problem{'s' if n != 1 else ''} in the study's data; nothing was prepared or written "
                 "(fix them all, then run again):")
-        return "\n".join([head, *("  " + str(p) for p in self.problems)])
+        return "\n".join([head, *("  " + str(p) for p in errors_first(self.problems))])
 
 
 def rows_text(rows: Iterable[int], count: int | None = None, limit: int = 5) -> str:

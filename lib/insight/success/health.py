@@ -162,6 +162,31 @@ def score_customers(study_tables: dict, cfg, as_of) -> pd.DataFrame:
     return out
 
 
+def score_gap(scored: pd.DataFrame, study_tables: dict, cfg) -> str | None:
+    """Why no health score can be computed (a sentence for the reader), or None when at least one
+    customer has at least one weighted measure. A score of customers with no measure at all would be
+    a table of blanks dressed as a result."""
+    weighted = [m for m, w in cfg.health_weights.as_dict().items() if w > 0 and m in scored.columns]
+    if len(scored) and scored[weighted].notna().any().any():
+        return None
+    why = []
+    if "usage" not in study_tables:
+        why.append("usage trend needs a usage table")
+    if "interactions" not in study_tables:
+        why.append("engagement, complaints and review cadence need an interactions table")
+    survey = study_tables.get("survey_responses")
+    if survey is None:
+        why.append("satisfaction needs survey answers")
+    elif "customer_id" not in survey.columns or not survey["customer_id"].notna().any():
+        why.append("satisfaction needs survey answers linked to customers, and this survey carries no customer id")
+    elif cfg.satisfaction_question not in survey.columns:
+        why.append(f"satisfaction needs the survey question {cfg.satisfaction_question} "
+                   "(params success.satisfaction_question), which this survey does not have")
+    detail = "; ".join(why) if why else "the tables there are hold no data before the score date"
+    return (f"none of the {len(scored):,} active customers has any of the measures the score is built from "
+            f"(0% have usage, engagement, complaints, satisfaction or review cadence): {detail}")
+
+
 def call_list(scored: pd.DataFrame, n: int = 15) -> pd.DataFrame:
     """The n lowest-scoring red customers with their raw measures, readable column names."""
     red = scored[scored["band"] == "red"].nsmallest(n, "health_score")
