@@ -300,6 +300,8 @@ def _cross_checks(params: Params, fname: str, lines, project: Project) -> list[P
     if data.demo is None and not data.tables:
         add(("data",), "the study names no data", "add `demo: {}` for the demo company, or `tables:` with your exports")
     for tname, spec in data.tables.items():
+        if spec.source is not None:   # a database table or query: checked when the data are prepared
+            continue
         p = project.resolve(spec.path)
         if not p.exists():
             add(("data", "tables", tname, "path"), f"file not found: {spec.path}",

@@ -34,7 +34,7 @@ import pandas as pd
 
 from insight.config import Params
 from insight.data import pii
-from insight.data.loaders import ROW, Loaded, display_path, read_table
+from insight.data.loaders import ROW, Loaded, display_path, read_source, read_table
 from insight.data.mapping import map_table
 from insight.data.problems import DataError
 from insight.data.schema import TABLES
@@ -126,9 +126,13 @@ def _fingerprints(params: Params, project: Project, key: bytes | None = None) ->
     whole.update(common.encode())
     if params.data.demo is not None:
         whole.update(_demo_id(params).encode())
+    indicators = _source_indicators(params, project)
     for name, spec in sorted(params.data.tables.items()):
-        path = project.resolve(spec.path)
-        content = file_hash(path) if path.is_file() else "missing"
+        if spec.source is not None:
+            content = indicators[name]
+        else:
+            path = project.resolve(spec.path)
+            content = file_hash(path) if path.is_file() else "missing"
         h = hashlib.blake2b(digest_size=10)
         h.update(common.encode())
         h.update(content.encode())
@@ -136,6 +140,43 @@ def _fingerprints(params: Params, project: Project, key: bytes | None = None) ->
         per[name] = h.hexdigest()
         whole.update(f"{name}:{per[name]}".encode())
     return whole.hexdigest(), per
+
+
+def _source_indicators(params: Params, project: Project, refresh: bool | None = None) -> dict[str, str]:
+    """Change indicator of each database source (insight.data.sources.change_indicator), checked on the
+    server; raises DataError naming every source that cannot be reached or read. Inside a notebook
+    that `make report` started (INSIGHT_NOTEBOOK is set), the indicators the run checked at its start
+    are reused (sources.json in the study cache), so the kernels do not scan the sources again."""
+    specs = {name: spec for name, spec in params.data.tables.items() if spec.source is not None}
+    if not specs:
+        return {}
+    from insight.data import sources
+
+    state_file = project.study_cache(params.study.name) / "sources.json"
+    refresh = "INSIGHT_NOTEBOOK" not in os.environ if refresh is None else refresh
+    try:
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        state = {}
+    out: dict[str, str] = {}
+    errors: list[Problem] = []
+    for name, spec in specs.items():
+        key = sources.source_key(spec.source)
+        if not refresh and key in state:
+            out[name] = state[key]
+            continue
+        try:
+            out[name] = state[key] = sources.change_indicator(spec.source)
+        except sources.SourceProblem as exc:
+            errors.append(sources.problem_for(name, spec.source, exc))
+    if errors:
+        raise DataError(errors)
+    if refresh:
+        state_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = state_file.with_name(f".sources-{os.getpid()}.json")
+        tmp.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, state_file)
+    return out
 
 
 def data_fingerprint(params: Params, project: Project | None = None) -> str:
@@ -296,9 +337,12 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
             fingerprints[name] = hashlib.blake2b(f"{demo_fp}:{name}:{fp}".encode(), digest_size=10).hexdigest()
     reads: dict[tuple, tuple] = {}   # several tables may be derived from one export: read it once
     for name, spec in data.tables.items():
-        memo = (str(project.resolve(spec.path)), spec.format, spec.sheet, spec.encoding, spec.delimiter)
+        if spec.source is not None:
+            memo = (spec.source.url, spec.source.table, spec.source.query)
+        else:
+            memo = (str(project.resolve(spec.path)), spec.format, spec.sheet, spec.encoding, spec.delimiter)
         if memo not in reads:
-            reads[memo] = read_table(name, spec, project)
+            reads[memo] = read_source(name, spec) if spec.source is not None else read_table(name, spec, project)
             errors += reads[memo][1]   # a file's problems are reported once, not once per table
         got = reads[memo][0]
         if got is not None:
