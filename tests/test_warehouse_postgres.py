@@ -208,6 +208,9 @@ def test_unreachable_server_and_unknown_host(project, pg):
                                                            "query": "select 1"}})
     text = prepare_error(project, "pg-nohost", pg.password)
     assert "the host name 'no-such-host.invalid' is unknown" in text and "(query)" in text
+    bad_study(project, "pg-nodb", pg, orders={"source": {"url": pg.url(database="nosuchdb"), "query": "select 1"}})
+    text = prepare_error(project, "pg-nodb", pg.password)
+    assert "the server has no such database" in text and "correct the database name at the end of `url:`" in text
 
 
 def test_a_server_that_does_not_answer_fails_within_the_timeout(project, pg):
@@ -240,6 +243,10 @@ def test_missing_table_and_sql_errors(project, pg):
     text = prepare_error(project, "pg-syntax", pg.password)
     assert "[data.tables.orders.source]" in text and "the query failed" in text and "correct `query:`" in text
     assert "Line 1, Col: 25" in text and "\x1b" not in text
+    pg.psql("CREATE TABLE IF NOT EXISTS sales.salaries (customer_id text);")   # analyst may not read it
+    bad_study(project, "pg-denied", pg, customers={"source": {"url": pg.url(), "table": "sales.salaries"}})
+    text = prepare_error(project, "pg-denied", pg.password)
+    assert "permission denied for table salaries" in text and "ask for SELECT rights" in text
     bad_study(project, "pg-column", pg, orders={"source": {"url": pg.url(), "query": "select revenue from sales.orders"}})
     text = prepare_error(project, "pg-column", pg.password)
     assert 'column "revenue" does not exist' in text and "correct `query:`" in text
@@ -290,9 +297,15 @@ def test_driver_not_installed_says_how_to_install(project, pg, monkeypatch, caps
     assert pg.password not in out.out + out.err
 
 
-def test_no_password_in_the_cache(project, pg):
-    """Run last (file order): everything the tests above cached holds no password."""
-    prepare_study_data(load_params("pg", project), project)
+def test_no_password_in_the_output_or_the_cache(project, pg, monkeypatch, capsys):
+    """Run last (file order): `make validate` prints no password, and nothing the tests above cached holds it."""
+    from insight.cli import main
+
+    monkeypatch.setenv("INSIGHT_ROOT", str(project.root))
+    assert main(["validate", "pg"]) == 0
+    out = capsys.readouterr()
+    assert "pg: params and data are valid; tables: customers, orders" in out.out
+    assert pg.password not in out.out + out.err
     secret = pg.password.encode()
     files = [p for p in project.cache_dir.rglob("*") if p.is_file()]
     assert any(p.name == "sources.json" for p in files) and any(p.suffix == ".parquet" for p in files)

@@ -68,7 +68,7 @@ class SourceSpec(Section):
                                  "a password may only be written as an environment variable, postgres://${PGUSER}:${PGPASSWORD}@host/db")
     table: str | None = Field(default=None, description="table (or view) to read, schema-qualified, e.g. sales.orders")
     query: str | None = Field(default=None, description="SELECT statement whose result is the table")
-    timeout: float = Field(default=5, gt=0, le=120, description="seconds to wait for the server before giving up (connecting)")
+    timeout: int = Field(default=5, ge=2, le=300, description="seconds to wait for the server to answer when connecting (at least 2)")
 
     @model_validator(mode="after")
     def _check(self):

@@ -4,8 +4,9 @@
     prepared.tables["orders"]  -> Path of the canonical, validated, pseudonymised Parquet file
 
 Sources: the generated demo company (`data.demo`), and/or the user's exports (`data.tables`; a
-table given there replaces the demo's). Every problem in every table is collected and raised at
-once as DataError before anything is written. Soft problems are `warnings`.
+table given there replaces the demo's): files, or tables and queries on a database
+(insight.data.sources). Every problem in every table is collected and raised at once as
+DataError before anything is written. Soft problems are `warnings`.
 
 Survey responses and the qualitative tables are restricted to the study period (the study's own
 fieldwork): survey responses by `started_at`, qualitative sources by `date`, coded segments with
@@ -15,9 +16,10 @@ history, which the analyses need.
 The cache lives in <project>/.cache/studies/<study>/<fingerprint>/ (tables as Parquet plus
 manifest.json). It is written into a temporary folder and renamed into place, under a file lock,
 so parallel notebooks never see half a cache and a failed run leaves nothing behind. The
-fingerprint covers the data files' contents, the data spec, the study period, the source of the
-data layer (and of the demo generator for the demo), and the identity of the pseudonymisation
-key; unchanged inputs reuse the cache.
+fingerprint covers the data files' contents (for a database source: its row count and checksum,
+see insight.data.sources), the data spec, the study period, the source of the data layer (and of
+the demo generator for the demo), and the identity of the pseudonymisation key; unchanged inputs
+reuse the cache.
 """
 from __future__ import annotations
 
@@ -142,7 +144,7 @@ def _fingerprints(params: Params, project: Project, key: bytes | None = None) ->
     return whole.hexdigest(), per
 
 
-def _source_indicators(params: Params, project: Project, refresh: bool | None = None) -> dict[str, str]:
+def _source_indicators(params: Params, project: Project) -> dict[str, str]:
     """Change indicator of each database source (insight.data.sources.change_indicator), checked on the
     server; raises DataError naming every source that cannot be reached or read. Inside a notebook
     that `make report` started (INSIGHT_NOTEBOOK is set), the indicators the run checked at its start
@@ -153,7 +155,7 @@ def _source_indicators(params: Params, project: Project, refresh: bool | None = 
     from insight.data import sources
 
     state_file = project.study_cache(params.study.name) / "sources.json"
-    refresh = "INSIGHT_NOTEBOOK" not in os.environ if refresh is None else refresh
+    refresh = "INSIGHT_NOTEBOOK" not in os.environ
     try:
         state = json.loads(state_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):

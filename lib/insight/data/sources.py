@@ -19,9 +19,10 @@ URL is a params error. Messages, reports, logs, the cache and its fingerprint on
 as written in params, without a password (`shown_url`), and any secret value that a driver message
 might echo is blotted out.
 
-Change indicator (part of the data fingerprint): the row count and an order-independent checksum
-of every row's text (sum of 64-bit slices of md5(row::text)), computed by the server in one scan
-without sending the rows. Any change to a value, a row added or removed, changes it, so the next
+Cache fingerprint of a source's table: a hash of its spec as written in params (the URL, which
+holds no password, the table or query, the mapping) and of a change indicator: the row count and an
+order-independent checksum of every row's text (sum of 64-bit slices of md5(row::text)), computed
+by the server in one scan without sending the rows. Any change to a value, a row added or removed, changes it, so the next
 `make report` / `make validate` re-reads a changed source and reuses the cache of an unchanged one.
 Notebooks started by `make report` reuse the indicator the run checked at its start
 (<cache>/studies/<study>/sources.json) instead of scanning the source again; `FORCE=1` re-reads
@@ -162,7 +163,7 @@ def _connect(spec) -> _Conn:
                   database=unquote(parts.path.lstrip("/")) or None,
                   user=unquote(parts.username) if parts.username else None,
                   password=unquote(parts.password) if parts.password else None,
-                  connect_timeout=max(2, round(spec.timeout)))
+                  connect_timeout=spec.timeout)
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
     try:
         con = ibis.postgres.connect(**kwargs)
@@ -189,7 +190,7 @@ def _connect_problem(exc: Exception, spec, secrets: list[str]) -> SourceProblem:
         return SourceProblem(f"the host name {parts.hostname!r} is unknown ({text})",
                              "correct the host in `url:`, or check the network / VPN")
     if "refused" in low or "timeout" in low or "timed out" in low or "no route" in low or "unreachable" in low:
-        return SourceProblem(f"no database server answers at {where} (waited at most {spec.timeout:g} s: {text})",
+        return SourceProblem(f"no database server answers at {where} (waited at most {spec.timeout} s: {text})",
                              "check the host and port in `url:` and that the server is running and reachable from "
                              "this machine; raise `timeout:` for a slow network")
     return SourceProblem(f"could not connect ({text})", "check `url:` and the credentials in the environment")
@@ -235,7 +236,7 @@ def _missing_table(conn: _Conn, spec, schema: str, table: str) -> SourceProblem:
 def _query_problem(exc: Exception, conn: _Conn) -> SourceProblem:
     text = _first_line(exc, conn.secrets)
     if "permission denied" in text.lower():
-        return SourceProblem(f"the user may not read what the query reads ({text})",
+        return SourceProblem(f"the user may not read it ({text})",
                              "ask for SELECT rights on those tables, or connect as another user")
     return SourceProblem(f"the query failed on the server ({text})",
                          "correct `query:` (try it in psql first); it must be one SELECT statement")
