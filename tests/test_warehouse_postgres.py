@@ -241,7 +241,7 @@ def test_missing_table_and_sql_errors(project, pg):
     assert "the server has no table 'sales.custmers'" in text and "did you mean `table: sales.customers`?" in text
     bad_study(project, "pg-syntax", pg, orders={"source": {"url": pg.url(), "query": "select order_id frm sales.orders"}})
     text = prepare_error(project, "pg-syntax", pg.password)
-    assert "[data.tables.orders.source]" in text and "the query failed" in text and "correct `query:`" in text
+    assert "[data.tables.orders.source]" in text and "the query is not valid SQL" in text and "correct `query:`" in text
     assert "Line 1, Col: 25" in text and "\x1b" not in text
     pg.psql("CREATE TABLE IF NOT EXISTS sales.salaries (customer_id text);")   # analyst may not read it
     bad_study(project, "pg-denied", pg, customers={"source": {"url": pg.url(), "table": "sales.salaries"}})
@@ -249,7 +249,8 @@ def test_missing_table_and_sql_errors(project, pg):
     assert "permission denied for table salaries" in text and "ask for SELECT rights" in text
     bad_study(project, "pg-column", pg, orders={"source": {"url": pg.url(), "query": "select revenue from sales.orders"}})
     text = prepare_error(project, "pg-column", pg.password)
-    assert 'column "revenue" does not exist' in text and "correct `query:`" in text
+    assert "the query failed on the server" in text and 'column "revenue" does not exist' in text
+    assert "correct `query:`" in text
 
 
 def test_a_query_with_the_wrong_columns_names_the_missing_canonical_columns(project, pg):

@@ -238,6 +238,9 @@ def _query_problem(exc: Exception, conn: _Conn) -> SourceProblem:
     if "permission denied" in text.lower():
         return SourceProblem(f"the user may not read it ({text})",
                              "ask for SELECT rights on those tables, or connect as another user")
+    if type(exc).__module__.startswith("sqlglot"):   # ibis parses the query before sending it
+        return SourceProblem(f"the query is not valid SQL ({text})",
+                             "correct `query:` (try it in psql first); it must be one SELECT statement")
     return SourceProblem(f"the query failed on the server ({text})",
                          "correct `query:` (try it in psql first); it must be one SELECT statement")
 
