@@ -53,6 +53,13 @@ class PostgresServer:
                          "-U", "admin", "-d", DATABASE, input=sql).stdout
 
     def __enter__(self) -> "PostgresServer":
+        try:
+            return self._start()
+        except BaseException:
+            self.__exit__()   # a half-started server is stopped and its folder removed
+            raise
+
+    def _start(self) -> "PostgresServer":
         if self.user:
             owner = pwd.getpwnam(self.user)
             os.chown(self.dir, owner.pw_uid, owner.pw_gid)
