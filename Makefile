@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+ENGINES := $(VENV)/.engines
 STUDY ?= 2024-annual
 JOBS ?=
 SCALE ?=
@@ -12,7 +13,7 @@ SCALE ?=
 RUN_FLAGS = $(if $(JOBS),--jobs $(JOBS)) $(if $(filter 1 yes true,$(FORCE)),--force) $(if $(ONLY),--only $(ONLY))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup report pdf test lab new-study validate map bench clean lock
+.PHONY: help setup setup-engines report pdf test lab new-study validate map bench clean lock
 
 help: ## list the targets
 	@echo "Customer-insight workbook. Targets:"
@@ -28,6 +29,13 @@ $(STAMP): requirements.lock pyproject.toml
 setup: $(STAMP) ## create the environment (.venv) from requirements.lock
 	@echo "environment ready: $(VENV)"
 
+$(ENGINES): requirements-engines.lock $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-engines.lock
+	@touch $(ENGINES)
+
+setup-engines: $(ENGINES) ## add the optional engine/warehouse drivers (PostgreSQL) to .venv
+	@echo "engine drivers ready: $(VENV)"
+
 report: $(STAMP) ## render a study's reports: make report STUDY=2024-annual [JOBS=2 FORCE=1 ONLY=name]
 	$(BIN)/python -m insight report $(STUDY) $(RUN_FLAGS)
 
@@ -40,7 +48,7 @@ validate: $(STAMP) ## check a study's params and data without running anything
 map: $(STAMP) ## suggest a mapping of an export: make map FILE=export.csv [TABLE=customers SHEET=name STUDY=name]
 	$(BIN)/python -m insight map "$(FILE)" $(if $(TABLE),--table $(TABLE)) $(if $(SHEET),--sheet "$(SHEET)") $(if $(filter-out file,$(origin STUDY)),--study $(STUDY))
 
-test: $(STAMP) ## run the whole test suite (units, references, notebooks, browser)
+test: $(STAMP) $(ENGINES) ## run the whole test suite (units, references, notebooks, browser)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lab: $(STAMP) ## start JupyterLab in the project environment

@@ -306,6 +306,8 @@ def _cross_checks(params: Params, fname: str, lines, project: Project) -> list[P
         add(("data",), "the study names no data", "add `demo: {}` for the demo company, `tables:` with your exports, "
             "or `qual:` with a .qdpx project or a folder of transcripts")
     for tname, spec in data.tables.items():
+        if spec.source is not None:   # a database table or query: checked when the data are prepared
+            continue
         p = project.resolve(spec.path)
         if not p.exists():
             add(("data", "tables", tname, "path"), f"file not found: {spec.path}",

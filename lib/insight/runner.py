@@ -244,9 +244,9 @@ def _run_report(study: str, options: RunOptions, project: Project, servers: cont
     if options.force or not (project.report_dir(study) / MANIFEST).exists():
         # a full run is coming: the server imports the analysis packages while the data are prepared
         _start_warm_kernels(servers, project.cache_dir / "runs" / study)
-    from insight.data.prepare import DataError, data_fingerprint, prepare_study_data
+    from insight.data.prepare import DataError, prepare_study_data
     try:
-        prepared = prepare_study_data(params, project)
+        prepared = prepare_study_data(params, project, force=options.force)
     except DataError as exc:
         print(exc.report() if hasattr(exc, "report") else str(exc), file=sys.stderr)
         return 2
@@ -258,7 +258,7 @@ def _run_report(study: str, options: RunOptions, project: Project, servers: cont
     old_nbs = old.get("notebooks", {})
     params_file = project.params_file(study)
     params_bytes = params_file.read_bytes()
-    data_fp = data_fingerprint(params, project)
+    data_fp = prepared.fingerprint   # = data_fingerprint(params, project), without checking the sources again
     src_hash = source_hash(project)
     commit = git_commit(project)
     packages = package_versions()

@@ -20,6 +20,8 @@ Example (a CRM export and order lines; tests/fixtures/data/*.yaml has complete r
           exclude: {product_id: [POST, FEE]}            # rows that are not products
           one_row_per_key: true                         # several lines per order_id + product_id
           aggregate: {quantity: sum, revenue: sum}
+        subscriptions:                                  # from a database (insight.data.sources)
+          source: {url: "postgres://analyst@db.example.com:5432/billing", table: billing.subscriptions}
 
 Steps, in order: columns -> drop_missing -> exclude -> values -> defaults -> (required columns)
 -> types (dates: date_format or ISO) -> compute -> where / exclude_if -> date_offsets -> one_row_per_key
@@ -62,8 +64,32 @@ class DateOffset(Section):
         return self
 
 
+class SourceSpec(Section):
+    """A table or a SQL query on a database connection (insight.data.sources), read instead of a file.
+    Credentials come only from the environment: `${PGPASSWORD}`-style placeholders in the URL, or the
+    driver's own variables (PGUSER, PGPASSWORD, PGPASSFILE...)."""
+    url: str = Field(description="connection URL without a password, e.g. postgres://analyst@db.example.com:5432/sales; "
+                                 "a password may only be written as an environment variable, postgres://${PGUSER}:${PGPASSWORD}@host/db")
+    table: str | None = Field(default=None, description="table (or view) to read, schema-qualified, e.g. sales.orders")
+    query: str | None = Field(default=None, description="SELECT statement whose result is the table")
+    timeout: int = Field(default=5, ge=2, le=300, description="seconds to wait for the server to answer when connecting (at least 2)")
+
+    @model_validator(mode="after")
+    def _check(self):
+        if (self.table is None) == (self.query is None):
+            raise ValueError("give exactly one of `table:` (e.g. sales.orders) or `query:` (a SELECT statement)")
+        from insight.data.sources import url_problem
+
+        reason = url_problem(self.url)
+        if reason:
+            raise ValueError(reason)
+        return self
+
+
 class TableSpec(Section):
-    path: str = Field(description="file path, absolute or relative to the project root")
+    path: str | None = Field(default=None, description="file path, absolute or relative to the project root")
+    source: SourceSpec | None = Field(default=None, description="read the table from a database instead of a file: "
+                                      "{url: postgres://host:5432/db, table: schema.table} or {url: ..., query: select ...}")
     format: Literal["csv", "xlsx", "parquet"] | None = Field(default=None, description="inferred from the suffix when omitted")
     sheet: str | None = Field(default=None, description="Excel sheet name")
     encoding: str = Field(default="auto", description="auto, utf-8, utf-8-sig, gb18030, gbk, latin-1, cp1252")
@@ -83,6 +109,14 @@ class TableSpec(Section):
     attributes: dict[str, str] | list[str] = Field(default_factory=dict, description="extra file columns kept as customer attributes that segment analyses can group by, e.g. [PaymentMethod] (kept as payment_method) or {PaymentMethod: payment}")
     one_row_per_key: bool = Field(default=False, description="the file has several rows per key (e.g. customers derived from order lines): keep one row per table key, combining rows with `aggregate`")
     aggregate: dict[str, Aggregate] = Field(default_factory=dict, description="with one_row_per_key: canonical column -> first, last, min, max, sum, mean, median, count or nunique (default first)")
+
+    @model_validator(mode="after")
+    def _one_origin(self):
+        if (self.path is None) == (self.source is None):
+            raise ValueError("give exactly one of `path:` (an export file) or `source:` (a database table or query)")
+        if self.source is not None and (self.format or self.sheet or self.delimiter or self.encoding != "auto"):
+            raise ValueError("`format:`, `sheet:`, `encoding:` and `delimiter:` describe files; remove them for a `source:`")
+        return self
 
 
     @model_validator(mode="after")

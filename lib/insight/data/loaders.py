@@ -94,6 +94,24 @@ def read_table(name: str, spec: TableSpec, project: Project) -> tuple[Loaded | N
                           "add `format: csv`, `format: xlsx` or `format: parquet`")]
 
 
+def read_source(name: str, spec: TableSpec) -> tuple[Loaded | None, list[Problem]]:
+    """A table or query on a database connection (insight.data.sources) as a raw frame, like a file's;
+    `_row` is the row's position in the result (1 = the first)."""
+    from insight.data import sources  # lazy: file-only studies need no database driver
+
+    try:
+        df, details = sources.read_source(spec.source)
+    except sources.SourceProblem as exc:
+        return None, [sources.problem_for(name, spec.source, exc)]
+    shown = sources.describe(spec.source)
+    if df.empty:
+        return None, [problem(shown, f"data.tables.{name}.source", "the source returned no rows",
+                              "check `table:` or the query's WHERE clause")]
+    df = df.reset_index(drop=True)
+    df[ROW] = range(1, len(df) + 1)
+    return Loaded(df, shown, details), []
+
+
 # --- CSV ---------------------------------------------------------------------------------------
 
 def _sniff_binary(raw: bytes) -> str | None:

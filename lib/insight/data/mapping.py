@@ -55,6 +55,8 @@ class Mapper:
         self.df = df
         self.spec = spec or TableSpec(path="")
         self.file = file
+        source = self.spec.source
+        self.origin = "file" if source is None else ("table" if source.table else "query result")  # for messages
         self.segments = segments
         self.file_columns = [c for c in df.columns if c != ROW]
         self.errors: list[Problem] = []
@@ -102,9 +104,9 @@ class Mapper:
             their = their.strip() if their not in cols else their   # headers are read without surrounding spaces
             if their not in cols:
                 close = difflib.get_close_matches(their, cols, n=1, cutoff=0.5)
-                self.err(ours, f"`columns:` maps {their!r}, but the file has no such column; its columns are: "
+                self.err(ours, f"`columns:` maps {their!r}, but the {self.origin} has no such column; its columns are: "
                                f"{', '.join(c for c in cols if c != ROW)}",
-                         f"write the file's header exactly" + (f", e.g. `{close[0]}: {ours}`" if close else ""))
+                         ("write the file's header exactly" if self.origin == "file" else "write the column name exactly") + (f", e.g. `{close[0]}: {ours}`" if close else ""))
                 continue
             if ours in targets.values():
                 self.err(ours, f"two file columns are mapped to {ours!r}", "map only one column to each canonical name")
@@ -211,9 +213,9 @@ class Mapper:
             normed = {norm_label(c): c for c in candidates}
             close = difflib.get_close_matches(norm_label(col), list(normed), n=1, cutoff=0.5)
             hint = f"`columns: {{{normed[close[0]]}: {col}}}`" if close else f"`columns: {{<their column>: {col}}}`"
-            self.err(col, f"the required column {col!r} is missing; the file's columns are: "
+            self.err(col, f"the required column {col!r} is missing; the {self.origin}'s columns are: "
                           f"{', '.join(have) if have else '(none)'}",
-                     f"map the file's column in params with {hint}, or give every row one value with "
+                     f"map the {self.origin}'s column in params with {hint}, or give every row one value with "
                      f"`defaults: {{{col}: ...}}`")
         return not missing
 

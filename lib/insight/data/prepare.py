@@ -4,7 +4,8 @@
     prepared.tables["orders"]  -> Path of the canonical, validated, pseudonymised Parquet file
 
 Sources: the generated demo company (`data.demo`), and/or the user's exports (`data.tables`; a
-table given there replaces the demo's), and/or qualitative material named under `data.qual` (a
+table given there replaces the demo's): files, or tables and queries on a database
+(insight.data.sources), and/or qualitative material named under `data.qual` (a
 REFI-QDA .qdpx project and/or a folder of transcripts, read into participants, qual_sources,
 codebook and coded_segments by insight.qual.importers). Every problem in every table is collected and raised at
 once as DataError before anything is written. Soft problems are `warnings`.
@@ -17,9 +18,10 @@ history, which the analyses need.
 The cache lives in <project>/.cache/studies/<study>/<fingerprint>/ (tables as Parquet plus
 manifest.json). It is written into a temporary folder and renamed into place, under a file lock,
 so parallel notebooks never see half a cache and a failed run leaves nothing behind. The
-fingerprint covers the data files' contents, the data spec, the study period, the source of the
-data layer (and of the demo generator for the demo), and the identity of the pseudonymisation
-key; unchanged inputs reuse the cache.
+fingerprint covers the data files' contents (for a database source: its row count and checksum,
+see insight.data.sources), the data spec, the study period, the source of the data layer (and of
+the demo generator for the demo), and the identity of the pseudonymisation key; unchanged inputs
+reuse the cache.
 """
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ import pandas as pd
 from insight.config import Params
 from insight.data import pii
 from insight.config.data import QUAL_TABLES
-from insight.data.loaders import ROW, Loaded, display_path, qual_files, read_qual, read_table
+from insight.data.loaders import ROW, Loaded, qual_files, read_qual, read_source, read_table
 from insight.data.mapping import map_table
 from insight.data.problems import DataError
 from insight.data.schema import TABLES
@@ -131,9 +133,13 @@ def _fingerprints(params: Params, project: Project, key: bytes | None = None) ->
     whole.update(survey.encode())
     if params.data.demo is not None:
         whole.update(_demo_id(params).encode())
+    indicators = _source_indicators(params, project)
     for name, spec in sorted(params.data.tables.items()):
-        path = project.resolve(spec.path)
-        content = file_hash(path) if path.is_file() else "missing"
+        if spec.source is not None:
+            content = indicators[name]
+        else:
+            path = project.resolve(spec.path)
+            content = file_hash(path) if path.is_file() else "missing"
         h = hashlib.blake2b(digest_size=10)
         h.update(common.encode())
         h.update(content.encode())
@@ -161,6 +167,43 @@ def _questionnaire_id(params: Params, project: Project) -> str:
     for p in questionnaire_files(path):
         parts.append(f"{p.name}:{file_hash(p) if p.is_file() else 'missing'}")
     return json.dumps(parts)
+
+
+def _source_indicators(params: Params, project: Project) -> dict[str, str]:
+    """Change indicator of each database source (insight.data.sources.change_indicator), checked on the
+    server; raises DataError naming every source that cannot be reached or read. Inside a notebook
+    that `make report` started (INSIGHT_NOTEBOOK is set), the indicators the run checked at its start
+    are reused (sources.json in the study cache), so the kernels do not scan the sources again."""
+    specs = {name: spec for name, spec in params.data.tables.items() if spec.source is not None}
+    if not specs:
+        return {}
+    from insight.data import sources
+
+    state_file = project.study_cache(params.study.name) / "sources.json"
+    refresh = "INSIGHT_NOTEBOOK" not in os.environ
+    try:
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        state = {}
+    out: dict[str, str] = {}
+    errors: list[Problem] = []
+    for name, spec in specs.items():
+        key = sources.source_key(spec.source)
+        if not refresh and key in state:
+            out[name] = state[key]
+            continue
+        try:
+            out[name] = state[key] = sources.change_indicator(spec.source)
+        except sources.SourceProblem as exc:
+            errors.append(sources.problem_for(name, spec.source, exc))
+    if errors:
+        raise DataError(errors)
+    if refresh:
+        state_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = state_file.with_name(f".sources-{os.getpid()}.json")
+        tmp.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, state_file)
+    return out
 
 
 def data_fingerprint(params: Params, project: Project | None = None) -> str:
@@ -321,9 +364,12 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
             fingerprints[name] = hashlib.blake2b(f"{demo_fp}:{name}:{fp}".encode(), digest_size=10).hexdigest()
     reads: dict[tuple, tuple] = {}   # several tables may be derived from one export: read it once
     for name, spec in data.tables.items():
-        memo = (str(project.resolve(spec.path)), spec.format, spec.sheet, spec.encoding, spec.delimiter)
+        if spec.source is not None:
+            memo = (spec.source.url, spec.source.table, spec.source.query)
+        else:
+            memo = (str(project.resolve(spec.path)), spec.format, spec.sheet, spec.encoding, spec.delimiter)
         if memo not in reads:
-            reads[memo] = read_table(name, spec, project)
+            reads[memo] = read_source(name, spec) if spec.source is not None else read_table(name, spec, project)
             errors += reads[memo][1]   # a file's problems are reported once, not once per table
             if reads[memo][0] is not None:
                 warnings += header_space_warnings(reads[memo][0], name)
