@@ -56,16 +56,17 @@ def test_telco_customers_and_subscriptions(shared_datasets, root):
 
     cust = suggest_mapping(prof)                       # TABLE omitted: guessed
     assert cust.table == "customers"
-    assert cust.spec()["columns"] == {"customerID": "customer_id", "Churn": "status"}
-    assert cust.values == {"status": {"No": "existing", "Yes": "churned"}}
-    assert cust.defaults == {"region": None, "segment": None}
+    # the key columns identified by hand (other columns may map onto optional canonical ones)
+    assert {"customerID": "customer_id", "Churn": "status"}.items() <= cust.spec()["columns"].items()
+    assert cust.values["status"] == {"No": "existing", "Yes": "churned"}
+    assert cust.defaults["region"] is None and cust.defaults["segment"] is None
     [(missing, hint)] = cust.missing
     assert missing == "signup_date" and "months: tenure" in hint
 
     subs = suggest_mapping(prof, "subscriptions")
-    assert subs.spec()["columns"] == {"customerID": "customer_id", "Contract": "plan", "MonthlyCharges": "mrr",
-                                      "Churn": "status"}
-    assert subs.values == {"status": {"No": "active", "Yes": "cancelled"}}
+    assert {"customerID": "customer_id", "Contract": "plan", "MonthlyCharges": "mrr",
+            "Churn": "status"}.items() <= subs.spec()["columns"].items()
+    assert subs.values["status"] == {"No": "active", "Yes": "cancelled"}
     assert subs.compute == {"subscription_id": "customer_id"}
     assert sorted(m for m, _ in subs.missing) == ["product_id", "start_date"]
 
@@ -100,8 +101,8 @@ def test_clothing_reviews_and_their_products(shared_datasets, root):
 
     rev = suggest_mapping(prof)
     assert rev.table == "reviews"
-    assert rev.spec()["columns"] == {"Unnamed: 0": "review_id", "Clothing ID": "product_id", "Review Text": "text",
-                                     "Rating": "rating"}
+    assert {"Unnamed: 0": "review_id", "Clothing ID": "product_id", "Review Text": "text",
+            "Rating": "rating"}.items() <= rev.spec()["columns"].items()
     assert [m for m, _ in rev.missing] == ["date"]
     prod = suggest_mapping(prof, "products")
     assert prod.guesses["product_id"].column == "Clothing ID" and prod.one_row_per_key
