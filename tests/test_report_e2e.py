@@ -3,6 +3,7 @@ self-contained, no personal data from the inputs appears, hostile text stays tex
 and a report open in headless Chromium with no console error and no network request."""
 from __future__ import annotations
 
+import html as html_lib
 import os
 import re
 from pathlib import Path
@@ -61,6 +62,8 @@ def test_reports_are_offline_and_script_free(rendered):
     for html in htmls:
         text = html.read_text(encoding="utf-8")
         assert not external_references(text), (html.name, external_references(text)[:3])
+        # no parameters cell (the notebook's default study = "2024-annual", nor the injected one) reaches a reader
+        assert 'study = "' not in html_lib.unescape(re.sub(r"<[^>]+>", "", text)), html.name
         assert html.stat().st_size < 5 * 1024 * 1024, f"{html.name} is over 5 MB"
 
 
