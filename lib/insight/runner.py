@@ -289,7 +289,8 @@ def _run_report(study: str, options: RunOptions, project: Project, servers: cont
         elif missing:
             reason = "no " + " / ".join(t.replace("_", " ") for t in missing) + " data in this study"
         if reason:
-            entry.update(status="not applicable", reason=reason, html=None, missing_tables=missing)
+            entry.update(status="not applicable", reason=reason, html=None,
+                         missing_tables=missing if reason.startswith("no ") else [])   # for the index's data gains
             entries[nb.name] = entry
             progress.line("skip", nb.rel, reason)
             continue
