@@ -56,8 +56,5 @@ def build_context(project: Project, study: str, params, manifest: dict) -> dict:
 
 def write_index(project: Project, study: str, params, manifest: dict) -> Path:
     html = _env(project).get_template("index.html.j2").render(**build_context(project, study, params, manifest))
-    out = project.report_dir(study) / "index.html"
-    tmp = out.with_name("index.html.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
-    return out
+    from insight.safety import atomic_write
+    return atomic_write(project.report_dir(study) / "index.html", html)

@@ -51,11 +51,8 @@ def render_notebook(nb, out_html: Path, project: Project, meta: dict) -> Path:
     exp = exporter(project)
     body, _ = exp.from_notebook_node(nb, resources={"insight": meta, "metadata": {"name": meta.get("title", "report")}})
     body = body.replace("<!--INSIGHT-TOC-->", _toc(body), 1)
-    out_html.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_html.with_suffix(".html.tmp")
-    tmp.write_text(body, encoding="utf-8")
-    tmp.replace(out_html)
-    return out_html
+    from insight.safety import atomic_write
+    return atomic_write(out_html, body)
 
 
 _EXTERNAL = [

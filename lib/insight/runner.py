@@ -27,6 +27,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from insight import safety
 from insight.catalog import NotebookInfo, discover
 from insight.findings import read_findings_file
 from insight.paths import PACKAGE_DIR, Project
@@ -93,10 +94,7 @@ def _now() -> str:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    safety.atomic_write(path, text)
 
 
 # --- one notebook, in a worker process --------------------------------------------------------------
@@ -123,9 +121,12 @@ def _execute_job(job: dict, work: Path) -> dict:
     for p in (out_nb, out_html, findings):
         p.unlink(missing_ok=True)
     kernel_cpu = work / f"{job['name']}.kernel-cpu"
+    kernel_exit = work / f"{job['name']}.kernel-exit"
     kernel_cpu.unlink(missing_ok=True)
+    kernel_exit.unlink(missing_ok=True)
     os.environ.update({"INSIGHT_ROOT": job["root"], "INSIGHT_NOTEBOOK": job["name"],
-                       "INSIGHT_FINDINGS": str(findings), "INSIGHT_KERNEL_CPU_FILE": str(kernel_cpu), **KERNEL_ENV})
+                       "INSIGHT_FINDINGS": str(findings), "INSIGHT_KERNEL_CPU_FILE": str(kernel_cpu),
+                       "INSIGHT_KERNEL_EXIT_FILE": str(kernel_exit), **KERNEL_ENV})
     started = _now()
     t0 = time.perf_counter()
     cpu0 = _cpu_seconds()
@@ -133,15 +134,14 @@ def _execute_job(job: dict, work: Path) -> dict:
     try:
         import papermill as pm
         from insight import forkkernel
-        warm = {"kernel_manager_class": forkkernel.kernel_manager_class()} if os.environ.get(forkkernel.ENV_SOCKET) else {}
+        # warm when the fork server runs; either way the manager records how a dying kernel exited
+        warm = {"kernel_manager_class": forkkernel.kernel_manager_class()}
         pm.execute_notebook(job["path"], str(out_nb), parameters={"study": job["study"]}, kernel_name="python3",
                             cwd=str(Path(job["path"]).parent), progress_bar=False, log_output=False,
                             request_save_on_cell_execute=False, execution_timeout=job.get("cell_timeout"), **warm)
     except Exception as exc:  # noqa: BLE001 - any failure of the notebook is reported, not raised
         result["status"] = "failed"
-        ename = getattr(exc, "ename", type(exc).__name__)
-        evalue = getattr(exc, "evalue", str(exc))
-        result["error"] = f"{ename}: {evalue}".strip()[:2000]
+        result["error"] = failure_text(exc, out_nb, kernel_exit)[:2000]
         result["error_cell"] = getattr(exc, "exec_count", None)
     result["duration"] = round(time.perf_counter() - t0, 2)
     result["findings"] = read_findings_file(findings) if result["status"] == "ok" else []
@@ -166,6 +166,64 @@ def _execute_job(job: dict, work: Path) -> dict:
         pass
     result["cpu"] = round(result["cpu"], 2)
     return result
+
+
+_SIGNALS = {
+    9: "was killed (SIGKILL): most often the machine ran out of memory and the system stopped the biggest "
+       "process (see `dmesg`), or someone stopped it. Fix: give the notebook more memory, or work on less data",
+    11: "crashed with a segmentation fault (SIGSEGV) in compiled code (a C extension, or ctypes). Fix: see the "
+        "kernel log; rerun once (a crash can be a fluke), else check the versions of the compiled packages",
+    6: "aborted (SIGABRT), often a C library that ran out of memory or found its data damaged. Fix: see the "
+       "kernel log",
+    7: "crashed with a bus error (SIGBUS), often a memory-mapped file that shrank or a full disk",
+    15: "was terminated (SIGTERM) by someone or something outside the run",
+}
+_OUT_OF_MEMORY = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "Unable to allocate")
+
+
+def failure_text(exc: BaseException, out_nb: Path, exit_file: Path) -> str:
+    """Why a notebook failed, in words a study owner can act on: the error and its message; for a kernel
+    that died, how it exited (signal, status); for an error without a message (a MemoryError under a
+    memory limit, an error whose traceback could not even be formatted), what the failing cell printed."""
+    ename = getattr(exc, "ename", None) or type(exc).__name__
+    evalue = str(getattr(exc, "evalue", None) or ("" if hasattr(exc, "ename") else exc)).strip()
+    if type(exc).__name__ == "DeadKernelError":
+        try:
+            code = int(exit_file.read_text().strip())
+        except (OSError, ValueError):
+            return "the notebook's kernel died (its exit status is unknown). Fix: see the kernel log"
+        sig = -code if code < 0 else (code - 128 if code > 128 else None)   # plain kernel / via the launcher
+        if sig:
+            return f"the notebook's kernel {_SIGNALS.get(sig, f'was killed by signal {sig}')}"
+        return (f"the notebook's kernel exited with status {code} in the middle of a cell (os._exit, sys.exit "
+                "in a thread, or a library that exits). Fix: find the cell that ends the process")
+    detail = _error_output(out_nb) if (not evalue or evalue in ("None", ename)) else ""
+    if any(m in f"{ename} {evalue} {detail}" for m in _OUT_OF_MEMORY):
+        return (f"{ename}: out of memory{(': ' + evalue) if evalue else ''}. The notebook needs more memory than "
+                "it may use (a memory limit, or the machine's). Fix: work on less data or give it more memory"
+                + (f". Last output: {detail}" if detail else ""))
+    if not evalue:
+        return f"{ename}: {detail or 'the error has no message'}"
+    return f"{ename}: {evalue}"
+
+
+def _error_output(out_nb: Path) -> str:
+    """The last lines the failing cell wrote (stderr, tracebacks) in the executed notebook, or ''."""
+    try:
+        import nbformat
+        nb = nbformat.read(str(out_nb), as_version=4)
+    except Exception:  # noqa: BLE001 - no notebook, nothing to add
+        return ""
+    for cell in reversed(nb.cells):
+        texts = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                texts += [f"{out.get('ename', '')}: {out.get('evalue', '')}"]
+            elif out.get("output_type") == "stream" and out.get("name") == "stderr":
+                texts += [line for line in str(out.get("text", "")).splitlines() if line.strip()]
+        if texts:
+            return " | ".join(texts[-2:])[:500]
+    return ""
 
 
 def _cpu_seconds() -> float:
@@ -199,9 +257,51 @@ class Progress:
 
 
 def run_report(study: str, options: RunOptions | None = None, project: Project | None = None) -> int:
-    """Render a study. Returns the exit code: 0 all good, 1 a notebook failed, 2 invalid input."""
-    with contextlib.ExitStack() as servers:   # the warm-kernel fork server, when one is started
-        return _run_report(study, options or RunOptions(), project or Project.find(), servers)
+    """Render a study. Returns the exit code: 0 all good, 1 a notebook failed (or an output could not
+    be written), 2 invalid input or an unwritable reports folder, 3 another run of the study is running."""
+    with contextlib.ExitStack() as guard:         # the study lock (insight.safety), held to the end
+        with contextlib.ExitStack() as servers:   # the warm-kernel fork server, when one is started
+            servers.guard = guard
+            return _run_report(study, options or RunOptions(), project or Project.find(), servers)
+
+
+def _take_study(servers: contextlib.ExitStack, project: Project, study: str) -> int:
+    """Take the study's lock, remove what killed runs left behind, check the reports folder can be
+    written. 0, or the exit code with the reason printed."""
+    try:
+        servers.guard.enter_context(safety.StudyLock(project, study))
+    except safety.Busy as exc:
+        print(f"ERROR {exc}", file=sys.stderr)
+        return 3
+    except OSError as exc:
+        print("ERROR " + safety.explain_os_error(exc, safety.lock_path(project, study), "creating the lock file"),
+              file=sys.stderr)
+        return 2
+    safety.clean_stale(project, study)
+    try:
+        safety.check_writable(project.report_dir(study))
+        safety.check_writable(project.cache_dir / "runs" / study)
+    except safety.PublishError as exc:
+        print(f"ERROR {exc.strerror}; nothing was run", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _read_manifest(path: Path) -> dict:
+    """The last run's manifest; a damaged one (a disk error, a hand edit) counts as none: every
+    notebook then reruns, which is slow but never wrong."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        print(f"WARNING {path} is unreadable ({exc}); every notebook is rerun", file=sys.stderr)
+        return {}
+    if not isinstance(data, dict) or not isinstance(data.get("notebooks", {}), dict):
+        print(f"WARNING {path} is not a run manifest; every notebook is rerun", file=sys.stderr)
+        return {}
+    data["notebooks"] = {k: v for k, v in data.get("notebooks", {}).items() if isinstance(v, dict)}
+    return data
 
 
 def _start_warm_kernels(servers: contextlib.ExitStack, work_dir: Path) -> None:
@@ -234,12 +334,14 @@ def _run_report(study: str, options: RunOptions, project: Project, servers: cont
         print(f"ERROR ONLY={','.join(unknown)}: no such notebook; notebooks are: "
               + ", ".join(n.name for n in notebooks), file=sys.stderr)
         return 2
+    if (code := _take_study(servers, project, study)):
+        return code
     if options.force or not (project.report_dir(study) / MANIFEST).exists():
         # a full run is coming: the server imports the analysis packages while the data are prepared
         _start_warm_kernels(servers, project.cache_dir / "runs" / study)
     from insight.data.prepare import DataError, data_fingerprint, prepare_study_data
     try:
-        prepared = prepare_study_data(params, project)
+        prepared = prepare_study_data(params, project, verify=True)
     except DataError as exc:
         print(exc.report() if hasattr(exc, "report") else str(exc), file=sys.stderr)
         return 2
@@ -247,7 +349,7 @@ def _run_report(study: str, options: RunOptions, project: Project, servers: cont
     report_dir = project.report_dir(study)
     work_dir = project.cache_dir / "runs" / study
     manifest_path = report_dir / MANIFEST
-    old = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
+    old = _read_manifest(manifest_path)
     old_nbs = old.get("notebooks", {})
     params_file = project.params_file(study)
     params_bytes = params_file.read_bytes()
@@ -330,13 +432,17 @@ def _run_report(study: str, options: RunOptions, project: Project, servers: cont
             _start_warm_kernels(servers, work_dir)
         failed += _run_jobs(todo, jobs, entries, report_dir, progress)
     servers.close()
-    collect_findings(report_dir, entries)
     manifest = {"study": study, "title": params.study.title, "updated": _now(), "commit": commit,
                 "data_fingerprint": data_fp, "fingerprints": dict(prepared.fingerprints),
                 "warnings": [_problem_dict(w) for w in prepared.warnings], "notebooks": entries}
-    _atomic_write(manifest_path, json.dumps(manifest, indent=1, ensure_ascii=False))
     from insight.index_page import write_index
-    write_index(project, study, params, manifest)
+    try:
+        collect_findings(report_dir, entries)
+        _atomic_write(manifest_path, json.dumps(manifest, indent=1, ensure_ascii=False))
+        write_index(project, study, params, manifest)
+    except safety.PublishError as exc:
+        print(f"ERROR {exc.strerror}", file=sys.stderr)
+        return 1
     total = time.perf_counter() - t_start
     if not options.quiet:
         ok = sum(1 for n in ran_now if entries[n].get("status") == "ok")
@@ -362,7 +468,7 @@ def _run_jobs(todo: list[dict], jobs: int, entries: dict, report_dir: Path, prog
         for res in results:
             failed += _publish(res, entries, report_dir, progress)
         return failed
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=safety.die_with_parent) as pool:
         pending = {pool.submit(execute_job, j): j for j in todo}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -384,20 +490,26 @@ def _publish(res: dict, entries: dict, report_dir: Path, progress: Progress) -> 
     html_src = Path(res["html"]) if res.get("html") else None
     if res["status"] == "ok" and html_src and html_src.exists():
         target = report_dir / f"{name}.html"
-        html_src.replace(target)
-        _atomic_write(report_dir / "findings" / f"{name}.json",
-                      json.dumps(res.get("findings", []), indent=1, ensure_ascii=False))
+        try:
+            safety.publish_file(html_src, target)
+            _atomic_write(report_dir / "findings" / f"{name}.json",
+                          json.dumps(res.get("findings", []), indent=1, ensure_ascii=False))
+        except safety.PublishError as exc:   # e.g. the disk is full: the last good report stays
+            res = {**res, "status": "failed", "error": f"publishing failed: {exc.strerror}"}
+            html_src = None
+    if res["status"] == "ok" and html_src:
+        target = report_dir / f"{name}.html"
         entry.update(status="ok", html=target.name, outputs=[target.name], error=None, error_link=None,
                      last_good={"input_hash": entry.get("input_hash"), "rendered": res.get("started")})
         progress.line("done", entry["rel"], f"{res['duration']:.1f} s")
         return 0
     entry.update(status="failed", error=res.get("error"), input_hash=None)
     if html_src and html_src.exists():
-        failed_dir = report_dir / "failed"
-        failed_dir.mkdir(exist_ok=True)
-        target = failed_dir / f"{name}.html"
-        html_src.replace(target)
-        entry["error_link"] = f"failed/{name}.html#papermill-error-cell"
+        try:
+            safety.publish_file(html_src, report_dir / "failed" / f"{name}.html")
+            entry["error_link"] = f"failed/{name}.html#papermill-error-cell"
+        except (safety.PublishError, OSError):
+            entry["error_link"] = None
     else:
         entry["error_link"] = None
     # the last good report stays where it was; entry["html"] still points at it when it exists
