@@ -205,11 +205,11 @@ def serve(path: str) -> None:
     # the runner may die at any moment, also during the imports: the server then stops (SIGTERM from
     # the kernel, or noticing its parent is gone), killing its kernels and removing its socket folder
     parent = int(os.environ.get(ENV_PARENT) or os.getppid())
+    from insight.safety import die_with_parent
+    die_with_parent(signal.SIGTERM)   # during the imports SIGTERM simply ends the process
+    _preload()
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-    from insight.safety import die_with_parent
-    die_with_parent(signal.SIGTERM)
-    _preload()
     if os.path.exists(path):
         os.unlink(path)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -16,10 +16,19 @@ TRIGGERS = {
 }
 
 
+def _text(value):
+    """Every value printed by the template: plain strings lose the Unicode controls that reorder text on
+    screen (insight.display.plain_text) before Jinja escapes them; markup marked safe stays as it is."""
+    import markupsafe
+
+    from insight.display import plain_text
+    return plain_text(value) if isinstance(value, str) and not isinstance(value, markupsafe.Markup) else value
+
+
 def _env(project: Project):
     import jinja2
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(project.templates_dir)),
-                              autoescape=True, trim_blocks=True, lstrip_blocks=True)
+                              autoescape=True, trim_blocks=True, lstrip_blocks=True, finalize=_text)
 
 
 def build_context(project: Project, study: str, params, manifest: dict) -> dict:

@@ -13,6 +13,8 @@
 - `check_writable(folder)`: fail before hours of work rather than after.
 - `clean_stale(project, study)`: temporary files and folders of runs that were killed.
 - `die_with_parent()`: a worker process initializer: the worker is killed when the runner dies.
+- `explain_failure(exc, executed notebook, kernel exit file)`: why a notebook failed, for the index
+  (a kernel that died: its signal or status; an error without a message: what the cell printed).
 """
 from __future__ import annotations
 
@@ -71,6 +73,66 @@ def explain_os_error(exc: OSError, path: Path, doing: str = "writing") -> str:
         return (f"no permission: {doing} {path} failed. Fix: make {path.parent} writable for this user "
                 "(chmod/chown) and run again.")
     return f"{doing} {path} failed: {exc.strerror or exc}. Fix: check the folder and the disk, then run again."
+
+
+# --- why a notebook failed ---------------------------------------------------------------------------
+
+_SIGNALS = {
+    9: "was killed (SIGKILL): most often the machine ran out of memory and the system stopped the biggest "
+       "process (see `dmesg`), or someone stopped it. Fix: give the notebook more memory, or work on less data",
+    11: "crashed with a segmentation fault (SIGSEGV) in compiled code (a C extension, or ctypes). Fix: see the "
+        "kernel log; rerun once (a crash can be a fluke), else check the versions of the compiled packages",
+    6: "aborted (SIGABRT), often a C library that ran out of memory or found its data damaged. Fix: see the "
+       "kernel log",
+    7: "crashed with a bus error (SIGBUS), often a memory-mapped file that shrank or a full disk",
+    15: "was terminated (SIGTERM) by someone or something outside the run",
+}
+_OUT_OF_MEMORY = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "Unable to allocate")
+
+
+def explain_failure(exc: BaseException, out_nb: Path, exit_file: Path) -> str:
+    """Why a notebook failed, in words a study owner can act on: the error and its message; for a kernel
+    that died, how it exited (signal, status); for an error without a message (a MemoryError under a
+    memory limit, an error whose traceback could not even be formatted), what the failing cell printed."""
+    ename = getattr(exc, "ename", None) or type(exc).__name__
+    evalue = str(getattr(exc, "evalue", None) or ("" if hasattr(exc, "ename") else exc)).strip()
+    if type(exc).__name__ == "DeadKernelError":
+        try:
+            code = int(exit_file.read_text().strip())
+        except (OSError, ValueError):
+            return "the notebook's kernel died (its exit status is unknown). Fix: see the kernel log"
+        sig = -code if code < 0 else (code - 128 if code > 128 else None)   # plain kernel / via the launcher
+        if sig:
+            return f"the notebook's kernel {_SIGNALS.get(sig, f'was killed by signal {sig}')}"
+        return (f"the notebook's kernel exited with status {code} in the middle of a cell (os._exit, sys.exit "
+                "in a thread, or a library that exits). Fix: find the cell that ends the process")
+    detail = _error_output(out_nb) if (not evalue or evalue in ("None", ename)) else ""
+    if any(m in f"{ename} {evalue} {detail}" for m in _OUT_OF_MEMORY):
+        return (f"{ename}: out of memory{(': ' + evalue) if evalue else ''}. The notebook needs more memory than "
+                "it may use (a memory limit, or the machine's). Fix: work on less data or give it more memory"
+                + (f". Last output: {detail}" if detail else ""))
+    if not evalue:
+        return f"{ename}: {detail or 'the error has no message'}"
+    return f"{ename}: {evalue}"
+
+
+def _error_output(out_nb: Path) -> str:
+    """The last lines the failing cell wrote (stderr, tracebacks) in the executed notebook, or ''."""
+    try:
+        import nbformat
+        nb = nbformat.read(str(out_nb), as_version=4)
+    except Exception:  # noqa: BLE001 - no notebook, nothing to add
+        return ""
+    for cell in reversed(nb.cells):
+        texts = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                texts += [f"{out.get('ename', '')}: {out.get('evalue', '')}"]
+            elif out.get("output_type") == "stream" and out.get("name") == "stderr":
+                texts += [line for line in str(out.get("text", "")).splitlines() if line.strip()]
+        if texts:
+            return " | ".join(texts[-2:])[:500]
+    return ""
 
 
 # --- writing --------------------------------------------------------------------------------------
@@ -261,8 +323,9 @@ def fork_server_dirs(work_dir: Path) -> list[Path]:
 
 
 def clean_stale(project: Project, study: str) -> list[Path]:
-    """Remove the temporary files of killed runs of this study (called under the study lock) and
-    fork-server folders whose process is gone. Returns what was removed."""
+    """Remove what killed runs left (called under the study lock): temporary files in the study's
+    report and run folders, half-built data caches and fork-server folders whose process is gone.
+    Returns what was removed."""
     removed: list[Path] = []
     folders = [project.report_dir(study), project.report_dir(study) / "findings",
                project.report_dir(study) / "failed", project.cache_dir / "runs" / study]
@@ -274,6 +337,12 @@ def clean_stale(project: Project, study: str) -> list[Path]:
             if stale and p.is_file():
                 _unlink(p)
                 removed.append(p)
+    for base in (project.study_cache(study), project.cache_dir / "demo"):   # insight.data.prepare's half-built caches
+        for d in (base.glob(".tmp-*") if base.is_dir() else []):
+            pid = _tmp_pid(d.name.rsplit("-", 1)[-1], "")
+            if d.is_dir() and pid is not None and not _pid_alive(pid):
+                shutil.rmtree(d, ignore_errors=True)
+                removed.append(d)
     for base in fork_server_dirs(project.cache_dir / "runs" / study):
         try:
             entries = list(base.glob(FORK_DIR_PREFIX + "*"))

@@ -117,13 +117,13 @@ def _lock_taken(p, pid):
 
 def test_sigkill_at_any_moment_then_the_next_run_recovers(tmp_path, figures):
     """kill -9 of the runner alone (its workers, fork server and kernels must go by themselves) during
-    data preparation, in the middle of a notebook, right after a report was published, and at two
-    random (seeded) moments. After each kill: every published HTML is complete (the old or the new
+    data preparation, in the middle of a notebook, right after a report was published, and at a
+    random (seeded) moment. After each kill: every published HTML is complete (the old or the new
     one), the JSON outputs parse, no process of the run survives. Then one plain run recovers: every
     notebook ok, no temporary file or fork-server folder left."""
     rng = random.Random(15)
     big = "customer_id,region,segment,signup_date,status\n" + "".join(
-        f"C{i},EMEA,smb,2023-01-05,existing\n" for i in range(20000))
+        f"C{i},EMEA,smb,2023-01-05,existing\n" for i in range(5000))
     p = make_toy(tmp_path / "toy", {"alpha": SLEEP.format(name="alpha", seconds=2), "beta": COUNT.format(name="beta"),
                                     "gamma": COUNT.format(name="gamma")}, customers=big)
     assert run(p, jobs=2) == 0
@@ -133,7 +133,6 @@ def test_sigkill_at_any_moment_then_the_next_run_recovers(tmp_path, figures):
         ("data preparation", lambda proc, out: _lock_taken(p, proc.pid)(), 0.2),
         ("mid-notebook", lambda proc, out: out.seen("run ") and (p.cache_dir / "runs/toy/alpha.log").exists(), 1.0),
         ("just published", lambda proc, out: out.seen("done "), 0.0),
-        ("random", lambda proc, out: True, rng.uniform(0.5, 6.0)),
         ("random", lambda proc, out: True, rng.uniform(0.5, 6.0)),
     ]
     killed = []
@@ -148,7 +147,7 @@ def test_sigkill_at_any_moment_then_the_next_run_recovers(tmp_path, figures):
         proc.wait()
         killed.append(proc.pid)
         figures.fault()
-        assert wait_for(lambda: not processes_of(p.root), timeout=30), (what, processes_of(p.root))
+        assert wait_for(lambda: not processes_of(p.root), timeout=90), (what, processes_of(p.root))
         lost = lost_reports(good, p)
         figures.reports_lost(len(lost))
         assert not lost, (what, lost)
@@ -236,13 +235,14 @@ def test_disk_full_while_publishing_keeps_the_last_good_report(tmp_path, figures
         assert run(p, jobs=2) == 0
         good = snapshot(p)
         filler = p.reports_dir / "filler"
-        with open(filler, "wb") as fh:   # fill the disk to the last byte
+        with open(filler, "wb", buffering=0) as fh:   # fill the disk to the last byte...
             try:
                 while True:
                     fh.write(b"\0" * 4096)
                     fh.flush()
             except OSError:
                 pass
+        os.truncate(filler, filler.stat().st_size - 8192)   # ...but for 8 KB: less than a report needs
         edit(p, "alpha", "v2")
         proc = cli(p.root)
         out, err = proc.communicate(timeout=300)
