@@ -70,7 +70,6 @@ def test_dollar_signs_in_chart_labels_are_not_mathematics(figures):
 
 @pytest.mark.slow
 def test_a_rendered_report_with_hostile_text_stays_offline_and_in_layout(tmp_path, project_root, figures):
-    import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
     nb = new_notebook()
