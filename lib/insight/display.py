@@ -2,7 +2,9 @@
 
 Everything here returns or displays self-contained HTML: figures are embedded PNGs, tables are
 styled HTML with every cell escaped. Captions are numbered by the report stylesheet (CSS
-counters), so notebooks never count by hand.
+counters), so notebooks never count by hand. Data text stays text: HTML is escaped, the Unicode
+controls that reorder text on screen (right-to-left overrides, used to disguise what a text says)
+are removed, and '$' in chart labels is a dollar sign, not mathematics (text.parse_math off).
 """
 from __future__ import annotations
 
@@ -17,11 +19,19 @@ if TYPE_CHECKING:  # pragma: no cover
 SMALL_BASE = 30
 MIN_BASE = 10
 _STYLED = False
+# bidirectional embeddings, overrides and isolates (LRE RLE PDF LRO RLO, LRI RLI FSI PDI): they make
+# a text display in another order than it is written; the plain marks (LRM, RLM) are kept
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+
+
+def plain_text(value: Any) -> str:
+    """A value as text with the reordering controls removed (see the module docstring)."""
+    return ("" if value is None else str(value)).translate(_BIDI_CONTROLS)
 
 
 def esc(value: Any) -> str:
     """Escape any value for HTML; the one way data text reaches a report."""
-    return html.escape("" if value is None else str(value), quote=True)
+    return html.escape(plain_text(value), quote=True)
 
 
 def fmt_n(n) -> str:
@@ -79,6 +89,7 @@ def table_html(data, caption: str, base=None, note: str | None = None, *, index:
         if len(df) > max_rows:
             note = ((note + " ") if note else "") + f"First {max_rows} of {len(df):,} rows shown."
             df = df.head(max_rows)
+        df = _without_bidi_controls(df)
         styler = df.style
         fmt = {}
         dates = [c for c in df.columns if pd.api.types.is_datetime64_any_dtype(df[c]) or _date_text(df[c])]
@@ -101,7 +112,8 @@ def table_html(data, caption: str, base=None, note: str | None = None, *, index:
             styler = styler.map_index(lambda v: "white-space: nowrap", axis=0)
         text_cols = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c]) and c not in num_text + dates]
         if text_cols:  # words read left-aligned, numbers right-aligned (headers follow their column)
-            styler = styler.set_properties(subset=text_cols, **{"text-align": "left"})
+            # a very long word (a URL, an id, a pasted token) wraps in its cell instead of widening the table
+            styler = styler.set_properties(subset=text_cols, **{"text-align": "left", "overflow-wrap": "anywhere"})
             styler = styler.set_table_styles(
                 {c: [{"selector": "th.col_heading", "props": [("text-align", "left")]}] for c in text_cols},
                 overwrite=False)
@@ -111,6 +123,26 @@ def table_html(data, caption: str, base=None, note: str | None = None, *, index:
     styler = styler.set_table_attributes('class="insight-table"')
     body = styler.to_html()
     return f'<figure class="insight-figure table-figure">{caption_html("table", caption, base, note)}{body}</figure>'
+
+
+def _without_bidi_controls(df):
+    """The frame with reordering controls removed from its text cells and labels (a copy only when
+    there are any; the Styler escapes the HTML)."""
+    def has(v):
+        return isinstance(v, str) and v != v.translate(_BIDI_CONTROLS)
+
+    def clean(v):
+        return v.translate(_BIDI_CONTROLS) if isinstance(v, str) else v
+
+    text_cols = [c for c in df.columns if df[c].dtype == object or str(df[c].dtype) in ("str", "string")]
+    dirty = [c for c in text_cols if any(map(has, df[c]))]
+    labels = [v for ax in (df.index, df.columns) for lvl in range(ax.nlevels) for v in ax.get_level_values(lvl)]
+    if not dirty and not any(map(has, labels)):
+        return df
+    df = df.copy()
+    for c in dirty:
+        df[c] = df[c].map(clean)
+    return df.rename(index=clean, columns=clean)
 
 
 _NUMERIC_TEXT = None
@@ -252,7 +284,7 @@ def setup_plots() -> None:
     from insight.fonts import font_family
     sns.set_theme(style="whitegrid", context="notebook", palette="colorblind",
                   rc={"figure.figsize": (7.5, 4.2), "figure.dpi": 96, "font.family": font_family(),
-                      "axes.titleweight": "bold"})
+                      "axes.titleweight": "bold", "text.parse_math": False})
     _STYLED = True
 
 

@@ -78,7 +78,8 @@ def record_finding(id: str, statement: str, *, show: bool = True, **fields) -> F
                         f"use {sorted(set(Finding.__dataclass_fields__) - {'id', 'statement', 'notebook'})}")
     if fields.get("evidence") not in (None, "supports", "contradicts", "inconclusive"):
         raise ValueError("evidence must be 'supports', 'contradicts' or 'inconclusive'")
-    f = Finding(id=id, statement=statement, notebook=current_notebook(), **fields)
+    from insight.display import plain_text
+    f = Finding(id=id, statement=plain_text(statement), notebook=current_notebook(), **fields)
     _SESSION[:] = [x for x in _SESSION if x.id != id] + [f]
     target = os.environ.get("INSIGHT_FINDINGS")
     if target:

@@ -32,6 +32,8 @@ import time
 ENV_SOCKET = "INSIGHT_FORK_SERVER"
 ENV_PID = "INSIGHT_FORK_SERVER_PID"
 ENV_CPU_FILE = "INSIGHT_KERNEL_CPU_FILE"   # where the launcher writes its kernel's CPU seconds
+ENV_PARENT = "INSIGHT_FORK_SERVER_PARENT"   # the runner's pid: the server stops when it is gone
+ENV_EXIT_FILE = "INSIGHT_KERNEL_EXIT_FILE"   # where the kernel manager writes how a dead kernel exited
 WAIT_READY = 60.0   # seconds a launcher waits for the server to finish its imports
 
 # imported once by the server; every notebook needs most of them
@@ -200,8 +202,14 @@ def serve(path: str) -> None:
 
     if sys.path and sys.path[0] in ("", os.getcwd()):
         del sys.path[0]   # as ipykernel_launcher does; the kernel puts its own working folder back
+    # the runner may die at any moment, also during the imports: the server then stops (SIGTERM from
+    # the kernel, or noticing its parent is gone), killing its kernels and removing its socket folder
+    parent = int(os.environ.get(ENV_PARENT) or os.getppid())
+    from insight.safety import die_with_parent
+    die_with_parent(signal.SIGTERM)   # during the imports SIGTERM simply ends the process
     _preload()
-    parent = os.getppid()
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     if os.path.exists(path):
         os.unlink(path)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -212,8 +220,6 @@ def serve(path: str) -> None:
     sel = selectors.DefaultSelector()
     sel.register(listener, selectors.EVENT_READ)
     kernels: dict[int, socket.socket] = {}   # kernel pid -> its launcher's connection
-    stop = []
-    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     try:
         while not stop and os.getppid() == parent:
             for key, _ in sel.select(timeout=0.2):
@@ -278,6 +284,12 @@ def serve(path: str) -> None:
             os.unlink(path)
         except OSError:
             pass
+        folder = os.path.dirname(path)
+        if os.path.basename(folder).startswith("insight-fk-"):   # the folder Server made for the socket
+            try:
+                os.rmdir(folder)
+            except OSError:
+                pass
 
 
 # --- the runner's side -------------------------------------------------------------------------
@@ -297,9 +309,17 @@ class Server:
         import subprocess
         import tempfile
 
-        # a short path: AF_UNIX socket paths are limited to about 100 characters
-        self.path = os.path.join(tempfile.mkdtemp(prefix="insight-fk-"), "s")
-        env = {**os.environ, **self.env}
+        from insight.safety import FORK_DIR_PREFIX
+
+        # the socket lives in the run's own folder (.cache/runs/<study>/insight-fk-<runner pid>-*/s), or in
+        # the system's temporary folder when that path is too long: AF_UNIX socket paths are limited to
+        # about 100 characters. The server removes the folder when it stops, also when the runner was
+        # killed (it notices its parent is gone); a folder of a dead runner is removed by the next run
+        # (insight.safety.clean_stale).
+        prefix = f"{FORK_DIR_PREFIX}{os.getpid()}-"
+        base = str(self.folder) if len(str(self.folder)) + len(prefix) + 12 < 100 else None
+        self.path = os.path.join(tempfile.mkdtemp(prefix=prefix, dir=base), "s")
+        env = {**os.environ, **self.env, ENV_PARENT: str(os.getpid())}
         self.proc = subprocess.Popen([sys.executable, "-m", "insight.forkkernel", "serve", self.path], env=env,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=open(self.folder / "fork-server.log", "w"))
@@ -324,10 +344,25 @@ class Server:
 
 
 def kernel_manager_class():
-    """An AsyncKernelManager whose python kernels start through the fork server."""
+    """An AsyncKernelManager whose python kernels start through the fork server (when one runs), and
+    which writes the exit status of a kernel found dead to $INSIGHT_KERNEL_EXIT_FILE (a plain kernel:
+    -signal or the status; through the launcher: 128 + signal or the status), for the runner's message."""
     from jupyter_client import AsyncKernelManager
 
     class ForkKernelManager(AsyncKernelManager):
+        async def is_alive(self) -> bool:
+            alive = await AsyncKernelManager.is_alive(self)
+            target = os.environ.get(ENV_EXIT_FILE)
+            if not alive and target:
+                code = getattr(getattr(self.provisioner, "process", None), "returncode", None)
+                if code is not None:
+                    try:
+                        with open(target, "w") as fh:
+                            fh.write(str(code))
+                    except OSError:
+                        pass
+            return alive
+
         def format_kernel_cmd(self, extra_arguments=None):
             cmd = super().format_kernel_cmd(extra_arguments)
             same_python = len(cmd) > 2 and os.path.realpath(cmd[0]) == os.path.realpath(sys.executable)

@@ -18,10 +18,19 @@ TRIGGERS = {
 }
 
 
+def _text(value):
+    """Every value printed by the template: plain strings lose the Unicode controls that reorder text on
+    screen (insight.display.plain_text) before Jinja escapes them; markup marked safe stays as it is."""
+    import markupsafe
+
+    from insight.display import plain_text
+    return plain_text(value) if isinstance(value, str) and not isinstance(value, markupsafe.Markup) else value
+
+
 def _env(project: Project):
     import jinja2
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(project.templates_dir)),
-                              autoescape=True, trim_blocks=True, lstrip_blocks=True)
+                              autoescape=True, trim_blocks=True, lstrip_blocks=True, finalize=_text)
 
 
 TOP_FINDINGS = 5
@@ -186,9 +195,6 @@ def data_gains(entries) -> list[dict]:
 
 def write_index(project: Project, study: str, params, manifest: dict) -> Path:
     from insight.render import nowrap_dates
+    from insight.safety import atomic_write
     html = nowrap_dates(_env(project).get_template("index.html.j2").render(**build_context(project, study, params, manifest)))
-    out = project.report_dir(study) / "index.html"
-    tmp = out.with_name("index.html.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
-    return out
+    return atomic_write(project.report_dir(study) / "index.html", html)

@@ -20,6 +20,8 @@ from insight.config import Params
 from insight.paths import Project
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9_-]+)*$")
+MAX_PARAMS_BYTES = 1_000_000   # a study's params are a few kilobytes; data belong in data.tables files
+MAX_YAML_NODES = 100_000       # values after anchors/aliases are expanded (a "billion laughs" is refused)
 
 
 @dataclass(frozen=True)
@@ -76,13 +78,9 @@ def _key_path(loc: tuple) -> str:
     return out
 
 
-def _line_map(text: str) -> dict[tuple, int]:
-    """(key, index, ...) path -> 1-based line of that node in the YAML text."""
+def _line_map(root) -> dict[tuple, int]:
+    """(key, index, ...) path -> 1-based line of that node in the composed YAML document."""
     lines: dict[tuple, int] = {}
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError:
-        return lines
 
     def walk(node, path):
         lines.setdefault(path, node.start_mark.line + 1)
@@ -219,18 +217,11 @@ def read_params(path: Path, project: Project | None = None) -> Params:
         raise ParamsError([Problem(fname, "", "no such study parameters file",
                                    f"create it with `make new-study STUDY={path.stem}`"
                                    + (f", or use one of: {', '.join(studies)}" if studies else ""))])
-    text = path.read_text(encoding="utf-8-sig")
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ParamsError([Problem(fname, "", f"not valid YAML: {getattr(exc, 'problem', exc)}",
-                                   "check indentation (spaces, not tabs) and quoting near this line",
-                                   line=mark.line + 1 if mark else None)]) from None
+    raw, root = _load_yaml(path, fname)
     if not isinstance(raw, dict):
         raise ParamsError([Problem(fname, "", "the file must be a mapping of sections (study:, objectives:, ...)",
                                    "start from `make new-study` and fill it in")])
-    lines = _line_map(text)
+    lines = _line_map(root)
     problems: list[Problem] = []
     params: Params | None = None
     try:
@@ -260,10 +251,78 @@ def read_params(path: Path, project: Project | None = None) -> Params:
     return params
 
 
+def _expanded_size(node, memo: dict) -> int:
+    """How many values the document holds once every alias is expanded (computed without expanding)."""
+    key = id(node)
+    if key not in memo:
+        memo[key] = 0   # a node that contains itself counts once (PyYAML builds such loops lazily)
+        if isinstance(node, yaml.MappingNode):
+            n = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            n = 1 + sum(_expanded_size(v, memo) for v in node.value)
+        else:
+            n = 1
+        memo[key] = min(n, 10 * MAX_YAML_NODES)
+    return memo[key]
+
+
+def _load_yaml(path: Path, fname: str):
+    """(data, composed root node) of a params file, refusing what plain study parameters never need:
+    a file that is not a regular file or is over MAX_PARAMS_BYTES, text that is not UTF-8, YAML tags
+    that construct Python objects (!!python/object...), and anchors/aliases that expand into more
+    than MAX_YAML_NODES values. Raises ParamsError (file, line, fix)."""
+    import stat
+
+    def fail(message, fix, line=None):
+        return ParamsError([Problem(fname, "", message, fix, line=line)])
+
+    st = path.stat()
+    if not stat.S_ISREG(st.st_mode):
+        raise fail("is not a regular file (a device, pipe or socket)", "point params/ at a plain YAML text file")
+    if st.st_size > MAX_PARAMS_BYTES:
+        raise fail(f"the file is {st.st_size / 1e6:,.1f} MB; study parameters are a few kilobytes of YAML "
+                   f"(the limit is {MAX_PARAMS_BYTES / 1e6:g} MB)",
+                   "keep data in files named under data.tables (CSV, Excel, Parquet), not in the params file")
+    raw_bytes = path.read_bytes()
+    try:
+        text = raw_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw_bytes[:exc.start].count(b"\n") + 1
+        raise fail(f"is not UTF-8 text (byte {raw_bytes[exc.start:exc.start + 1]!r} cannot be decoded)",
+                   "save the file as UTF-8 (in most editors: Save As > Encoding: UTF-8)", line) from None
+    loader = None
+    try:
+        loader = yaml.SafeLoader(text)
+        root = loader.get_single_node()
+        if root is None:
+            return None, None
+        if _expanded_size(root, {}) > MAX_YAML_NODES:
+            raise fail(f"anchors and aliases (&name / *name) expand into more than {MAX_YAML_NODES:,} values, "
+                       "which no study needs (this is how a 'billion laughs' file exhausts memory)",
+                       "write the values out, or use an alias only for a small repeated block")
+        return loader.construct_document(root), root
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise fail(f"YAML tag refused: {exc.problem}. Study parameters are plain data; tags such as "
+                   "!!python/object would create program objects (and run code) when loaded",
+                   "remove the tag (the part starting with !) and write a plain value",
+                   mark.line + 1 if mark else None) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else (text[:exc.position].count("\n") + 1 if hasattr(exc, "position") else None)
+        raise fail(f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
+                   "check indentation (spaces, not tabs) and quoting near this line", line) from None
+    except RecursionError:
+        raise fail("the YAML is nested too deeply", "write the parameters as in templates/study.yaml") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
 def _display(path: Path, project: Project) -> str:
     try:
         return str(path.resolve().relative_to(project.root))
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):   # outside the project, or a symbolic-link loop
         return str(path)
 
 
@@ -309,6 +368,10 @@ def _cross_checks(params: Params, fname: str, lines, project: Project) -> list[P
         if spec.source is not None:   # a database table or query: checked when the data are prepared
             continue
         p = project.resolve(spec.path)
+        refused = project.data_path_problem(spec.path)
+        if refused:
+            add(("data", "tables", tname, "path"), *refused)
+            continue
         if not p.exists():
             add(("data", "tables", tname, "path"), f"file not found: {spec.path}",
                 "write the path relative to the project root (or absolute) of an existing file")

@@ -84,6 +84,18 @@ def reader_cells(nb):
     return out
 
 
+def _plain(value):
+    """The header and footer values without text-reordering controls (insight.display.plain_text)."""
+    from insight.display import plain_text
+    if isinstance(value, str):
+        return plain_text(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
 def render_notebook(nb, out_html: Path, project: Project, meta: dict) -> Path:
     """Render an executed notebook (path or nbformat node) to `out_html`. `meta` fills the header and
     the provenance footer (title, study, findings, fingerprints, packages, commit, ...)."""
@@ -92,13 +104,11 @@ def render_notebook(nb, out_html: Path, project: Project, meta: dict) -> Path:
     if not hasattr(nb, "cells"):
         nb = nbformat.read(str(nb), as_version=4)
     exp = exporter(project)
+    meta = _plain(meta)
     body, _ = exp.from_notebook_node(reader_cells(nb), resources={"insight": meta, "metadata": {"name": meta.get("title", "report")}})
     body = nowrap_dates(body.replace("<!--INSIGHT-TOC-->", _toc(body), 1))
-    out_html.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_html.with_suffix(".html.tmp")
-    tmp.write_text(body, encoding="utf-8")
-    tmp.replace(out_html)
-    return out_html
+    from insight.safety import atomic_write
+    return atomic_write(out_html, body)
 
 
 _EXTERNAL = [
@@ -109,7 +119,7 @@ _EXTERNAL = [
     (re.compile(r"@import\b", re.I), "a CSS @import"),
     (re.compile(r"<(?:iframe|object|embed)\b", re.I), "an embedded frame/object"),
     (re.compile(r"<[a-z][^>]*\son[a-z]+\s*=", re.I), "an inline event handler (script)"),
-    (re.compile(r"javascript:", re.I), "a javascript: URL"),
+    (re.compile(r"<[a-z][^>]*javascript:", re.I), "a javascript: URL"),   # in a tag (as text it is inert)
 ]
 
 

@@ -27,6 +27,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from insight import safety
 from insight.catalog import NotebookInfo, discover
 from insight.findings import read_findings_file
 from insight.paths import PACKAGE_DIR, Project
@@ -94,10 +95,7 @@ def _now() -> str:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    safety.atomic_write(path, text)
 
 
 # --- one notebook, in a worker process --------------------------------------------------------------
@@ -124,9 +122,12 @@ def _execute_job(job: dict, work: Path) -> dict:
     for p in (out_nb, out_html, findings):
         p.unlink(missing_ok=True)
     kernel_cpu = work / f"{job['name']}.kernel-cpu"
+    kernel_exit = work / f"{job['name']}.kernel-exit"
     kernel_cpu.unlink(missing_ok=True)
+    kernel_exit.unlink(missing_ok=True)
     os.environ.update({"INSIGHT_ROOT": job["root"], "INSIGHT_NOTEBOOK": job["name"],
-                       "INSIGHT_FINDINGS": str(findings), "INSIGHT_KERNEL_CPU_FILE": str(kernel_cpu), **KERNEL_ENV})
+                       "INSIGHT_FINDINGS": str(findings), "INSIGHT_KERNEL_CPU_FILE": str(kernel_cpu),
+                       "INSIGHT_KERNEL_EXIT_FILE": str(kernel_exit), **KERNEL_ENV})
     started = _now()
     t0 = time.perf_counter()
     cpu0 = _cpu_seconds()
@@ -134,7 +135,8 @@ def _execute_job(job: dict, work: Path) -> dict:
     try:
         import papermill as pm
         from insight import forkkernel
-        warm = {"kernel_manager_class": forkkernel.kernel_manager_class()} if os.environ.get(forkkernel.ENV_SOCKET) else {}
+        # warm when the fork server runs; either way the manager records how a dying kernel exited
+        warm = {"kernel_manager_class": forkkernel.kernel_manager_class()}
         source = job["path"]
         if job.get("sections_skipped"):   # sections the study's tables cannot feed: left out, a note in place
             from insight.sections import prune
@@ -146,9 +148,7 @@ def _execute_job(job: dict, work: Path) -> dict:
                             request_save_on_cell_execute=False, execution_timeout=job.get("cell_timeout"), **warm)
     except Exception as exc:  # noqa: BLE001 - any failure of the notebook is reported, not raised
         result["status"] = "failed"
-        ename = getattr(exc, "ename", type(exc).__name__)
-        evalue = getattr(exc, "evalue", str(exc))
-        result["error"] = f"{ename}: {evalue}".strip()[:2000]
+        result["error"] = safety.explain_failure(exc, out_nb, kernel_exit)[:2000]
         result["error_cell"] = getattr(exc, "exec_count", None)
     result["duration"] = round(time.perf_counter() - t0, 2)
     result["findings"] = read_findings_file(findings) if result["status"] == "ok" else []
@@ -206,9 +206,51 @@ class Progress:
 
 
 def run_report(study: str, options: RunOptions | None = None, project: Project | None = None) -> int:
-    """Render a study. Returns the exit code: 0 all good, 1 a notebook failed, 2 invalid input."""
-    with contextlib.ExitStack() as servers:   # the warm-kernel fork server, when one is started
-        return _run_report(study, options or RunOptions(), project or Project.find(), servers)
+    """Render a study. Returns the exit code: 0 all good, 1 a notebook failed (or an output could not
+    be written), 2 invalid input or an unwritable reports folder, 3 another run of the study is running."""
+    with contextlib.ExitStack() as guard:         # the study lock (insight.safety), held to the end
+        with contextlib.ExitStack() as servers:   # the warm-kernel fork server, when one is started
+            servers.guard = guard
+            return _run_report(study, options or RunOptions(), project or Project.find(), servers)
+
+
+def _take_study(servers: contextlib.ExitStack, project: Project, study: str) -> int:
+    """Take the study's lock, remove what killed runs left behind, check the reports folder can be
+    written. 0, or the exit code with the reason printed."""
+    try:
+        servers.guard.enter_context(safety.StudyLock(project, study))
+    except safety.Busy as exc:
+        print(f"ERROR {exc}", file=sys.stderr)
+        return 3
+    except OSError as exc:
+        print("ERROR " + safety.explain_os_error(exc, safety.lock_path(project, study), "creating the lock file"),
+              file=sys.stderr)
+        return 2
+    safety.clean_stale(project, study)
+    try:
+        safety.check_writable(project.report_dir(study))
+        safety.check_writable(project.cache_dir / "runs" / study)
+    except safety.PublishError as exc:
+        print(f"ERROR {exc.strerror}; nothing was run", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _read_manifest(path: Path) -> dict:
+    """The last run's manifest; a damaged one (a disk error, a hand edit) counts as none: every
+    notebook then reruns, which is slow but never wrong."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        print(f"WARNING {path} is unreadable ({exc}); every notebook is rerun", file=sys.stderr)
+        return {}
+    if not isinstance(data, dict) or not isinstance(data.get("notebooks", {}), dict):
+        print(f"WARNING {path} is not a run manifest; every notebook is rerun", file=sys.stderr)
+        return {}
+    data["notebooks"] = {k: v for k, v in data.get("notebooks", {}).items() if isinstance(v, dict)}
+    return data
 
 
 def _start_warm_kernels(servers: contextlib.ExitStack, work_dir: Path) -> None:
@@ -241,12 +283,14 @@ def _run_report(study: str, options: RunOptions, project: Project, servers: cont
         print(f"ERROR ONLY={','.join(unknown)}: no such notebook; notebooks are: "
               + ", ".join(n.name for n in notebooks), file=sys.stderr)
         return 2
+    if (code := _take_study(servers, project, study)):
+        return code
     if options.force or not (project.report_dir(study) / MANIFEST).exists():
         # a full run is coming: the server imports the analysis packages while the data are prepared
         _start_warm_kernels(servers, project.cache_dir / "runs" / study)
     from insight.data.prepare import DataError, prepare_study_data
     try:
-        prepared = prepare_study_data(params, project, force=options.force)
+        prepared = prepare_study_data(params, project, force=options.force, verify=True)
     except DataError as exc:
         print(exc.report() if hasattr(exc, "report") else str(exc), file=sys.stderr)
         return 2
@@ -254,7 +298,7 @@ def _run_report(study: str, options: RunOptions, project: Project, servers: cont
     report_dir = project.report_dir(study)
     work_dir = project.cache_dir / "runs" / study
     manifest_path = report_dir / MANIFEST
-    old = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
+    old = _read_manifest(manifest_path)
     old_nbs = old.get("notebooks", {})
     params_file = project.params_file(study)
     params_bytes = params_file.read_bytes()
@@ -340,13 +384,17 @@ def _run_report(study: str, options: RunOptions, project: Project, servers: cont
             _start_warm_kernels(servers, work_dir)
         failed += _run_jobs(todo, jobs, entries, report_dir, progress)
     servers.close()
-    collect_findings(report_dir, entries)
     manifest = {"study": study, "title": params.study.title, "updated": _now(), "commit": commit,
                 "data_fingerprint": data_fp, "fingerprints": dict(prepared.fingerprints),
                 "warnings": [_problem_dict(w) for w in prepared.warnings], "notebooks": entries}
-    _atomic_write(manifest_path, json.dumps(manifest, indent=1, ensure_ascii=False))
     from insight.index_page import write_index
-    write_index(project, study, params, manifest)
+    try:
+        collect_findings(report_dir, entries)
+        _atomic_write(manifest_path, json.dumps(manifest, indent=1, ensure_ascii=False))
+        write_index(project, study, params, manifest)
+    except safety.PublishError as exc:
+        print(f"ERROR {exc.strerror}", file=sys.stderr)
+        return 1
     total = time.perf_counter() - t_start
     if not options.quiet:
         ok = sum(1 for n in ran_now if entries[n].get("status") == "ok")
@@ -372,7 +420,7 @@ def _run_jobs(todo: list[dict], jobs: int, entries: dict, report_dir: Path, prog
         for res in results:
             failed += _publish(res, entries, report_dir, progress)
         return failed
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=safety.die_with_parent) as pool:
         pending = {pool.submit(execute_job, j): j for j in todo}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -394,20 +442,26 @@ def _publish(res: dict, entries: dict, report_dir: Path, progress: Progress) -> 
     html_src = Path(res["html"]) if res.get("html") else None
     if res["status"] == "ok" and html_src and html_src.exists():
         target = report_dir / f"{name}.html"
-        html_src.replace(target)
-        _atomic_write(report_dir / "findings" / f"{name}.json",
-                      json.dumps(res.get("findings", []), indent=1, ensure_ascii=False))
+        try:
+            safety.publish_file(html_src, target)
+            _atomic_write(report_dir / "findings" / f"{name}.json",
+                          json.dumps(res.get("findings", []), indent=1, ensure_ascii=False))
+        except safety.PublishError as exc:   # e.g. the disk is full: the last good report stays
+            res = {**res, "status": "failed", "error": f"publishing failed: {exc.strerror}"}
+            html_src = None
+    if res["status"] == "ok" and html_src:
+        target = report_dir / f"{name}.html"
         entry.update(status="ok", html=target.name, outputs=[target.name], error=None, error_link=None,
                      last_good={"input_hash": entry.get("input_hash"), "rendered": res.get("started")})
         progress.line("done", entry["rel"], f"{res['duration']:.1f} s")
         return 0
     entry.update(status="failed", error=res.get("error"), input_hash=None)
     if html_src and html_src.exists():
-        failed_dir = report_dir / "failed"
-        failed_dir.mkdir(exist_ok=True)
-        target = failed_dir / f"{name}.html"
-        html_src.replace(target)
-        entry["error_link"] = f"failed/{name}.html#papermill-error-cell"
+        try:
+            safety.publish_file(html_src, report_dir / "failed" / f"{name}.html")
+            entry["error_link"] = f"failed/{name}.html#papermill-error-cell"
+        except (safety.PublishError, OSError):
+            entry["error_link"] = None
     else:
         entry["error_link"] = None
     # the last good report stays where it was; entry["html"] still points at it when it exists

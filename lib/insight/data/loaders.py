@@ -29,6 +29,7 @@ ROW = "_row"
 NA_VALUES = ["", "NaN", "nan", "NULL", "null", "None", "none", "#N/A", "N/A", "n/a", "-nan"]
 _CJK = {"gb18030", "gbk", "gb2312", "hz", "big5", "big5hkscs", "cp950", "shift_jis", "cp932", "euc_jp",
         "euc_kr", "cp949", "iso2022_jp", "utf_16", "utf_32"}
+MAX_LINE = 1 << 20   # a header line longer than this (1 MiB) is not a table export
 _FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
             ".parquet": "parquet", ".pq": "parquet"}
 
@@ -51,7 +52,7 @@ def _strip_headers(df: pd.DataFrame) -> tuple[str, ...]:
 def display_path(path: Path, project: Project) -> str:
     try:
         return str(path.resolve().relative_to(project.root.resolve()))
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):   # outside the project, or a symbolic-link loop
         return str(path)
 
 
@@ -70,6 +71,9 @@ def read_table(name: str, spec: TableSpec, project: Project) -> tuple[Loaded | N
     path = project.resolve(spec.path)
     shown = display_path(path, project)
     key = f"data.tables.{name}.path"
+    refused = project.data_path_problem(spec.path)
+    if refused:
+        return None, [problem(shown, key, *refused)]
     if not path.exists():
         near = sorted(p.name for p in path.parent.glob("*"))[:20] if path.parent.is_dir() else []
         return None, [problem(shown, key, f"the {name} file does not exist",
@@ -155,6 +159,9 @@ def decode(raw: bytes, declared: str = "auto") -> tuple[str | None, str, str | N
         return text, ("utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"), None
     except UnicodeDecodeError:
         pass
+    mixed = _mixed_utf8(raw)
+    if mixed:
+        return None, "mixed", mixed
     from charset_normalizer import from_bytes
 
     best = from_bytes(raw[:200_000]).best()
@@ -174,6 +181,30 @@ def decode(raw: bytes, declared: str = "auto") -> tuple[str | None, str, str | N
     return None, "unknown", "its text encoding could not be recognised"  # pragma: no cover
 
 
+def _mixed_utf8(raw: bytes) -> str | None:
+    """The reason a file that is not valid UTF-8 is nevertheless mostly UTF-8 (lines pasted from
+    another export in another encoding): any single encoding would turn part of it into mojibake."""
+    import re
+
+    text = raw.decode("utf-8", errors="surrogateescape")
+    undecodable = re.compile("[\udc80-\udcff]")
+    bad = sum(1 for _ in undecodable.finditer(text))
+    good = sum(1 for _ in re.finditer("[^\x00-\x7f]", text)) - bad
+    if good < 3 or good < bad:
+        return None
+    first = undecodable.search(text)
+    import bisect
+    from itertools import islice
+
+    breaks = [m.start() for m in re.finditer("\n", text)]
+    lines = sorted({bisect.bisect_left(breaks, m.start()) + 1 for m in islice(undecodable.finditer(text), 10_000)})
+    shown = ", ".join(map(str, lines[:5])) + (f" and {len(lines) - 5:,} more" if len(lines) > 5 else "")
+    byte = bytes([ord(first.group(0)) - 0xdc00])
+    return (f"mixes text encodings: most of it is UTF-8, but line{'s' if len(lines) > 1 else ''} {shown} "
+            f"hold{'s' if len(lines) == 1 else ''} bytes that are not (e.g. {byte!r} on line {lines[0]}, "
+            "typical of Windows/Latin-1 text pasted in); read in one encoding, part of the text would be garbled")
+
+
 def sniff_delimiter(text: str) -> str:
     sample = "\n".join(text[:64_000].splitlines()[:50])
     try:
@@ -185,7 +216,35 @@ def sniff_delimiter(text: str) -> str:
         return best if counts[best] else ","
 
 
+def _long_first_line(path: Path) -> bool:
+    """True when the file's first line is over MAX_LINE bytes (checked without reading it all)."""
+    with open(path, "rb") as fh:
+        head = fh.read(MAX_LINE + 1)
+    if head[:2] == b"\x1f\x8b" or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    return len(head) > MAX_LINE and b"\n" not in head and b"\r" not in head
+
+
+def _duplicate_columns(names: list[str]) -> dict[str, list[int]]:
+    """Column name -> its 1-based positions, for names used more than once (after stripping spaces)."""
+    pos: dict[str, list[int]] = {}
+    for i, n in enumerate(names, start=1):
+        pos.setdefault(str(n).strip() if n is not None else "", []).append(i)
+    return {n: p for n, p in pos.items() if n and len(p) > 1}
+
+
+def _duplicate_problems(dups: dict[str, list[int]], name: str, shown: str) -> list[Problem]:
+    return [problem(shown, f"{name}.{col}", f"the header (row 1) names the column {col!r} {len(p)} times "
+                    f"(columns {', '.join(map(str, p))}); the values of one would be silently taken for the other",
+                    "rename or delete the extra columns in the export so that every column name is unique")
+            for col, p in dups.items()]
+
+
 def _read_csv(name: str, spec: TableSpec, path: Path, shown: str) -> tuple[Loaded | None, list[Problem]]:
+    if _long_first_line(path):
+        return None, [problem(shown, name, f"{path.name}: row 1 (the header) is over {MAX_LINE >> 20} MB long "
+                              "without a line break, so it is not a table export",
+                              "export the table again as CSV (one row per line, a header row first)")]
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":
         try:
@@ -199,11 +258,26 @@ def _read_csv(name: str, spec: TableSpec, path: Path, shown: str) -> tuple[Loade
         return None, [problem(shown, name, f"{path.name} {reason}",
                               "point `path:` at the CSV export, or set `format:` (xlsx, parquet) to match the file")]
     text, enc, reason = decode(raw, spec.encoding)
+    if text is None and enc == "mixed":
+        return None, [problem(shown, name, f"{path.name} {reason}",
+                              "correct those lines and save the file as UTF-8 (or export it again in one encoding)")]
     if text is None:
         return None, [problem(shown, name, f"{path.name} {reason}",
                               "remove `encoding:` to detect it, or declare the right one "
                               "(utf-8, utf-8-sig, gb18030, cp1252, latin-1)")]
+    nul = text.find("\x00")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        return None, [problem(shown, name, f"{path.name} holds a NUL byte (\\x00) on line {line} "
+                              f"({text.count(chr(0)):,} in all): the export is damaged or not plain text",
+                              "export the table again; or remove the NUL bytes (e.g. `tr -d '\\000' < in.csv > out.csv`)")]
     delim = spec.delimiter or sniff_delimiter(text)
+    try:
+        header = next(csv.reader(io.StringIO(text[:MAX_LINE * 4]), delimiter=delim), [])
+    except csv.Error:
+        header = []
+    if dups := _duplicate_columns(header):
+        return None, _duplicate_problems(dups, name, shown)
     try:
         df = pd.read_csv(io.StringIO(text), sep=delim, dtype=str, keep_default_na=False, na_values=NA_VALUES,
                          skip_blank_lines=True)
@@ -241,7 +315,12 @@ def _read_xlsx(name: str, spec: TableSpec, path: Path, shown: str) -> tuple[Load
         return None, [problem(shown, name, f"{path.name} is not a readable .xlsx workbook ({exc})",
                               "save it from Excel as .xlsx (not .xls or .csv), or set `format:` to match the file")]
     sheets = list(wb.sheetnames)
+    header = []
+    if spec.sheet in sheets:
+        header = list(next(wb[spec.sheet].iter_rows(min_row=1, max_row=1, values_only=True), ()))
     wb.close()
+    if dups := _duplicate_columns(header):
+        return None, _duplicate_problems(dups, name, shown)
     if not spec.sheet or spec.sheet not in sheets:
         close = difflib.get_close_matches(spec.sheet or "", sheets, n=1)
         what = f"has no sheet {spec.sheet!r}" if spec.sheet else "needs a sheet name"

@@ -150,6 +150,11 @@ def load_key(project: "Project") -> bytes:
         else:
             with os.fdopen(fd, "w") as fh:
                 fh.write(token + "\n")
+    if path.stat().st_mode & 0o077:   # readable by others (copied, unpacked from an archive): owner only again
+        try:
+            os.chmod(path, 0o600)
+        except OSError:
+            pass
     key = path.read_text(encoding="utf-8").strip()
     if not key:
         raise ValueError(f"the pseudonymisation key file {path} is empty; delete it to create a new key "

@@ -67,6 +67,7 @@ class Prepared:
     profile: dict[str, dict] = field(default_factory=dict)        # period, customers, missing values
     fingerprint: str = ""
     notes: list[str] = field(default_factory=list)
+    checksums: dict[str, list] = field(default_factory=dict)     # table -> [bytes, blake2b] of its Parquet file
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -227,30 +228,41 @@ def _lock(path: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _read_cache(folder: Path) -> Prepared | None:
+def _read_cache(folder: Path, verify: bool = False) -> Prepared | None:
+    """The cached preparation in `folder`, or None when it is absent or damaged (a garbage manifest,
+    a missing or truncated Parquet file; with `verify`, any byte changed): it is then rebuilt."""
     manifest = folder / "manifest.json"
     if not manifest.is_file():
         return None
     try:
         prepared = Prepared.from_json(json.loads(manifest.read_text(encoding="utf-8")), folder)
-    except (ValueError, TypeError, KeyError):
-        return None
-    if not all(p.is_file() for p in prepared.tables.values()):
+        for name, p in prepared.tables.items():
+            size, digest = prepared.checksums[name]
+            if p.stat().st_size != size or (verify and file_hash(p) != digest):
+                return None
+            with open(p, "rb") as fh:   # a Parquet file starts and ends with its magic bytes
+                head = fh.read(4)
+                fh.seek(-4, os.SEEK_END)
+                if head != b"PAR1" or fh.read(4) != b"PAR1":
+                    return None
+    except Exception:  # noqa: BLE001 - whatever is wrong with a cache entry, it is rebuilt, never trusted
         return None
     return prepared
 
 
-def prepare_study_data(params: Params, project: Project | None = None, *, force: bool = False) -> Prepared:
-    """The study's canonical tables as Parquet files (built once per data fingerprint)."""
+def prepare_study_data(params: Params, project: Project | None = None, *, force: bool = False,
+                       verify: bool = False) -> Prepared:
+    """The study's canonical tables as Parquet files (built once per data fingerprint). A damaged cache
+    entry is rebuilt; `verify` (the runner, once per run) also checks every byte against its hash."""
     project = project or Project.find()
     key = pii.load_key(project)
     fp, per = _fingerprints(params, project, key)
     root = project.study_cache(params.study.name)
     final = root / fp
-    if not force and (cached := _read_cache(final)) is not None:
+    if not force and (cached := _read_cache(final, verify)) is not None:
         return cached
     with _lock(root / f".{fp}.lock"):
-        if not force and (cached := _read_cache(final)) is not None:
+        if not force and (cached := _read_cache(final, verify)) is not None:
             return cached
         frames, prepared = build(params, project, key, fp, per)
         tmp = root / f".tmp-{fp}-{os.getpid()}"
@@ -260,6 +272,7 @@ def prepare_study_data(params: Params, project: Project | None = None, *, force:
             for name, df in frames.items():
                 df.to_parquet(tmp / f"{name}.parquet", index=False)
                 prepared.tables[name] = tmp / f"{name}.parquet"
+                prepared.checksums[name] = [(tmp / f"{name}.parquet").stat().st_size, file_hash(tmp / f"{name}.parquet")]
             (tmp / "manifest.json").write_text(json.dumps(prepared.to_json(), indent=1, default=str), encoding="utf-8")
             if final.exists():
                 shutil.rmtree(final)
@@ -311,8 +324,10 @@ def _demo_tables(params: Params, project: Project | None = None) -> dict[str, pd
     def read() -> dict[str, pd.DataFrame] | None:
         try:
             names = json.loads(done.read_text(encoding="utf-8"))
+            if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+                return None   # a damaged list: the company is generated again
             return {name: pd.read_parquet(final / f"{name}.parquet") for name in names}
-        except (OSError, ValueError):
+        except Exception:  # noqa: BLE001 - a damaged cache entry is regenerated, never trusted
             return None
 
     if done.is_file() and (tables := read()) is not None:

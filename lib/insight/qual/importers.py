@@ -31,6 +31,9 @@ _GUID_NS = uuid.UUID("6f1b2a7e-3c4d-4e5f-8a9b-0c1d2e3f4a5b")
 INTERVIEWER_LABELS = ("interviewer", "moderator", "facilitator", "researcher", "interviewer (probe)", "i", "q",
                       "int", "mod", "访谈者", "主持人", "采访者", "研究员")
 DEFAULT_PROBE_PHRASES = PROBE_PHRASES
+MAX_MEMBER_BYTES = 200_000_000   # an archive member we read (project.qde, a text source), uncompressed
+MAX_RATIO = 200                  # uncompressed / compressed above this (and over 10 MB) is a zip bomb
+MAX_MEMBERS = 100_000
 
 class QualImportError(QualDataError):
     """A file that cannot be imported: the message names the file, the problem and the fix."""
@@ -408,6 +411,12 @@ def _parse_xml(data: bytes, name: str):
         raise QualImportError(f"{name}: not well-formed XML ({exc}). Fix: export it again from your QDA software; "
                               "do not edit the XML by hand.") from None
     except Exception as exc:  # defusedxml refuses entity tricks
+        from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
+        if isinstance(exc, (EntitiesForbidden, DTDForbidden, ExternalReferenceForbidden)):
+            raise QualImportError(
+                f"{name}: XML refused: it declares entities or external references ({exc}), which REFI-QDA files "
+                "never need and which can exhaust memory or read other files. Fix: export it again from your QDA "
+                "software; do not open files of unknown origin.") from None
         raise QualImportError(f"{name}: XML refused ({type(exc).__name__}: {exc}). Fix: export it again.") from None
     for el in root.iter():  # local names: namespaces differ between tools and versions
         if isinstance(el.tag, str) and "}" in el.tag:
@@ -473,6 +482,37 @@ def read_qdc(path: str | Path) -> pd.DataFrame:
 
 # --- REFI-QDA: project .qdpx ------------------------------------------------------------------
 
+def _check_archive(zf: zipfile.ZipFile, name: str) -> None:
+    """Refuse archives no QDA software writes: member paths that climb out of the archive or are
+    absolute (a later extraction would write elsewhere), and absurd member counts."""
+    infos = zf.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise QualImportError(f"{name}: the archive holds {len(infos):,} files, more than any REFI-QDA project "
+                              f"(limit {MAX_MEMBERS:,}). Fix: export the project again.")
+    for info in infos:
+        parts = info.filename.replace("\\", "/").split("/")
+        if info.filename.startswith(("/", "\\")) or ".." in parts or re.match(r"^[A-Za-z]:", info.filename):
+            raise QualImportError(f"{name}: the archive entry {info.filename!r} has a path outside the archive "
+                                  "('..' or absolute), which REFI-QDA exports never contain. Fix: export the project "
+                                  "again from your QDA software; do not use an archive of unknown origin.")
+
+
+def _read_member(zf: zipfile.ZipFile, member: str, name: str) -> bytes:
+    """One archive member's bytes, refusing a zip bomb (a huge or absurdly compressed member) before
+    decompressing it. zipfile never returns more than the size the entry declares."""
+    info = zf.getinfo(member)
+    ratio = info.file_size / max(info.compress_size, 1)
+    if info.file_size > MAX_MEMBER_BYTES or (info.file_size > 10_000_000 and ratio > MAX_RATIO):
+        raise QualImportError(f"{name}: the archive member {member!r} unpacks to {info.file_size / 1e6:,.0f} MB "
+                              f"({ratio:,.0f} times its packed size): a zip bomb, not a REFI-QDA export. Fix: export "
+                              "the project again from your QDA software.")
+    try:
+        return zf.read(member)
+    except Exception as exc:  # noqa: BLE001 - BadZipFile (bad CRC, a size header that lies), zlib.error, ...
+        raise QualImportError(f"{name}: the archive member {member!r} cannot be unpacked ({type(exc).__name__}: "
+                              f"{exc}). Fix: export the project again from your QDA software.") from None
+
+
 def _date_of(value: str | None):
     if not value:
         return None
@@ -509,12 +549,13 @@ def read_qdpx(path: str | Path, kind: str = "interview_1to1", kinds: dict[str, s
                               "Fix: export the project again (REFI-QDA / QDPX export of your QDA software); "
                               "a codebook alone is a .qdc file (use read_qdc).") from None
     with zf:
+        _check_archive(zf, name)
         members = {m.lower(): m for m in zf.namelist()}
         qde = next((members[m] for m in members if m.endswith(".qde") and "/" not in m.strip("/")), None)
         if qde is None:
             raise QualImportError(f"{name}: the archive has no project.qde (it holds: {_rows(zf.namelist())}). "
                                   "Fix: export the project again as REFI-QDA .qdpx; the archive must contain project.qde.")
-        root = _parse_xml(zf.read(qde), f"{name}:{qde}")
+        root = _parse_xml(_read_member(zf, qde, name), f"{name}:{qde}")
         if root.tag != "Project":
             raise QualImportError(f"{name}:{qde}: the root element is <{root.tag}>, not <Project>. "
                                   "Fix: export the project again as REFI-QDA .qdpx.")
@@ -559,7 +600,7 @@ def read_qdpx(path: str | Path, kind: str = "interview_1to1", kinds: dict[str, s
                     raise QualImportError(f"{name}: text source {sname!r} points at {ptp}, which is not in the "
                                           "archive (expected under Sources/). Fix: export the project again "
                                           "including the source files.")
-                text = decode_bytes(zf.read(cands[0]), f"{name}:{cands[0]}")
+                text = decode_bytes(_read_member(zf, cands[0], name), f"{name}:{cands[0]}")
             k = kinds.get(sname, kind)
             if k not in QUAL_KINDS:
                 raise QualImportError(f"{name}: source {sname!r} gets unknown kind {k!r}. Fix: use one of {', '.join(QUAL_KINDS)}.")

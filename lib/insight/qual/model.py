@@ -147,7 +147,9 @@ class QualData:
     def to_files(self, folder, fmt: str = "csv") -> dict[str, "Path"]:
         """Write the four canonical tables (participants.csv, qual_sources.csv, codebook.csv,
         coded_segments.csv; or .parquet) so a study's params can name them under `data.tables`,
-        e.g. after importing a REFI-QDA project exported from QualCoder, NVivo or ATLAS.ti."""
+        e.g. after importing a REFI-QDA project exported from QualCoder, NVivo or ATLAS.ti.
+        In CSV, a text that would run as a spreadsheet formula when the file is opened in Excel
+        (=, +, -, @ first) is written with a leading apostrophe (insight.safety.spreadsheet_safe)."""
         from pathlib import Path
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -156,7 +158,8 @@ class QualData:
                          ("codebook", self.codebook), ("coded_segments", self.segments)):
             path = folder / f"{name}.{fmt}"
             if fmt == "csv":
-                df.to_csv(path, index=False, encoding="utf-8")
+                from insight.safety import spreadsheet_safe
+                spreadsheet_safe(df).to_csv(path, index=False, encoding="utf-8")
             elif fmt == "parquet":
                 df.to_parquet(path, index=False)
             else:
