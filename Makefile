@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+ENGINES_STAMP := $(VENV)/.installed-engines
+ENGINES ?=
 STUDY ?= 2024-annual
 JOBS ?=
 SCALE ?=
@@ -25,7 +27,12 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
 
-setup: $(STAMP) ## create the environment (.venv) from requirements.lock
+# optional engines (pyspark, warehouse drivers): `make setup ENGINES=1`; `make test` installs them too
+$(ENGINES_STAMP): $(STAMP) requirements-engines.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-engines.lock
+	@touch $(ENGINES_STAMP)
+
+setup: $(STAMP) $(if $(filter 1 yes true,$(ENGINES)),$(ENGINES_STAMP)) ## create the environment (.venv) from requirements.lock [ENGINES=1: also pyspark and warehouse drivers]
 	@echo "environment ready: $(VENV)"
 
 report: $(STAMP) ## render a study's reports: make report STUDY=2024-annual [JOBS=2 FORCE=1 ONLY=name]
@@ -34,7 +41,7 @@ report: $(STAMP) ## render a study's reports: make report STUDY=2024-annual [JOB
 validate: $(STAMP) ## check a study's params and data without running anything
 	$(BIN)/python -m insight validate $(STUDY)
 
-test: $(STAMP) ## run the whole test suite (units, references, notebooks, browser)
+test: $(STAMP) $(ENGINES_STAMP) ## run the whole test suite (units, references, notebooks, browser)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lab: $(STAMP) ## start JupyterLab in the project environment
@@ -43,8 +50,8 @@ lab: $(STAMP) ## start JupyterLab in the project environment
 new-study: $(STAMP) ## scaffold params/$(STUDY).yaml from the commented template (never overwrites)
 	$(BIN)/python -m insight new-study $(STUDY)
 
-bench: $(STAMP) ## benchmark the full report on a large demo company: make bench [SCALE=20]
-	$(BIN)/python -m insight.bench $(if $(SCALE),--scale $(SCALE))
+bench: $(STAMP) ## benchmark the report at 1M and 10M order lines side by side: make bench [SCALE=25]
+	$(BIN)/python -m insight.bench $(if $(SCALE),--scale $(SCALE)) $(BENCH_ARGS)
 
 lock: ## re-resolve requirements.in into requirements.lock (needs the package registry)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

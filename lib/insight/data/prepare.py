@@ -190,7 +190,8 @@ def prepare_study_data(params: Params, project: Project | None = None, *, force:
         tmp.mkdir(parents=True)
         try:
             for name, df in frames.items():
-                df.to_parquet(tmp / f"{name}.parquet", index=False)
+                # microsecond timestamps: Spark and most warehouses cannot read nanoseconds (dates are days)
+                df.to_parquet(tmp / f"{name}.parquet", index=False, coerce_timestamps="us", allow_truncated_timestamps=True)
                 prepared.tables[name] = tmp / f"{name}.parquet"
             (tmp / "manifest.json").write_text(json.dumps(prepared.to_json(), indent=1, default=str), encoding="utf-8")
             if final.exists():
