@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,14 @@ if TYPE_CHECKING:  # pragma: no cover
     import ibis.expr.types as ir
 
     from insight.config.data import EngineSpec
+
+
+# ibis 12 reads a pandas option that pandas 3 deprecates, and calls a DuckDB method that DuckDB 1.5
+# deprecates (DuckDB 2.0 removed it from connections: ibis 12's con.sql() fails there, hence duckdb 1.5.6);
+# harmless, but the warnings would land in every report that aggregates
+warnings.filterwarnings("ignore", message=r".*future\.infer_string.*", module=r"ibis\..*")
+warnings.filterwarnings("ignore", message=r".*fetch_arrow_table\(\) is deprecated.*", module=r"ibis\..*")
+warnings.filterwarnings("ignore", message=r".*copy keyword is deprecated.*", module=r"pyspark\..*")
 
 
 class EngineError(RuntimeError):
@@ -118,7 +127,7 @@ def spark_session(spec: "EngineSpec"):
         b = SparkSession.builder.master(spec.master or "local[*]").appName("insight")
         conf = {"spark.ui.enabled": "false", "spark.sql.session.timeZone": "UTC",
                 # few, larger tasks: the returned aggregates are small and local runs have few cores
-                "spark.sql.shuffle.partitions": "8", "spark.sql.execution.arrow.pyspark.enabled": "true"}
+                "spark.sql.shuffle.partitions": "4" if (spec.master or "local").startswith("local") else "200", "spark.sql.execution.arrow.pyspark.enabled": "true"}
         if (spec.master or "local").startswith("local"):
             conf.update({"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"})
         conf.update({k: str(v) for k, v in spec.options.items()})
