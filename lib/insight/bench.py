@@ -100,7 +100,7 @@ def _timed_python(project: Project, code: str, label: str) -> dict:
            "cpu_seconds": round(_children_cpu() - cpu0, 1), "load_average_1min": round(os.getloadavg()[0], 2),
            **mem.figures()}
     try:
-        out.update(json.loads(res.stdout.strip().splitlines()[-1]))
+        out.update(json.loads([line for line in res.stdout.splitlines() if line.startswith("{")][-1]))
     except (ValueError, IndexError):
         out["stderr_tail"] = res.stderr[-600:]
     return out

@@ -103,7 +103,9 @@ def connect(spec: "EngineSpec | dict | str | None" = None):
             return ibis.connect(expand_env(spec.url, "data.engine.url"), **spec.options)
         if spec.backend == "duckdb":
             config = {k: v for k, v in {"threads": spec.threads, "memory_limit": spec.memory_limit}.items() if v}
-            return ibis.duckdb.connect(**config, **spec.options)
+            con = ibis.duckdb.connect(**config, **spec.options)
+            con.raw_sql("SET enable_progress_bar = false")      # it would print into the reports
+            return con
         if spec.backend == "pyspark":
             return ibis.pyspark.connect(spark_session(spec))
         return getattr(ibis, spec.backend).connect(**spec.options)
@@ -201,6 +203,17 @@ def _require(t, table: str, columns, why: str) -> None:
                             f"Fix: map them in params data.tables.{table}.columns")
 
 
+def _memtable(frame: pd.DataFrame):
+    """A DataFrame as an in-memory ibis table; such tables run on ibis' default backend, which is
+    set once to an in-process DuckDB opened by connect() (so without its progress bar)."""
+    import ibis
+
+    if not getattr(_memtable, "ready", False):
+        ibis.set_backend(connect())
+        _memtable.ready = True
+    return ibis.memtable(frame)
+
+
 def order_lines(orders) -> "ir.Table":
     """Order lines as customer_id, order_id, order_date, revenue and `returned` (a return or
     cancellation: is_return, or a negative quantity or revenue; see crm.purchases.return_mask)."""
@@ -214,7 +227,7 @@ def order_lines(orders) -> "ir.Table":
                               "order_date": as_dates(orders, "orders", "order_date").astype("datetime64[us]"),
                               "revenue": as_numbers(orders, "orders", "revenue"),
                               "returned": return_mask(orders).to_numpy(dtype=bool)})
-        return ibis.memtable(frame)
+        return _memtable(frame)
     _require(orders, "orders", ["order_id", "customer_id", "order_date", "revenue"], "purchases")
     t = orders
     ret = ibis.literal(False)
@@ -327,13 +340,13 @@ def cohort_counts(orders, grain: str, until=None, *, cohorts: pd.Series | None =
     act = d.select(customer_id=d.customer_id, p=_period(d.date, grain)).distinct()
     left_out = 0
     if leave_out:
-        out_ids = ibis.memtable(pd.DataFrame({"customer_id": pd.Series(list(leave_out), dtype=object)}))
+        out_ids = _memtable(pd.DataFrame({"customer_id": pd.Series(list(leave_out), dtype=object)}))
         left_out = int(_fetch(act.semi_join(out_ids, "customer_id").aggregate(n=act.customer_id.nunique()))["n"].iloc[0])
         act = act.anti_join(out_ids, "customer_id")
     if cohorts is None:
         coh = act.group_by("customer_id").agg(cohort=act.p.min())
     else:
-        coh = ibis.memtable(pd.DataFrame({"customer_id": cohorts.index.to_numpy(dtype=object),
+        coh = _memtable(pd.DataFrame({"customer_id": cohorts.index.to_numpy(dtype=object),
                                           "cohort": cohorts.to_numpy(dtype="int64")}))
         act = act.semi_join(coh, "customer_id")
     j = act.join(coh, "customer_id")
@@ -365,7 +378,7 @@ def revenue_per_customer(orders, start=None, end=None) -> pd.Series:
                               "revenue": orders["revenue"].astype(float)})
         frame["returned"] = (orders["is_return"].astype("boolean").fillna(False).astype(bool).to_numpy()
                              if "is_return" in orders.columns else False)
-        t = ibis.memtable(frame)
+        t = _memtable(frame)
     else:
         _require(orders, "orders", ["customer_id", "order_date", "revenue"], "revenue per customer")
         t = orders.select(customer_id=orders.customer_id.cast("string"), order_date=orders.order_date.cast("timestamp"),
