@@ -211,7 +211,7 @@ for backend in backends:
         t = time.perf_counter(); got = fn()
         frames = [v for v in (got.values() if isinstance(got, dict) else [got]) if hasattr(v, "memory_usage")]
         row[name] = {{"seconds": round(time.perf_counter() - t, 2), "rows_returned": sum(len(f) for f in frames),
-                     "bytes_returned": int(sum(f.memory_usage(deep=True).sum() for f in frames))}}
+                     "bytes_returned": int(sum(pd.DataFrame(f).memory_usage(deep=True).sum() for f in frames))}}
     out[backend] = dict(order_lines=n, **row)
 print(json.dumps(out))
 """

@@ -104,7 +104,10 @@ def connect(spec: "EngineSpec | dict | str | None" = None):
         if spec.backend == "duckdb":
             config = {k: v for k, v in {"threads": spec.threads, "memory_limit": spec.memory_limit}.items() if v}
             con = ibis.duckdb.connect(**config, **spec.options)
-            con.raw_sql("SET enable_progress_bar = false")      # it would print into the reports
+            try:    # a terminal progress bar would print into the reports
+                con.raw_sql("SET enable_progress_bar = false")
+            except Exception:   # inside Jupyter DuckDB refuses the setting without ipywidgets: it shows no bar there
+                pass
             return con
         if spec.backend == "pyspark":
             return ibis.pyspark.connect(spark_session(spec))
