@@ -5,7 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-ENGINES := $(VENV)/.engines
+ENGINES_STAMP := $(VENV)/.installed-engines
+ENGINES ?=
 STUDY ?= 2024-annual
 JOBS ?=
 SCALE ?=
@@ -26,14 +27,15 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
 
-setup: $(STAMP) ## create the environment (.venv) from requirements.lock
+# optional engines (pyspark, warehouse drivers): `make setup ENGINES=1`; `make test` installs them too
+$(ENGINES_STAMP): $(STAMP) requirements-engines.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-engines.lock
+	@touch $(ENGINES_STAMP)
+
+setup: $(STAMP) $(if $(filter 1 yes true,$(ENGINES)),$(ENGINES_STAMP)) ## create the environment (.venv) from requirements.lock [ENGINES=1: also pyspark and warehouse drivers]
 	@echo "environment ready: $(VENV)"
 
-$(ENGINES): requirements-engines.lock $(STAMP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-engines.lock
-	@touch $(ENGINES)
-
-setup-engines: $(ENGINES) ## add the optional engine/warehouse drivers (PostgreSQL) to .venv
+setup-engines: $(ENGINES_STAMP) ## add the optional engines and warehouse drivers (PySpark, PostgreSQL) to .venv (= make setup ENGINES=1)
 	@echo "engine drivers ready: $(VENV)"
 
 report: $(STAMP) ## render a study's reports: make report STUDY=2024-annual [JOBS=2 FORCE=1 ONLY=name]
@@ -48,7 +50,7 @@ validate: $(STAMP) ## check a study's params and data without running anything
 map: $(STAMP) ## suggest a mapping of an export: make map FILE=export.csv [TABLE=customers SHEET=name STUDY=name]
 	$(BIN)/python -m insight map "$(FILE)" $(if $(TABLE),--table $(TABLE)) $(if $(SHEET),--sheet "$(SHEET)") $(if $(filter-out file,$(origin STUDY)),--study $(STUDY))
 
-test: $(STAMP) $(ENGINES) ## run the whole test suite (units, references, notebooks, browser)
+test: $(STAMP) $(ENGINES_STAMP) ## run the whole test suite (units, references, notebooks, browser)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lab: $(STAMP) ## start JupyterLab in the project environment
@@ -57,8 +59,8 @@ lab: $(STAMP) ## start JupyterLab in the project environment
 new-study: $(STAMP) ## scaffold params/$(STUDY).yaml from the commented template (never overwrites)
 	$(BIN)/python -m insight new-study $(STUDY)
 
-bench: $(STAMP) ## benchmark the full report on a large demo company: make bench [SCALE=20]
-	$(BIN)/python -m insight.bench $(if $(SCALE),--scale $(SCALE))
+bench: $(STAMP) ## benchmark the report at 1M and 10M order lines side by side: make bench [SCALE=25]
+	$(BIN)/python -m insight.bench $(if $(SCALE),--scale $(SCALE)) $(BENCH_ARGS)
 
 lock: ## re-resolve requirements.in into requirements.lock (needs the package registry)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

@@ -52,3 +52,15 @@ def test_environment_yml_matches_lock():
     for name, version in declared.items():
         assert lock[name] == version, f"environment.yml pins {name}={version}, requirements.lock has {lock[name]}"
     assert "-e ." in pip
+
+
+def test_engines_lock_pins_everything_and_agrees_with_the_main_lock():
+    """requirements-engines.lock (pyspark, warehouse drivers; `make setup ENGINES=1`) only adds packages:
+    a package pinned in both locks must carry the same version."""
+    engines = pins((ROOT / "requirements-engines.lock").read_text().splitlines())
+    lock = pins((ROOT / "requirements.lock").read_text().splitlines())
+    assert "pyspark" in engines
+    for name, version in engines.items():
+        assert lock.get(name, version) == version, f"{name}: engines lock {version}, main lock {lock[name]}"
+    makefile = (ROOT / "Makefile").read_text()
+    assert "requirements-engines.lock" in makefile

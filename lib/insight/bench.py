@@ -1,8 +1,11 @@
-"""`make bench [SCALE=25]`: the full report on a large demo company, cold then warm, against the plain
-alternative (papermill then nbconvert, one notebook after the other), and the 10x scaling check.
+"""`make bench [SCALE=25]`: the full report on a large demo company at SCALE and at 10x SCALE, side by
+side in one run (scale 25 is about 1,000,000 order lines, 250 about 10,000,000): demo generation
+(cached, reported separately), cold run, warm run, data preparation alone, peak memory of the whole
+process tree (the sum over every process, sampled), HTML sizes; optionally the plain alternative
+(papermill then nbconvert, one notebook after the other).
 
-Prints one JSON line per run: per-notebook wall time, total wall time, peak memory of the largest
-single process (sampled), size of each HTML file. Not a test: it reports figures.
+Prints one JSON line per measurement, then a side-by-side summary with the targets. Not a test: it
+reports figures. The machine may be shared: each line carries the load average and CPU seconds.
 """
 from __future__ import annotations
 
@@ -25,23 +28,30 @@ DEFAULT_SCALE = 25.0  # about 1,000,000 order lines
 
 
 class PeakMemory:
-    """Samples this process and all its descendants; keeps the largest RSS of any one process."""
+    """Samples this process and all its descendants. `peak` is the highest sum of the resident set
+    sizes over the whole process tree at one sample (what the machine must hold); `peak_pss` the same
+    with proportional set sizes (pages shared between forked kernels counted once); `peak_single`
+    the largest single process."""
 
-    def __init__(self, interval: float = 0.2):
-        self.interval, self.peak, self.peak_name = interval, 0, ""
+    def __init__(self, interval: float = 0.25):
+        self.interval, self.peak, self.peak_pss, self.peak_single, self.peak_name = interval, 0, 0, 0, ""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         me = psutil.Process()
         while not self._stop.is_set():
+            total = pss = 0
             for p in [me, *me.children(recursive=True)]:
                 try:
-                    rss = p.memory_info().rss
-                    if rss > self.peak:
-                        self.peak, self.peak_name = rss, " ".join(p.cmdline()[:3])[:120]
+                    info = p.memory_full_info()
+                    total += info.rss
+                    pss += getattr(info, "pss", info.rss)
+                    if info.rss > self.peak_single:
+                        self.peak_single, self.peak_name = info.rss, " ".join(p.cmdline()[:3])[:120]
                 except psutil.Error:
                     pass
+            self.peak, self.peak_pss = max(self.peak, total), max(self.peak_pss, pss)
             self._stop.wait(self.interval)
 
     def __enter__(self):
@@ -52,12 +62,25 @@ class PeakMemory:
         self._stop.set()
         self._thread.join()
 
+    def figures(self) -> dict:
+        return {"peak_total_memory_mb": round(self.peak / 2**20, 1), "peak_total_pss_mb": round(self.peak_pss / 2**20, 1),
+                "peak_single_process_mb": round(self.peak_single / 2**20, 1), "peak_process": self.peak_name}
+
 
 def bench_project(scale: float, root: Path) -> Project:
-    """A project tree under .cache/bench/ whose demo studies run at `scale`."""
+    """A project tree under .cache/bench/ whose demo studies run at `scale`. Its generated demo company
+    (.cache/demo) is kept between runs; everything else is laid anew."""
     src = Project.find()
     if root.exists():
-        shutil.rmtree(root)
+        for p in root.iterdir():
+            if p.name == ".cache":
+                for q in p.iterdir():
+                    if q.name != "demo":
+                        shutil.rmtree(q, ignore_errors=True) if q.is_dir() else q.unlink()
+            elif p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
+                p.unlink()
     (root / "params").mkdir(parents=True)
     for p in src.params_dir.glob("*.yaml"):
         text = re.sub(r"demo: \{scale: [0-9.]+", f"demo: {{scale: {scale}", p.read_text(encoding="utf-8"))
@@ -65,6 +88,49 @@ def bench_project(scale: float, root: Path) -> Project:
     for name in ("notebooks", "templates"):
         (root / name).symlink_to(src.root / name, target_is_directory=True)
     return Project(root)
+
+
+def _timed_python(project: Project, code: str, label: str) -> dict:
+    """Run `code` in a fresh interpreter of the project (it prints one JSON object); adds wall time,
+    CPU time and peak memory of that process tree."""
+    t0, cpu0 = time.perf_counter(), _children_cpu()
+    with PeakMemory() as mem:
+        res = subprocess.run([sys.executable, "-c", code], cwd=project.root, env=_env(project), capture_output=True, text=True)
+    out = {"run": label, "exit": res.returncode, "total_seconds": round(time.perf_counter() - t0, 2),
+           "cpu_seconds": round(_children_cpu() - cpu0, 1), "load_average_1min": round(os.getloadavg()[0], 2),
+           **mem.figures()}
+    try:
+        out.update(json.loads([line for line in res.stdout.splitlines() if line.startswith("{")][-1]))
+    except (ValueError, IndexError):
+        out["stderr_tail"] = res.stderr[-600:]
+    return out
+
+
+GENERATE = """
+import json, time
+from insight.params import load_params
+from insight.paths import Project
+from insight.data import prepare
+p = Project.find(); params = load_params({study!r}, p)
+done = lambda: sorted(str(f) for f in (p.cache_dir / "demo").glob("*/tables.json"))
+before = done()
+t = time.perf_counter(); tables = prepare._demo_tables(params, p)
+print(json.dumps({{"seconds_in_process": round(time.perf_counter() - t, 2), "cached": bool(before) and before == done(),
+                  "order_lines": len(tables["orders"]),
+                  "rows": sum(len(d) for d in tables.values())}}))
+"""
+
+PREPARE = """
+import json, time
+from insight.params import load_params
+from insight.paths import Project
+from insight.data import prepare
+p = Project.find(); params = load_params({study!r}, p)
+prepare._demo_tables(params, p)                      # the cached demo company is read, not generated
+t = time.perf_counter(); prepared = prepare.prepare_study_data(params, p, force=True)
+print(json.dumps({{"seconds_in_process": round(time.perf_counter() - t, 2), "order_lines": prepared.rows.get("orders"),
+                  "parquet_mb": round(sum(f.stat().st_size for f in prepared.tables.values()) / 2**20, 1)}}))
+"""
 
 
 def _children_cpu() -> float:
@@ -87,6 +153,8 @@ def run_report_timed(project: Project, study: str, label: str, force: bool, jobs
     with PeakMemory() as mem:
         res = subprocess.run(cmd, cwd=project.root, env=_env(project), capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    if not (project.report_dir(study) / "manifest.json").exists():
+        return {"run": label, "study": study, "exit": res.returncode, "stderr_tail": res.stderr[-600:]}
     cpu = _children_cpu() - cpu0
     manifest = json.loads((project.report_dir(study) / "manifest.json").read_text())
     nbs = {k: {"status": v.get("status"), "seconds": v.get("duration"), "cpu_seconds": v.get("cpu")}
@@ -94,8 +162,7 @@ def run_report_timed(project: Project, study: str, label: str, force: bool, jobs
     sizes = {p.name: p.stat().st_size for p in sorted(project.report_dir(study).glob("*.html"))}
     return {"run": label, "study": study, "exit": res.returncode, "total_seconds": round(wall, 2),
             "cpu_seconds": round(cpu, 1), "load_average_1min": round(os.getloadavg()[0], 2),
-            "peak_memory_mb": round(mem.peak / 2**20, 1), "peak_process": mem.peak_name,
-            "notebooks": nbs, "html_bytes": sizes, "largest_html_mb": round(max(sizes.values(), default=0) / 2**20, 2),
+            **mem.figures(), "notebooks": nbs, "html_bytes": sizes, "largest_html_mb": round(max(sizes.values(), default=0) / 2**20, 2),
             "stderr_tail": res.stderr[-600:] if res.returncode else ""}
 
 
@@ -118,16 +185,93 @@ def run_plain(project: Project, study: str) -> dict:
                                env=_env(project), capture_output=True, text=True)
             times[nb.stem] = round(time.perf_counter() - t, 2)
     return {"run": "plain papermill + nbconvert, sequential", "study": study, "total_seconds": round(time.perf_counter() - t0, 2),
-            "peak_memory_mb": round(mem.peak / 2**20, 1), "notebooks": times}
+            **mem.figures(), "notebooks": times}
+
+
+STAGES = """
+import json, sys, time
+import duckdb, pandas as pd
+from insight.data import engine as E
+src, copies, backends = {src!r}, {copies}, {backends!r}
+out = {{}}
+path = src
+if copies > 1:   # order lines repeated with new customer and order ids: the same mix, copies x the rows
+    path = src.replace(".parquet", f"-x{{copies}}.parquet")
+    duckdb.sql(f"COPY (SELECT o.* REPLACE (o.customer_id || '-' || k AS customer_id, o.order_id || '-' || k AS order_id) "
+               f"FROM read_parquet('{{src}}') o, range({{copies}}) t(k)) TO '{{path}}' (FORMAT parquet)")
+for backend in backends:
+    t = time.perf_counter()
+    con = E.connect({{"backend": backend, "master": "local[2]"}} if backend == "pyspark" else None)
+    orders = con.read_parquet(path, table_name="bench_orders")
+    row = {{"connect_s": round(time.perf_counter() - t, 2)}}
+    n = orders.count().to_pyarrow().as_py()
+    for name, fn in [("customer_orders", lambda: E.customer_orders(orders, returns=True)),
+                     ("cohort_counts", lambda: E.cohort_counts(orders, "Q")),
+                     ("revenue_per_customer", lambda: E.revenue_per_customer(orders))]:
+        t = time.perf_counter(); got = fn()
+        frames = [v for v in (got.values() if isinstance(got, dict) else [got]) if hasattr(v, "memory_usage")]
+        row[name] = {{"seconds": round(time.perf_counter() - t, 2), "rows_returned": sum(len(f) for f in frames),
+                     "bytes_returned": int(sum(pd.DataFrame(f).memory_usage(deep=True).sum() for f in frames))}}
+    out[backend] = dict(order_lines=n, **row)
+print(json.dumps(out))
+"""
+
+
+def engine_stages(project: Project, study: str, copies: int, backends: tuple[str, ...]) -> dict:
+    """The pushed-down aggregations alone on the prepared orders (and on `copies` x them): time, rows
+    and bytes returned, per engine. The figures behind docs/scaling.md."""
+    from insight.params import load_params
+    from insight.data.prepare import prepare_study_data
+
+    prepared = prepare_study_data(load_params(study, project), project)
+    code = STAGES.format(src=str(prepared.tables["orders"]), copies=copies, backends=backends)
+    return _timed_python(project, code, f"engine stages ({copies}x the prepared orders)")
+
+
+TARGETS = "1M cold < 35 s, data preparation < 3 s; 10M cold < 180 s with peak total memory < 6 GiB; 10x data <= 3x time"
+
+
+def bench_scale(scale: float, study: str, jobs: int | None, base: Path, emit, plain: bool) -> dict:
+    project = bench_project(scale, base / f"scale-{scale:g}")
+    gen = _timed_python(project, GENERATE.format(study=study), f"demo generation (scale {scale:g}, cached when unchanged)")
+    emit(gen)
+    prev = "2023-annual" if study == "2024-annual" else None
+    if prev:  # the synthesis compares with the previous study; render it first (not timed)
+        subprocess.run([sys.executable, "-m", "insight", "report", prev, "--quiet"], cwd=project.root,
+                       env=_env(project), capture_output=True)
+    # cold: fresh reports and prepared-data cache of the study (the demo company itself is cached)
+    shutil.rmtree(project.report_dir(study), ignore_errors=True)
+    shutil.rmtree(project.study_cache(study), ignore_errors=True)
+    cold = run_report_timed(project, study, f"cold (scale {scale:g})", True, jobs)
+    emit(cold)
+    warm = run_report_timed(project, study, f"warm (scale {scale:g})", False, jobs)
+    emit(warm)
+    prep = _timed_python(project, PREPARE.format(study=study), f"data preparation alone (scale {scale:g})")
+    emit(prep)
+    if plain:
+        p = run_plain(project, study)
+        p["ratio_plain_over_workbook_cold"] = round(p["total_seconds"] / max(cold.get("total_seconds", 0), 1e-9), 2)
+        emit(p)
+    return {"scale": scale, "order_lines": prep.get("order_lines") or gen.get("order_lines"),
+            "generation_s": gen.get("total_seconds"), "generation_cached": gen.get("cached"),
+            "data_preparation_s": prep.get("seconds_in_process"), "cold_s": cold.get("total_seconds"),
+            "cold_cpu_s": cold.get("cpu_seconds"), "warm_s": warm.get("total_seconds"),
+            "peak_total_memory_mb": cold.get("peak_total_memory_mb"), "peak_total_pss_mb": cold.get("peak_total_pss_mb"),
+            "largest_html_mb": cold.get("largest_html_mb"),
+            "html_total_mb": round(sum((cold.get("html_bytes") or {}).values()) / 2**20, 2),
+            "failed": sorted(k for k, v in (cold.get("notebooks") or {}).items() if v.get("status") == "failed"),
+            "load_average_1min": cold.get("load_average_1min")}
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--scale", type=float, default=DEFAULT_SCALE)
+    ap.add_argument("--scale", type=float, default=DEFAULT_SCALE, help="the smaller scale; 10x it runs too")
     ap.add_argument("--study", default="2024-annual")
     ap.add_argument("--jobs", type=int, default=None)
-    ap.add_argument("--skip-plain", action="store_true")
-    ap.add_argument("--skip-scaling", action="store_true")
+    ap.add_argument("--only-small", action="store_true", help="skip the 10x scale (e.g. too little memory)")
+    ap.add_argument("--plain", action="store_true", help="also time plain papermill + nbconvert")
+    ap.add_argument("--stages", action="store_true", help="only time the engine aggregations at SCALE and 10x its "
+                    "order lines (DuckDB; PySpark too when installed), on the prepared study of an earlier run")
     args = ap.parse_args(argv)
     base = Project.find().cache_dir / "bench"
     results = []
@@ -136,31 +280,26 @@ def main(argv=None) -> int:
         results.append(d)
         print(json.dumps(d), flush=True)
 
-    project = bench_project(args.scale, base / f"scale-{args.scale:g}")
-    prev = "2023-annual" if args.study == "2024-annual" else None
-    if prev:  # the synthesis compares with the previous study; render it first (not timed)
-        subprocess.run([sys.executable, "-m", "insight", "report", prev, "--quiet"], cwd=project.root,
-                       env=_env(project), capture_output=True)
-    # cold: fresh reports and prepared-data cache of the study (the demo data itself is generated here too)
-    shutil.rmtree(project.report_dir(args.study), ignore_errors=True)
-    shutil.rmtree(project.study_cache(args.study), ignore_errors=True)
-    cold = run_report_timed(project, args.study, f"cold (scale {args.scale:g})", True, args.jobs)
-    emit(cold)
-    emit(run_report_timed(project, args.study, f"warm (scale {args.scale:g})", False, args.jobs))
-    if not args.skip_plain:
-        plain = run_plain(project, args.study)
-        plain["ratio_plain_over_workbook_cold"] = round(plain["total_seconds"] / max(cold["total_seconds"], 1e-9), 2)
-        emit(plain)
-    if not args.skip_scaling:
-        small = bench_project(args.scale / 10, base / f"scale-{args.scale / 10:g}")
-        if prev:
-            subprocess.run([sys.executable, "-m", "insight", "report", prev, "--quiet"], cwd=small.root,
-                           env=_env(small), capture_output=True)
-        shutil.rmtree(small.study_cache(args.study), ignore_errors=True)
-        s = run_report_timed(small, args.study, f"cold (scale {args.scale / 10:g})", True, args.jobs)
-        emit(s)
-        emit({"run": "scaling", "data_ratio": 10, "time_ratio": round(cold["total_seconds"] / max(s["total_seconds"], 1e-9), 2),
-              "target": "time ratio <= 10"})
+    if args.stages:
+        import importlib.util
+        backends = ("duckdb", "pyspark") if importlib.util.find_spec("pyspark") else ("duckdb",)
+        project = Project(base / f"scale-{args.scale:g}")
+        for copies in (1, 10):
+            emit(engine_stages(project, args.study, copies, backends))
+        return 0
+    rows = [bench_scale(args.scale, args.study, args.jobs, base, emit, args.plain)]
+    if not args.only_small:
+        rows.append(bench_scale(args.scale * 10, args.study, args.jobs, base, emit, False))
+    summary = {"run": "summary", "targets": TARGETS, "scales": rows}
+    if len(rows) == 2 and rows[0]["cold_s"] and rows[1]["cold_s"]:
+        summary["time_ratio_10x"] = round(rows[1]["cold_s"] / rows[0]["cold_s"], 2)
+    emit(summary)
+    keys = ["order_lines", "generation_s", "data_preparation_s", "cold_s", "cold_cpu_s", "warm_s",
+            "peak_total_memory_mb", "peak_total_pss_mb", "largest_html_mb", "html_total_mb", "load_average_1min"]
+    print(f"\n{'':24}" + "".join(f"{'scale ' + format(r['scale'], 'g'):>16}" for r in rows))
+    for k in keys:
+        print(f"{k:24}" + "".join(f"{str(r.get(k)):>16}" for r in rows))
+    print(f"targets: {TARGETS}" + (f"; measured 10x time ratio {summary['time_ratio_10x']}" if "time_ratio_10x" in summary else ""))
     return 0
 
 

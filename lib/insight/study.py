@@ -16,6 +16,7 @@ from insight.paths import Project
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+    from insight.data.engine import StudyEngine
     from insight.data.prepare import Prepared
 
 
@@ -35,6 +36,14 @@ class Study:
         from insight.data.prepare import prepare_study_data
         return prepare_study_data(self.params, self.project)
 
+    @cached_property
+    def engine(self) -> "StudyEngine":
+        """The study's tables as lazy ibis tables on its engine (params data.engine; DuckDB in process
+        by default), for lib code that only aggregates: `customer_orders(study.engine.table("orders"))`
+        returns one row per customer without loading the order lines into pandas."""
+        from insight.data.engine import StudyEngine
+        return StudyEngine(self.prepared, self.params.data.engine)
+
     @property
     def tables(self) -> list[str]:
         return sorted(self.prepared.tables)
@@ -52,7 +61,11 @@ class Study:
 
             from insight.speedups import install
             install()
-            self._frames[name] = pd.read_parquet(self.prepared.tables[name])
+            df = pd.read_parquet(self.prepared.tables[name])
+            for c in df.columns:   # stored as microseconds (readable by Spark); pandas works in nanoseconds
+                if str(df[c].dtype) == "datetime64[us]":
+                    df[c] = df[c].astype("datetime64[ns]")
+            self._frames[name] = df
         return self._frames[name].copy(deep=False)
 
     @property

@@ -186,7 +186,59 @@ class DemoSpec(Section):
     seed: int = Field(default=20240101, description="random seed of the generator; the same seed gives the same company")
 
 
+ENGINE_BACKENDS = ("duckdb", "pyspark", "postgres", "trino", "bigquery", "snowflake", "clickhouse", "datafusion",
+                   "mysql", "mssql", "databricks", "athena", "impala", "oracle", "exasol", "risingwave", "sqlite")
+
+
+class EngineSpec(Section):
+    """Where the row-level aggregations run (insight.data.engine): DuckDB in process by default; any
+    ibis backend by name or URL. Credentials never belong here: write ${VAR} in a URL and set VAR."""
+    backend: str = Field(default="duckdb", description="ibis backend: duckdb (default, in process), pyspark, or another ibis backend")
+    url: str | None = Field(default=None, description="an ibis connection URL instead of backend, e.g. trino://user@host:8080/hive/sales; ${VAR} is read from the environment")
+    master: str | None = Field(default=None, description="pyspark: the Spark master, e.g. local[2] or spark://host:7077 (default local[*])")
+    threads: int | None = Field(default=None, ge=1, description="duckdb: worker threads (default: all cores)")
+    memory_limit: str | None = Field(default=None, description="duckdb: memory before it spills to disk, e.g. 2GB")
+    options: dict[str, Any] = Field(default_factory=dict, description="backend options: Spark configuration (spark.driver.memory: 4g ...) or connect() keywords")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value):
+        if isinstance(value, str):   # `engine: duckdb` or `engine: trino://...`
+            return {"url": value} if "://" in value else {"backend": value}
+        return value
+
+    @model_validator(mode="after")
+    def _check(self):
+        import re
+
+        if self.url is not None:
+            if not re.match(r"^[a-z][a-z0-9+]*://", self.url):
+                raise ValueError(f"url {self.url!r} is not a connection URL; write it as backend://..., e.g. "
+                                 "postgres://analyst@db.example.com:5432/crm")
+            if re.search(r"//[^/@]*:[^/@${}]+@", self.url):
+                raise ValueError("the url holds a password; write ${VARIABLE} in its place and set the variable "
+                                 "in the environment (credentials never go into params)")
+            return self
+        if self.backend not in ENGINE_BACKENDS:
+            close = difflib.get_close_matches(self.backend, ENGINE_BACKENDS, n=1)
+            raise ValueError(f"unknown engine backend {self.backend!r}; "
+                             + (f"did you mean {close[0]!r}? " if close else "")
+                             + f"use one of: {', '.join(ENGINE_BACKENDS)} (or url: for any ibis URL)")
+        if self.master is not None and self.backend != "pyspark":
+            raise ValueError("`master:` applies to backend pyspark only")
+        if self.backend != "duckdb" and (self.threads or self.memory_limit):
+            raise ValueError("`threads:` and `memory_limit:` apply to backend duckdb only; "
+                             "give Spark settings under `options:` (e.g. spark.driver.memory: 4g)")
+        if self.backend == "pyspark":
+            import importlib.util
+            if importlib.util.find_spec("pyspark") is None:
+                raise ValueError("backend pyspark needs the pyspark package, which is not installed; "
+                                 "run `make setup ENGINES=1` (it installs requirements-engines.lock)")
+        return self
+
+
 class DataSpec(Section):
+    engine: EngineSpec = Field(default_factory=EngineSpec, description="where the row-level aggregations run: duckdb (default, no server), {backend: pyspark, master: local[2]}, or an ibis URL")
     demo: DemoSpec | None = Field(default=None, description="use the generated demo company")
     qual: QualSpec | None = Field(default=None, description="qualitative material: `qdpx:` a REFI-QDA project and/or `transcripts:` a folder of transcripts, read into participants, qual_sources, codebook and coded_segments (replacing the demo's)")
     tables: dict[TableName, TableSpec] = Field(default_factory=dict, description="canonical table -> the export it is read from and how it maps; with `demo:` too, a table given here replaces the demo's. Several tables may read the same file (e.g. customers and products derived from order lines with one_row_per_key)")

@@ -22,7 +22,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from insight.crm.attention_base import AttentionDataError, in_period, require_columns
+from insight.crm.attention_base import AttentionDataError, in_period, period_bounds, require_columns
+from insight.data.engine import revenue_per_customer
 
 COST_LABELS = {"cost_service": "service", "cost_support": "support", "cost_acquisition": "acquisition",
                "discount": "discounts"}
@@ -39,7 +40,8 @@ def customer_profit(orders: pd.DataFrame | None, costs: pd.DataFrame, customers:
     if orders is None:
         raise AttentionDataError("profitability needs the orders table for revenue; the study has none. "
                                  "Fix: add an orders export under data.tables.orders in the study params.")
-    require_columns(orders, "orders", ["customer_id", "order_date", "revenue"], "revenue per customer")
+    if isinstance(orders, pd.DataFrame):
+        require_columns(orders, "orders", ["customer_id", "order_date", "revenue"], "revenue per customer")
     c = in_period(costs, "period", period)
     neg = (c[components] < 0).any(axis=1)
     if neg.any():
@@ -48,10 +50,8 @@ def customer_profit(orders: pd.DataFrame | None, costs: pd.DataFrame, customers:
             f"table 'costs', column(s) {cols}: negative costs in {neg.sum():,} row(s), e.g. customer_id "
             f"{', '.join(c.loc[neg, 'customer_id'].astype(str).head(5))}. Fix: costs and discounts are "
             f"positive amounts; correct the export or map the sign.")
-    o = in_period(orders, "order_date", period)
-    if "is_return" in o.columns:
-        o = o.loc[~o["is_return"].astype("boolean").fillna(False).astype(bool)]
-    rev = o["revenue"].groupby(o["customer_id"].astype(str)).sum().rename("revenue")
+    # order lines -> revenue per customer runs on the engine (orders: a DataFrame or an ibis table)
+    rev = revenue_per_customer(orders, *(period_bounds(period) if period is not None else (None, None))).rename("revenue")
     cost = c[components].groupby(c["customer_id"].astype(str)).sum()
     df = pd.concat([rev, cost], axis=1).fillna(0.0)
     df.index.name = "customer_id"

@@ -22,6 +22,7 @@ import pandas as pd
 
 from insight.crm.purchases import (CrmInputError, account_customers, as_dates, as_numbers, period_name,
                                    period_number, proportion_table, purchases, require, transactions)
+from insight.data.engine import cohort_counts, purchase_span
 from insight.stats import is_significant
 
 REVENUE_RETENTION_FORMULAS = (
@@ -38,24 +39,24 @@ def cohort_grid(orders: pd.DataFrame, customers: pd.DataFrame | None = None, gra
     shares). .attrs: size (customers per cohort), grain, basis, mode, last_period."""
     if mode not in ("in_period", "in_or_after"):
         raise ValueError("mode must be 'in_period' or 'in_or_after'")
-    tx = transactions(orders)
-    if as_of is not None:
-        tx = tx.loc[tx["date"] <= pd.Timestamp(as_of)]
-    if tx.empty:
+    # the row-level work (purchase days -> customers per cohort and period) runs on the engine
+    # (insight.data.engine.cohort_counts); the customers table is small and stays in pandas
+    span = purchase_span(orders)
+    if span is None or (as_of is not None and span[0] > pd.Timestamp(as_of)):
         raise CrmInputError("table 'orders' has no purchases to build cohorts from")
-    tx["p"] = period_number(tx["date"], grain)
-    last = int(period_number(pd.Series([pd.Timestamp(as_of) if as_of is not None else tx["date"].max()]), grain).iloc[0])
+    first_data = span[0]
+    last_day = pd.Timestamp(as_of) if as_of is not None else span[1]
+    last = int(period_number(pd.Series([last_day]), grain).iloc[0])
     dropped = 0
-    first_data = tx["date"].min()
     if basis == "first_purchase":
+        old = None
         if customers is not None and "signup_date" in customers:
             # customers who signed up before the order data starts: their first purchase in the data is not
             # their first purchase, so they would swell the first cohort; leave them out
             c = account_customers(customers)
-            old = set(c.loc[c["signup_date"] < first_data.to_period(grain if grain != "Y" else "Y").start_time, "customer_id"])
-            dropped = tx.loc[tx["customer_id"].isin(old), "customer_id"].nunique()
-            tx = tx.loc[~tx["customer_id"].isin(old)]
-        cohort = tx.groupby("customer_id", observed=True)["p"].min()
+            old = list(set(c.loc[c["signup_date"] < first_data.to_period(grain if grain != "Y" else "Y").start_time, "customer_id"]))
+        k = cohort_counts(orders, grain, as_of, leave_out=old)
+        dropped = k["left_out"]
     elif basis == "signup":
         if customers is None:
             raise CrmInputError("cohorts by signup need the customers table (signup_date)")
@@ -68,21 +69,16 @@ def cohort_grid(orders: pd.DataFrame, customers: pd.DataFrame | None = None, gra
         c = c.loc[~early]
         cohort = pd.Series(period_number(c["signup_date"], grain).to_numpy(), index=c["customer_id"].to_numpy())
         cohort = cohort[~cohort.index.duplicated()]
-        tx = tx.loc[tx["customer_id"].isin(cohort.index)]
+        k = cohort_counts(orders, grain, as_of, cohorts=cohort)
     else:
         raise ValueError("basis must be 'first_purchase' or 'signup'")
-    size = cohort.value_counts().sort_index()
-    act = tx[["customer_id", "p"]].drop_duplicates()
-    act["offset"] = act["p"] - act["customer_id"].map(cohort).to_numpy()
-    act = act.loc[act["offset"] >= 0]
-    act["cohort"] = act["customer_id"].map(cohort)
+    size = k["size"]
     max_off = int(last - size.index.min())
     offsets = range(0, max_off + 1)
     if mode == "in_period":
-        counts = act.groupby(["cohort", "offset"]).size().unstack(fill_value=0)
+        counts = k["active"].set_index(["cohort", "offset"])["customers"].unstack(fill_value=0)
     else:
-        lastoff = act.groupby("customer_id")["offset"].max()
-        lc = pd.DataFrame({"cohort": cohort.reindex(lastoff.index), "offset": lastoff}).groupby(["cohort", "offset"]).size()
+        lc = k["last_active"].set_index(["cohort", "offset"])["customers"]
         lc = lc.unstack(fill_value=0).reindex(columns=offsets, fill_value=0)
         counts = lc.iloc[:, ::-1].cumsum(axis=1).iloc[:, ::-1]          # customers whose last active offset >= N
     counts = counts.reindex(index=size.index, columns=offsets, fill_value=0)

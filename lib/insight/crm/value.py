@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
-from insight.crm.purchases import CrmInputError, as_dates, as_numbers, require, return_mask, transactions
+from insight.crm.purchases import CrmInputError
+from insight.data.engine import customer_orders, purchase_day_counts, purchase_span
 
 RFM_METHOD = (
     "Recency = days from the last purchase to the reference date; frequency = number of days with a "
@@ -41,26 +42,19 @@ RFM_METHOD = (
 # ----------------------------------------------------------------------------------------------
 # RFM
 
-def rfm_table(orders: pd.DataFrame, as_of=None) -> pd.DataFrame:
+def rfm_table(orders, as_of=None) -> pd.DataFrame:
     """Per customer: recency_days, frequency (purchase days), monetary (net revenue), first and
     last purchase. Returns/cancellations are excluded from purchases; their (negative) revenue is
-    netted into monetary when the return row names a customer."""
-    require(orders, "orders", ["order_id", "customer_id", "order_date", "revenue"], "RFM")
-    tx = transactions(orders)
-    if tx.empty:
+    netted into monetary when the return row names a customer. `orders`: a DataFrame or an ibis
+    table (study.engine.table("orders")); the per-customer sums run on the engine
+    (insight.data.engine.customer_orders), the scores here on the small result."""
+    span = purchase_span(orders)
+    if span is None:
         raise CrmInputError("table 'orders' has no purchases (after removing returns and rows without customer_id)")
-    as_of = pd.Timestamp(as_of) if as_of is not None else tx["date"].max() + pd.Timedelta(days=1)
-    tx = tx.loc[tx["date"] <= as_of]
-    g = tx.groupby("customer_id", observed=True).agg(
-        first_purchase=("date", "min"), last_purchase=("date", "max"),
-        frequency=("date", "size"), monetary=("revenue", "sum"))
-    # net the returns in (vectorised): returns up to as_of per customer
-    ret = orders.loc[return_mask(orders) & orders["customer_id"].notna()]
-    if len(ret):
-        rd = as_dates(ret, "orders", "order_date")
-        rv = as_numbers(ret, "orders", "revenue").abs()
-        net = rv[rd <= as_of].groupby(ret.loc[rd <= as_of, "customer_id"]).sum()
-        g["monetary"] = g["monetary"] - net.reindex(g.index).fillna(0.0)
+    as_of = pd.Timestamp(as_of) if as_of is not None else span[1] + pd.Timedelta(days=1)
+    c = customer_orders(orders, until=as_of, returns=True)
+    g = pd.DataFrame({"first_purchase": c["first_purchase"], "last_purchase": c["last_purchase"],
+                      "frequency": c["purchase_days"], "monetary": c["revenue"] - c["returned"]})
     g["recency_days"] = (as_of - g["last_purchase"]).dt.days
     g.attrs["as_of"] = as_of
     return g[["recency_days", "frequency", "monetary", "first_purchase", "last_purchase"]]
@@ -126,28 +120,28 @@ def rfm_segment_summary(scored: pd.DataFrame, rules=None) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------
 # BG/NBD
 
-def summary_from_transactions(orders: pd.DataFrame, calibration_end=None, unit_days: float = 7.0) -> pd.DataFrame:
+def summary_from_transactions(orders, calibration_end=None, unit_days: float = 7.0) -> pd.DataFrame:
     """The model input per customer (lifetimes convention): frequency = repeat purchase days,
     recency = time from first to last purchase, T = time from first purchase to calibration_end
-    (in units of `unit_days`), monetary = mean revenue of the repeat purchases (0 with none)."""
-    tx = transactions(orders)
-    end = pd.Timestamp(calibration_end) if calibration_end is not None else tx["date"].max()
-    tx = tx.loc[tx["date"] <= end]
-    if tx.empty:
+    (in units of `unit_days`), monetary = mean revenue of the repeat purchases (0 with none).
+    `orders`: a DataFrame or an ibis table; the per-customer sums run on the engine."""
+    if calibration_end is not None:
+        end = pd.Timestamp(calibration_end)
+    else:
+        span = purchase_span(orders)
+        if span is None:
+            raise CrmInputError("table 'orders' has no purchases (after removing returns and rows without customer_id)")
+        end = span[1]
+    c = customer_orders(orders, until=end)
+    if c.empty:
         raise CrmInputError(f"table 'orders' has no purchases on or before {end:%Y-%m-%d}: the purchase model needs history "
                             "before its calibration end")
-    g = tx.groupby("customer_id", observed=True)
-    first = g["date"].min()
-    last = g["date"].max()
-    n = g["date"].size()
-    total = g["revenue"].sum()
-    first_rev = tx.loc[tx["date"].eq(tx["customer_id"].map(first)).to_numpy()].groupby("customer_id", observed=True)["revenue"].sum()
-    freq = (n - 1).astype(int)
-    repeat_rev = total - first_rev.reindex(total.index)
+    freq = (c["purchase_days"] - 1).astype(int)
+    repeat_rev = c["revenue"] - c["first_day_revenue"]
     out = pd.DataFrame({
         "frequency": freq,
-        "recency": (last - first).dt.days / unit_days,
-        "T": (end - first).dt.days / unit_days,
+        "recency": (c["last_purchase"] - c["first_purchase"]).dt.days / unit_days,
+        "T": (end - c["first_purchase"]).dt.days / unit_days,
         "monetary": np.where(freq > 0, repeat_rev / freq.where(freq > 0, 1), 0.0),
     })
     out.attrs.update(calibration_end=end, unit_days=unit_days)
@@ -359,13 +353,15 @@ def holdout_check(orders: pd.DataFrame, split, end, unit_days: float = 7.0, max_
     purchases in (split, end], compare with what they did, by number of repeat purchases in the
     calibration period (the check of Fader, Hardie & Lee 2005, fig. 4). .attrs: model, totals."""
     split, end = pd.Timestamp(split), pd.Timestamp(end)
-    start = transactions(orders)["date"].min()
+    span = purchase_span(orders)
+    if span is None:
+        raise CrmInputError("table 'orders' has no purchases (after removing returns and rows without customer_id)")
+    start = span[0]
     if split <= start + (end - start) / 3:           # too little history before the split: use the middle
         split = (start + (end - start) / 2).normalize()
     cal = summary_from_transactions(orders, split, unit_days)
     bg = fit_bgnbd(cal["frequency"], cal["recency"], cal["T"], unit_days)
-    tx = transactions(orders)
-    hold = tx.loc[(tx["date"] > split) & (tx["date"] <= end)].groupby("customer_id", observed=True).size()
+    hold = purchase_day_counts(orders, split, end)
     cal["actual"] = hold.reindex(cal.index).fillna(0)
     cal["predicted"] = bg.expected_purchases((end - split).days / unit_days, cal["frequency"], cal["recency"], cal["T"])
     band = cal["frequency"].clip(upper=max_freq).astype(int).astype(str)

@@ -101,9 +101,11 @@ def file_hash(path: Path, chunk: int = 1 << 20) -> str:
     return _FILE_HASHES[memo]
 
 
-def _code_hash(folder: Path) -> str:
+def _code_hash(folder: Path, skip: tuple[str, ...] = ()) -> str:
     h = hashlib.blake2b(digest_size=16)
     for p in sorted(folder.glob("*.py")):
+        if p.name in skip:
+            continue
         h.update(p.name.encode())
         h.update(p.read_bytes())
     return h.hexdigest()
@@ -120,7 +122,7 @@ def _fingerprints(params: Params, project: Project, key: bytes | None = None) ->
     key = pii.load_key(project) if key is None else key
     common = json.dumps({
         "format": FORMAT_VERSION,
-        "data_code": _code_hash(PACKAGE_DIR / "data"),
+        "data_code": _code_hash(PACKAGE_DIR / "data", skip=("engine.py",)),   # the engine reads tables, never writes them
         "key": pii.key_id(key),
         "personal": params.data.personal_columns,
         "segments": params.data.segments,
@@ -270,7 +272,8 @@ def prepare_study_data(params: Params, project: Project | None = None, *, force:
         tmp.mkdir(parents=True)
         try:
             for name, df in frames.items():
-                df.to_parquet(tmp / f"{name}.parquet", index=False)
+                # microsecond timestamps: Spark and most warehouses cannot read nanoseconds (dates are days)
+                df.to_parquet(tmp / f"{name}.parquet", index=False, coerce_timestamps="us", allow_truncated_timestamps=True)
                 prepared.tables[name] = tmp / f"{name}.parquet"
                 prepared.checksums[name] = [(tmp / f"{name}.parquet").stat().st_size, file_hash(tmp / f"{name}.parquet")]
             (tmp / "manifest.json").write_text(json.dumps(prepared.to_json(), indent=1, default=str), encoding="utf-8")

@@ -1,0 +1,394 @@
+"""The data engine: a study's canonical tables as lazy ibis tables, and the heavy row-level
+aggregations written once as ibis expressions that run on any ibis backend.
+
+    eng = study.engine                               # StudyEngine of the study
+    orders = eng.table("orders")                     # ibis table over the prepared Parquet (nothing read yet)
+    per_customer = customer_orders(orders, until=as_of)   # small pandas frame, one row per customer
+
+Which engine runs them is the study's `data.engine` (insight.config.data.EngineSpec):
+
+    data:
+      engine: duckdb                                          # the default: in process, no server
+      engine: {backend: duckdb, threads: 2, memory_limit: 2GB}
+      engine: {backend: pyspark, master: "local[2]", options: {spark.driver.memory: 4g}}
+      engine: {url: "trino://analyst@trino.example.com:8080/hive/sales"}   # any ibis URL, ${VAR} from the environment
+
+`connect(spec)` opens the backend (one function, used by the study store and by warehouse sources).
+
+Every aggregation accepts an ibis table or a pandas DataFrame. A DataFrame is checked and typed by the
+CRM input checks (errors name the column, the rows and the fix) and wrapped as an in-memory table on
+DuckDB, so the same expression runs either way: there is one implementation of each aggregation.
+What returns is small (one row per customer, per cohort and period, per visitor); the statistics run
+on it in pandas where they were. What cannot be pushed down is said at the place.
+
+Numbers: sums of money are summed by the engine in its own order, so they agree with pandas to
+floating-point rounding (far below a cent); counts and dates agree exactly (tests/test_engine_*.py).
+"""
+from __future__ import annotations
+
+import os
+import re
+import threading
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    import ibis.expr.types as ir
+
+    from insight.config.data import EngineSpec
+
+
+# ibis 12 reads a pandas option that pandas 3 deprecates, and calls a DuckDB method that DuckDB 1.5
+# deprecates (DuckDB 2.0 removed it from connections: ibis 12's con.sql() fails there, hence duckdb 1.5.6);
+# harmless, but the warnings would land in every report that aggregates
+warnings.filterwarnings("ignore", message=r".*future\.infer_string.*", module=r"ibis\..*")
+warnings.filterwarnings("ignore", message=r".*fetch_arrow_table\(\) is deprecated.*", module=r"ibis\..*")
+warnings.filterwarnings("ignore", message=r".*copy keyword is deprecated.*", module=r"pyspark\..*")
+
+
+class EngineError(RuntimeError):
+    """The configured engine cannot be reached or used: the message names it and the fix."""
+
+
+# --- connecting ---------------------------------------------------------------------------------
+
+_SPARK_LOCK = threading.Lock()
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def engine_spec(spec: "EngineSpec | dict | str | None" = None) -> "EngineSpec":
+    """A params value (None, a backend name, an ibis URL or a mapping) as an EngineSpec."""
+    from insight.config.data import EngineSpec
+
+    if spec is None:
+        return EngineSpec()
+    if isinstance(spec, EngineSpec):
+        return spec
+    if isinstance(spec, str):
+        return EngineSpec(url=spec) if "://" in spec else EngineSpec(backend=spec)
+    return EngineSpec(**spec)
+
+
+def engine_label(spec: "EngineSpec") -> str:
+    """How the engine is named in messages: never with the credentials of a URL."""
+    if spec.url:
+        return re.sub(r"//[^@/]*@", "//***@", spec.url)
+    return spec.backend + (f" ({spec.master})" if spec.backend == "pyspark" else "")
+
+
+def expand_env(text: str, where: str) -> str:
+    """${NAME} replaced by the environment variable NAME (credentials stay out of params)."""
+    missing = [m for m in _ENV.findall(text) if m not in os.environ]
+    if missing:
+        raise EngineError(f"{where}: environment variable(s) {', '.join(missing)} are not set. "
+                          f"Fix: export {missing[0]}=... before running (credentials are never written in params)")
+    return _ENV.sub(lambda m: os.environ[m.group(1)], text)
+
+
+def connect(spec: "EngineSpec | dict | str | None" = None):
+    """Open the ibis backend a spec names: DuckDB in process (default), a local or cluster Spark
+    session, or any ibis URL (postgres://, trino://, bigquery://, snowflake://...). Raises
+    EngineError naming the engine and the fix."""
+    spec = engine_spec(spec)
+    label = engine_label(spec)
+    try:
+        import ibis
+    except ImportError as exc:  # pragma: no cover - ibis is in requirements.lock
+        raise EngineError(f"the ibis package is missing ({exc}). Fix: make setup") from exc
+    try:
+        if spec.url:
+            return ibis.connect(expand_env(spec.url, "data.engine.url"), **spec.options)
+        if spec.backend == "duckdb":
+            config = {k: v for k, v in {"threads": spec.threads, "memory_limit": spec.memory_limit}.items() if v}
+            con = ibis.duckdb.connect(**config, **spec.options)
+            try:    # a terminal progress bar would print into the reports
+                con.raw_sql("SET enable_progress_bar = false")
+            except Exception:   # inside Jupyter DuckDB refuses the setting without ipywidgets: it shows no bar there
+                pass
+            return con
+        if spec.backend == "pyspark":
+            return ibis.pyspark.connect(spark_session(spec))
+        return getattr(ibis, spec.backend).connect(**spec.options)
+    except EngineError:
+        raise
+    except ImportError as exc:
+        raise EngineError(f"data.engine {label}: its Python package is not installed ({exc}). "
+                          "Fix: make setup ENGINES=1 (installs requirements-engines.lock: pyspark and the warehouse "
+                          "drivers)") from exc
+    except Exception as exc:
+        raise EngineError(f"data.engine {label}: cannot connect ({type(exc).__name__}: {_short(exc)}). "
+                          "Fix: check the engine is running and reachable from this machine, and the "
+                          "data.engine settings in the study params") from exc
+
+
+def spark_session(spec: "EngineSpec"):
+    """One SparkSession per process (Spark allows one): created on first use from the spec."""
+    from pyspark.sql import SparkSession
+
+    with _SPARK_LOCK:
+        b = SparkSession.builder.master(spec.master or "local[*]").appName("insight")
+        conf = {"spark.ui.enabled": "false", "spark.sql.session.timeZone": "UTC",
+                # few, larger tasks: the returned aggregates are small and local runs have few cores
+                "spark.sql.shuffle.partitions": "4" if (spec.master or "local").startswith("local") else "200", "spark.sql.execution.arrow.pyspark.enabled": "true"}
+        if (spec.master or "local").startswith("local"):
+            conf.update({"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"})
+        conf.update({k: str(v) for k, v in spec.options.items()})
+        for k, v in conf.items():
+            b = b.config(k, v)
+        return b.getOrCreate()
+
+
+def _short(exc: Exception, n: int = 300) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= n else text[:n] + "..."
+
+
+class StudyEngine:
+    """A study's prepared tables on its engine. Tables are opened lazily (the Parquet files are
+    read by the engine only when an expression runs) and once per process."""
+
+    def __init__(self, prepared, spec: "EngineSpec | dict | str | None" = None):
+        self.prepared = prepared
+        self.spec = engine_spec(spec)
+        self._con = None
+        self._tables: dict[str, Any] = {}
+
+    @property
+    def con(self):
+        if self._con is None:
+            self._con = connect(self.spec)
+        return self._con
+
+    @property
+    def label(self) -> str:
+        return engine_label(self.spec)
+
+    def has(self, name: str) -> bool:
+        return name in self.prepared.tables
+
+    def table(self, name: str) -> "ir.Table":
+        if name not in self.prepared.tables:
+            from insight.study import MissingTableError
+            raise MissingTableError(f"no {name!r} table; the study has: {', '.join(sorted(self.prepared.tables)) or 'none'}")
+        if name not in self._tables:
+            path: Path = self.prepared.tables[name]
+            try:
+                self._tables[name] = self.con.read_parquet(str(path), table_name=f"insight_{name}")
+            except EngineError:
+                raise
+            except Exception as exc:
+                raise EngineError(f"data.engine {self.label}: cannot read the prepared {name!r} table {path} "
+                                  f"({type(exc).__name__}: {_short(exc)}). Fix: on a cluster, put the study cache "
+                                  "(.cache/studies) on storage every worker can read") from exc
+        return self._tables[name]
+
+
+# --- inputs -------------------------------------------------------------------------------------
+
+def is_table(obj) -> bool:
+    """True for an ibis table expression."""
+    try:
+        import ibis.expr.types as ir
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(obj, ir.Table)
+
+
+def _require(t, table: str, columns, why: str) -> None:
+    from insight.crm.purchases import CrmInputError
+
+    missing = [c for c in columns if c not in t.columns]
+    if missing:
+        raise CrmInputError(f"table {table!r} lacks column(s) {missing} needed for {why}; it has {list(t.columns)}. "
+                            f"Fix: map them in params data.tables.{table}.columns")
+
+
+def _memtable(frame: pd.DataFrame):
+    """A DataFrame as an in-memory ibis table; such tables run on ibis' default backend, which is
+    set once to an in-process DuckDB opened by connect() (so without its progress bar)."""
+    import ibis
+
+    if not getattr(_memtable, "ready", False):
+        ibis.set_backend(connect())
+        _memtable.ready = True
+    return ibis.memtable(frame)
+
+
+def order_lines(orders) -> "ir.Table":
+    """Order lines as customer_id, order_id, order_date, revenue and `returned` (a return or
+    cancellation: is_return, or a negative quantity or revenue; see crm.purchases.return_mask)."""
+    import ibis
+
+    if isinstance(orders, pd.DataFrame):
+        from insight.crm.purchases import as_dates, as_numbers, require, return_mask
+
+        require(orders, "orders", ["order_id", "customer_id", "order_date", "revenue"], "purchases")
+        frame = pd.DataFrame({"customer_id": orders["customer_id"], "order_id": orders["order_id"],
+                              "order_date": as_dates(orders, "orders", "order_date").astype("datetime64[us]"),
+                              "revenue": as_numbers(orders, "orders", "revenue"),
+                              "returned": return_mask(orders).to_numpy(dtype=bool)})
+        return _memtable(frame)
+    _require(orders, "orders", ["order_id", "customer_id", "order_date", "revenue"], "purchases")
+    t = orders
+    ret = ibis.literal(False)
+    if "quantity" in t.columns:
+        ret = ret | (t.quantity.fill_null(0) < 0)
+    ret = ret | (t.revenue.fill_null(0) < 0)
+    if "is_return" in t.columns:
+        ret = ret | t.is_return.fill_null(False)
+    return t.select(customer_id=t.customer_id, order_id=t.order_id, order_date=t.order_date.cast("timestamp"),
+                    revenue=t.revenue.cast("float64"), returned=ret)
+
+
+def _ts(value) -> "Any":
+    import ibis
+    return ibis.literal(pd.Timestamp(value).to_pydatetime(), type="timestamp")
+
+
+def purchase_days(orders) -> "ir.Table":
+    """One row per customer and purchase day (several orders the same day are one transaction, as in
+    the BG/NBD literature): customer_id, date (midnight), revenue. Same as crm.purchases.transactions."""
+    o = order_lines(orders)
+    p = o.filter(~o.returned & o.customer_id.notnull() & o.order_date.notnull())
+    return p.group_by(customer_id=p.customer_id, date=p.order_date.truncate("D")).agg(
+        revenue=p.revenue.sum().fill_null(0.0))
+
+
+def _fetch(expr) -> pd.DataFrame:
+    df = expr.to_pandas()
+    for c in df.columns:
+        if pd.api.types.is_datetime64_any_dtype(df[c]):
+            df[c] = df[c].dt.tz_localize(None) if getattr(df[c].dt, "tz", None) is not None else df[c]
+            df[c] = df[c].astype("datetime64[ns]")
+    return df
+
+
+def purchase_span(orders) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """(first, last) purchase day, or None when there are no purchases."""
+    d = purchase_days(orders)
+    got = _fetch(d.aggregate(first=d.date.min(), last=d.date.max(), n=d.count()))
+    if not len(got) or int(got["n"].iloc[0]) == 0:
+        return None
+    return pd.Timestamp(got["first"].iloc[0]), pd.Timestamp(got["last"].iloc[0])
+
+
+def customer_orders(orders, until=None, *, returns: bool = False) -> pd.DataFrame:
+    """Per customer (index customer_id, sorted), over the purchase days up to `until` (a day,
+    inclusive; all when None): first_purchase, last_purchase, purchase_days, revenue (sum of the
+    purchases), first_day_revenue (revenue of the first purchase day). With returns=True also
+    `returned`: the absolute revenue of the customer's return lines dated up to `until` (0 without).
+    The input of RFM (crm.value.rfm_table) and of the BG/NBD and Gamma-Gamma models
+    (crm.value.summary_from_transactions)."""
+    d = purchase_days(orders)
+    if until is not None:
+        d = d.filter(d.date <= _ts(until))
+    g = d.group_by("customer_id").agg(first_purchase=d.date.min(), last_purchase=d.date.max(),
+                                      purchase_days=d.count(), revenue=d.revenue.sum())
+    first = d.join(g, [d.customer_id == g.customer_id, d.date == g.first_purchase]).select(
+        customer_id=d.customer_id, first_day_revenue=d.revenue)
+    out = g.join(first, "customer_id").select(g, first.first_day_revenue)
+    if returns:
+        o = order_lines(orders)
+        r = o.filter(o.returned & o.customer_id.notnull())
+        if until is not None:
+            r = r.filter(r.order_date <= _ts(until))
+        r = r.group_by("customer_id").agg(returned=r.revenue.abs().sum())
+        out = out.left_join(r, "customer_id").select(out, returned=r.returned.fill_null(0.0))
+    df = _fetch(out).sort_values("customer_id").set_index("customer_id")
+    df["purchase_days"] = df["purchase_days"].astype(int)
+    return df
+
+
+def purchase_day_counts(orders, after, until) -> pd.Series:
+    """Purchase days per customer with after < day <= until (customers with none are absent)."""
+    d = purchase_days(orders)
+    d = d.filter((d.date > _ts(after)) & (d.date <= _ts(until)))
+    got = _fetch(d.group_by("customer_id").agg(n=d.count()))
+    return got.set_index("customer_id")["n"].astype(int).sort_index()
+
+
+def _period(date, grain: str):
+    """Consecutive period numbers, as crm.purchases.period_number: month year*12+month-1, quarter
+    year*4+quarter-1, year."""
+    y = date.year()
+    if grain == "M":
+        return y * 12 + date.month() - 1
+    if grain == "Q":
+        return y * 4 + date.quarter() - 1
+    if grain == "Y":
+        return y
+    raise ValueError(f"grain must be M, Q or Y, not {grain!r}")
+
+
+def cohort_counts(orders, grain: str, until=None, *, cohorts: pd.Series | None = None,
+                  leave_out: list | None = None) -> dict:
+    """The counts behind a cohort retention grid (crm.retention.cohort_grid), over purchase days up
+    to `until`. A customer's cohort is the period of their first purchase, or `cohorts` (a period
+    number per customer_id, e.g. of the signup; customers absent from it are left out); customers
+    in `leave_out` are left out. Returns small frames:
+    size (cohort -> customers), active (cohort, offset -> customers who bought in that period),
+    last_active (cohort, offset -> customers whose last purchase period is that offset), and the
+    first/last purchase day and the customers left out that bought."""
+    import ibis
+
+    d = purchase_days(orders)
+    if until is not None:
+        d = d.filter(d.date <= _ts(until))
+    span = _fetch(d.aggregate(first=d.date.min(), last=d.date.max(), n=d.count()))
+    if not len(span) or int(span["n"].iloc[0]) == 0:
+        return {"empty": True}
+    act = d.select(customer_id=d.customer_id, p=_period(d.date, grain)).distinct()
+    left_out = 0
+    if leave_out:
+        out_ids = _memtable(pd.DataFrame({"customer_id": pd.Series(list(leave_out), dtype=object)}))
+        left_out = int(_fetch(act.semi_join(out_ids, "customer_id").aggregate(n=act.customer_id.nunique()))["n"].iloc[0])
+        act = act.anti_join(out_ids, "customer_id")
+    if cohorts is None:
+        coh = act.group_by("customer_id").agg(cohort=act.p.min())
+    else:
+        coh = _memtable(pd.DataFrame({"customer_id": cohorts.index.to_numpy(dtype=object),
+                                          "cohort": cohorts.to_numpy(dtype="int64")}))
+        act = act.semi_join(coh, "customer_id")
+    j = act.join(coh, "customer_id")
+    j = j.select(customer_id=j.customer_id, cohort=j.cohort, offset=j.p - j.cohort).filter(lambda t: t.offset >= 0)
+    active = j.group_by(["cohort", "offset"]).agg(customers=j.count())
+    lastoff = j.group_by(["customer_id", "cohort"]).agg(offset=j.offset.max())
+    last_active = lastoff.group_by(["cohort", "offset"]).agg(customers=lastoff.count())
+    if cohorts is None:
+        size = _fetch(coh.group_by("cohort").agg(customers=coh.count()))
+    else:  # signup cohorts count every customer, buyers or not
+        size = cohorts.value_counts().rename("customers").rename_axis("cohort").reset_index()
+    return {"empty": False, "first": pd.Timestamp(span["first"].iloc[0]), "last": pd.Timestamp(span["last"].iloc[0]),
+            "size": size.set_index("cohort")["customers"].astype(int).sort_index(),
+            "active": _fetch(active).astype("int64"), "last_active": _fetch(last_active).astype("int64"),
+            "left_out": left_out}
+
+
+def revenue_per_customer(orders, start=None, end=None) -> pd.Series:
+    """Revenue of the order lines not flagged is_return with start <= order_date <= end, per
+    customer_id (as text, as crm.profitability.customer_profit counts it). Negative lines without
+    the flag count: that is profitability's definition (credits netted), unlike purchases."""
+    import ibis
+
+    if isinstance(orders, pd.DataFrame):
+        from insight.crm.attention_base import to_dates
+
+        frame = pd.DataFrame({"customer_id": orders["customer_id"].astype(str),
+                              "order_date": to_dates(orders["order_date"]).astype("datetime64[us]"),
+                              "revenue": orders["revenue"].astype(float)})
+        frame["returned"] = (orders["is_return"].astype("boolean").fillna(False).astype(bool).to_numpy()
+                             if "is_return" in orders.columns else False)
+        t = _memtable(frame)
+    else:
+        _require(orders, "orders", ["customer_id", "order_date", "revenue"], "revenue per customer")
+        t = orders.select(customer_id=orders.customer_id.cast("string"), order_date=orders.order_date.cast("timestamp"),
+                          revenue=orders.revenue.cast("float64"),
+                          returned=orders.is_return.fill_null(False) if "is_return" in orders.columns else ibis.literal(False))
+    t = t.filter(~t.returned)
+    if start is not None:
+        t = t.filter((t.order_date >= _ts(start)) & (t.order_date <= _ts(end)))
+    got = _fetch(t.group_by("customer_id").agg(revenue=t.revenue.sum()))
+    return got.set_index("customer_id")["revenue"].astype(float).sort_index()

@@ -1,0 +1,74 @@
+"""`data.engine` in the study params: the default, the short forms, and clear messages for bad
+settings and unreachable engines (real DuckDB, no mocks)."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from insight.config.data import DataSpec, EngineSpec
+from insight.data import engine as E
+
+
+def test_default_is_duckdb_in_process():
+    spec = DataSpec().engine
+    assert spec.backend == "duckdb" and spec.url is None
+    con = E.connect(spec)
+    assert con.name == "duckdb"
+    assert con.sql("select 41 + 1 as x").to_pandas()["x"].tolist() == [42]
+
+
+def test_short_forms():
+    assert DataSpec(engine="pyspark" if False else "duckdb").engine.backend == "duckdb"
+    assert DataSpec(engine="trino://analyst@host:8080/hive/sales").engine.url.startswith("trino://")
+    spec = EngineSpec(backend="duckdb", threads=1, memory_limit="500MB")
+    con = E.connect(spec)
+    assert con.sql("select current_setting('threads') as t").to_pandas()["t"].tolist() == [1]
+
+
+@pytest.mark.parametrize("value, words", [
+    ({"backend": "duckbd"}, ["unknown engine backend 'duckbd'", "did you mean 'duckdb'"]),
+    ({"backend": "duckdb", "master": "local[2]"}, ["`master:` applies to backend pyspark only"]),
+    ({"url": "postgres://analyst:secret@db:5432/crm"}, ["holds a password", "${VARIABLE}"]),
+    ({"url": "not a url"}, ["is not a connection URL"]),
+    ({"backend": "duckdb", "colour": "red"}, ["colour"]),
+])
+def test_bad_settings_are_named(value, words):
+    with pytest.raises(ValidationError) as err:
+        DataSpec(engine=value)
+    text = str(err.value)
+    for w in words:
+        assert w in text, text
+
+
+def test_unreachable_engine_names_it_and_the_fix(tmp_path):
+    missing = tmp_path / "no" / "such" / "folder" / "x.duckdb"
+    with pytest.raises(E.EngineError) as err:
+        E.connect(f"duckdb://{missing}")
+    assert "cannot connect" in str(err.value) and "Fix:" in str(err.value)
+
+
+def test_credentials_come_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.delenv("INSIGHT_TEST_DB_PASSWORD", raising=False)
+    with pytest.raises(E.EngineError) as err:
+        E.connect("postgres://analyst:${INSIGHT_TEST_DB_PASSWORD}@127.0.0.1:1/crm")
+    assert "INSIGHT_TEST_DB_PASSWORD" in str(err.value) and "export" in str(err.value)
+    assert E.engine_label(EngineSpec(url="postgres://analyst:${X}@db/crm")) == "postgres://***@db/crm"
+    monkeypatch.setenv("INSIGHT_TEST_DB_FILE", str(tmp_path / "crm.duckdb"))
+    con = E.connect("duckdb://${INSIGHT_TEST_DB_FILE}")
+    assert con.name == "duckdb" and (tmp_path / "crm.duckdb").exists()
+
+
+def test_study_engine_reads_prepared_tables_lazily(tmp_path):
+    from insight.data.prepare import Prepared
+    from insight.study import MissingTableError
+
+    path = tmp_path / "orders.parquet"
+    pd.DataFrame({"order_id": ["o1"], "customer_id": ["A"], "order_date": pd.to_datetime(["2024-01-02"]),
+                  "revenue": [9.5], "quantity": [1.0]}).to_parquet(path, index=False, coerce_timestamps="us")
+    eng = E.StudyEngine(Prepared(tables={"orders": path}))
+    t = eng.table("orders")
+    assert E.is_table(t) and eng.table("orders") is t
+    assert E.customer_orders(t)["revenue"].tolist() == [9.5]
+    with pytest.raises(MissingTableError, match="no 'usage' table"):
+        eng.table("usage")

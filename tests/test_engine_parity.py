@@ -1,0 +1,236 @@
+"""One expression, several engines: the aggregations of insight.data.engine give the same results on
+DuckDB (the default), on PySpark in local mode (local[2], one session for the whole test run) and on
+a pandas reference written here, independently of the lib code (plain loops over customers).
+
+Data: hand-built order lines with the cases that break aggregations (returns flagged and unflagged,
+credits, several orders on one day, a timestamp late in the day, customers with one order, a customer
+with only returns, orders after the cut-off), with hand-computed values; and the small demo study.
+Counts and dates must agree exactly, money to a millionth (far below a cent).
+"""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from insight.data import engine as E
+
+from debian import ensure_debian
+
+MONEY = 1e-6
+
+
+# --- data ---------------------------------------------------------------------------------------
+
+def edge_orders() -> pd.DataFrame:
+    rows = [  # order_id, customer, product, date, quantity, revenue, is_return
+        ("o1", "A", "p1", "2024-01-05 09:00", 1, 10.0, False),
+        ("o1", "A", "p2", "2024-01-05 09:00", 2, 5.0, False),
+        ("o2", "A", "p1", "2024-01-05 16:30", 1, 20.0, False),     # same day: one purchase day
+        ("o3", "A", "p3", "2024-02-10", 3, 30.0, False),
+        ("r1", "A", "p3", "2024-02-15", -1, -7.5, True),            # flagged return
+        ("o4", "B", "p1", "2024-03-01", 1, 100.0, False),           # one order only
+        ("r2", "C", "p2", "2024-01-20", -1, -12.0, False),          # only a return (negative quantity, no flag)
+        ("o5", "D", "p1", "2024-04-30 23:00", 1, 40.0, False),      # late on the cut-off day: included
+        ("o6", "D", "p2", "2024-05-02", 1, 2.25, False),            # after the cut-off
+        ("o7", "E", "p1", "2024-02-01", 1, 50.0, False),
+        ("c1", "E", "p1", "2024-02-02", 1, -5.0, False),            # a credit: negative revenue is a return
+        ("o8", "F", "p4", "2023-12-31", 1, 0.01, False),            # a cent, the quarter before
+        ("o9", "F", "p4", "2024-04-01", 2, 19.99, False),
+    ]
+    df = pd.DataFrame(rows, columns=["order_id", "customer_id", "product_id", "order_date", "quantity", "revenue", "is_return"])
+    df["order_date"] = pd.to_datetime(df["order_date"], format="ISO8601")
+    df["quantity"] = df["quantity"].astype(float)
+    return df
+
+
+UNTIL = pd.Timestamp("2024-04-30")
+
+# hand-computed from the rows above, purchases up to 2024-04-30 (returns up to the same moment)
+EXPECTED = pd.DataFrame({
+    "first_purchase": pd.to_datetime(["2024-01-05", "2024-03-01", "2024-04-30", "2024-02-01", "2023-12-31"]),
+    "last_purchase": pd.to_datetime(["2024-02-10", "2024-03-01", "2024-04-30", "2024-02-01", "2024-04-01"]),
+    "purchase_days": [2, 1, 1, 1, 2],
+    "revenue": [65.0, 100.0, 40.0, 50.0, 20.0],
+    "first_day_revenue": [35.0, 100.0, 40.0, 50.0, 0.01],
+    "returned": [7.5, 0.0, 0.0, 5.0, 0.0],
+}, index=pd.Index(["A", "B", "D", "E", "F"], name="customer_id"))
+
+
+# --- the pandas reference (independent of the lib: loops, no shared helpers) ---------------------
+
+def _is_return(df):
+    return df["is_return"].fillna(False).astype(bool) | (df["quantity"] < 0) | (df["revenue"] < 0)
+
+
+def ref_customer_orders(df: pd.DataFrame, until) -> pd.DataFrame:
+    df = df.assign(_ret=_is_return(df))
+    rows = {}
+    for cid, mine in df.groupby("customer_id", sort=True):
+        buys = mine[~mine["_ret"]]
+        days: dict = {}
+        for d, rev in zip(buys["order_date"], buys["revenue"]):
+            day = pd.Timestamp(d.year, d.month, d.day)
+            if until is None or day <= until:
+                days[day] = days.get(day, 0.0) + rev
+        if not days:
+            continue
+        back = mine[mine["_ret"]]
+        returned = sum(abs(r) for d, r in zip(back["order_date"], back["revenue"]) if until is None or d <= until)
+        first = min(days)
+        rows[cid] = {"first_purchase": first, "last_purchase": max(days), "purchase_days": len(days),
+                     "revenue": sum(days.values()), "first_day_revenue": days[first], "returned": float(returned)}
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "customer_id"
+    return out
+
+
+def ref_cohort_counts(df: pd.DataFrame, until) -> tuple[dict, dict, dict]:
+    """Quarter cohorts by first purchase: sizes, active (cohort, offset) and last active (cohort, offset)."""
+    ret = _is_return(df)
+    quarters: dict = {}
+    for cid, d in zip(df.loc[~ret, "customer_id"], df.loc[~ret, "order_date"]):
+        if d.normalize() <= until:
+            quarters.setdefault(cid, set()).add(d.year * 4 + (d.month - 1) // 3)
+    size, active, last = {}, {}, {}
+    for cid, qs in quarters.items():
+        c = min(qs)
+        size[c] = size.get(c, 0) + 1
+        for q in qs:
+            active[(c, q - c)] = active.get((c, q - c), 0) + 1
+        last[(c, max(qs) - c)] = last.get((c, max(qs) - c), 0) + 1
+    return size, active, last
+
+
+def ref_revenue(df: pd.DataFrame, start, end) -> dict:
+    out: dict = {}
+    for cid, d, r, flag in zip(df["customer_id"], df["order_date"], df["revenue"], df["is_return"].fillna(False)):
+        if not flag and start <= d <= end:
+            out[str(cid)] = out.get(str(cid), 0.0) + r
+    return out
+
+
+# --- engines ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def spark_con():
+    """ONE local Spark session for the test run (Java from Debian's openjdk-17-jre-headless)."""
+    pytest.importorskip("pyspark", reason="pyspark comes with requirements-engines.lock (make test installs it)")
+    ensure_debian("openjdk-17-jre-headless", "java")
+    return E.connect({"backend": "pyspark", "master": "local[2]"})
+
+
+@pytest.fixture(scope="session")
+def edge_parquet(tmp_path_factory):
+    path = tmp_path_factory.mktemp("engine") / "orders.parquet"
+    edge_orders().to_parquet(path, index=False, coerce_timestamps="us")   # as insight.data.prepare writes
+    return path
+
+
+@pytest.fixture(params=["pandas", "duckdb"])
+def orders_on(request, edge_parquet):
+    """The edge-case orders as a DataFrame (run through DuckDB in memory) and on DuckDB over Parquet
+    (PySpark: test_pyspark_edge_cases, which runs each aggregation once to keep Spark's time short)."""
+    if request.param == "pandas":
+        return edge_orders()
+    return E.connect().read_parquet(str(edge_parquet), table_name="edge_orders")
+
+
+def _same(got: pd.DataFrame, want: pd.DataFrame):
+    got = got[want.columns]
+    assert list(got.index) == list(want.index)
+    for c in want.columns:
+        if pd.api.types.is_float_dtype(want[c]):
+            assert (got[c] - want[c]).abs().max() < MONEY, (c, got[c].tolist(), want[c].tolist())
+        else:
+            assert got[c].tolist() == want[c].tolist(), (c, got[c].tolist(), want[c].tolist())
+
+
+# --- edge cases ---------------------------------------------------------------------------------
+
+def test_reference_matches_the_hand_computed_values():
+    _same(ref_customer_orders(edge_orders(), UNTIL), EXPECTED)
+
+
+def test_customer_orders_edge_cases(orders_on):
+    _same(E.customer_orders(orders_on, UNTIL, returns=True), EXPECTED)
+    everything = E.customer_orders(orders_on, returns=True)
+    _same(everything, ref_customer_orders(edge_orders(), None))
+    assert everything.loc["D", "purchase_days"] == 2 and "C" not in everything.index   # only returns: no purchases
+
+
+def test_span_and_day_counts(orders_on):
+    assert E.purchase_span(orders_on) == (pd.Timestamp("2023-12-31"), pd.Timestamp("2024-05-02"))
+    n = E.purchase_day_counts(orders_on, pd.Timestamp("2024-01-31"), UNTIL)
+    assert n.to_dict() == {"A": 1, "B": 1, "D": 1, "E": 1, "F": 1}
+
+
+def test_cohort_counts_edge_cases(orders_on):
+    k = E.cohort_counts(orders_on, "Q", UNTIL)
+    size, active, last = ref_cohort_counts(edge_orders(), UNTIL)
+    assert k["size"].to_dict() == size == {2023 * 4 + 3: 1, 2024 * 4: 3, 2024 * 4 + 1: 1}
+    assert {(r.cohort, r.offset): r.customers for r in k["active"].itertuples()} == active
+    assert {(r.cohort, r.offset): r.customers for r in k["last_active"].itertuples()} == last
+    assert active[(2023 * 4 + 3, 2)] == 1 and (2023 * 4 + 3, 1) not in active    # F: a gap quarter counts no one
+    left = E.cohort_counts(orders_on, "Q", UNTIL, leave_out=["A", "Z"])
+    assert left["left_out"] == 1 and left["size"].sum() == 4
+
+
+def test_cohort_counts_with_given_cohorts_and_an_empty_result(orders_on):
+    cohorts = pd.Series({"A": 2024 * 4, "B": 2024 * 4, "G": 2024 * 4})          # G signed up, never bought
+    k = E.cohort_counts(orders_on, "Q", UNTIL, cohorts=cohorts)
+    assert k["size"].to_dict() == {2024 * 4: 3}
+    assert {(r.cohort, r.offset): r.customers for r in k["active"].itertuples()} == {(2024 * 4, 0): 2}
+    assert E.cohort_counts(orders_on, "M", pd.Timestamp("2020-01-01"))["empty"]
+
+
+def test_revenue_per_customer_edge_cases(orders_on):
+    start, end = pd.Timestamp("2024-01-01"), pd.Timestamp("2024-04-30 23:59:59")
+    got = E.revenue_per_customer(orders_on, start, end)
+    want = ref_revenue(edge_orders(), start, end)
+    assert sorted(got.index) == sorted(want)
+    assert all(abs(got[k] - v) < MONEY for k, v in want.items())
+    assert abs(got["E"] - 45.0) < MONEY and abs(got["C"] + 12.0) < MONEY    # unflagged credits are netted here
+
+
+def test_pyspark_edge_cases(spark_con, edge_parquet):
+    orders = spark_con.read_parquet(str(edge_parquet), table_name="edge_orders")
+    _same(E.customer_orders(orders, UNTIL, returns=True), EXPECTED)
+    assert E.purchase_span(orders) == (pd.Timestamp("2023-12-31"), pd.Timestamp("2024-05-02"))
+    assert E.purchase_day_counts(orders, pd.Timestamp("2024-01-31"), UNTIL).to_dict() == {"A": 1, "B": 1, "D": 1, "E": 1, "F": 1}
+    k = E.cohort_counts(orders, "Q", UNTIL, leave_out=["B"])
+    size, active, last = ref_cohort_counts(edge_orders().query("customer_id != 'B'"), UNTIL)
+    assert k["left_out"] == 1 and k["size"].to_dict() == size
+    assert {(r.cohort, r.offset): r.customers for r in k["active"].itertuples()} == active
+    assert {(r.cohort, r.offset): r.customers for r in k["last_active"].itertuples()} == last
+    start, end = pd.Timestamp("2024-01-01"), pd.Timestamp("2024-04-30 23:59:59")
+    got = E.revenue_per_customer(orders, start, end)
+    want = ref_revenue(edge_orders(), start, end)
+    assert sorted(got.index) == sorted(want) and all(abs(got[k] - v) < MONEY for k, v in want.items())
+
+
+# --- the demo study -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def demo(small_project):
+    from insight import load_study
+    from insight.paths import Project
+
+    return load_study("2024-annual", Project(small_project))
+
+
+def test_demo_study_same_on_every_engine(demo, spark_con):
+    from insight.crm.purchases import reference_dates
+
+    as_of = reference_dates(demo.params)["as_of"]
+    frame = demo.table("orders")
+    want = ref_customer_orders(frame, as_of)
+    spark = E.StudyEngine(demo.prepared, {"backend": "pyspark", "master": "local[2]"})
+    assert spark.con is not None
+    size, active, _ = ref_cohort_counts(frame, as_of)
+    for orders in (demo.engine.table("orders"), spark.table("orders"), frame):
+        got = E.customer_orders(orders, as_of, returns=True)
+        _same(got, want)
+        k = E.cohort_counts(orders, "Q", as_of)
+        assert k["size"].to_dict() == size
+        assert {(r.cohort, r.offset): r.customers for r in k["active"].itertuples()} == active
+    assert len(want) > 100 and want["purchase_days"].sum() > 1000          # a real test, not an empty one
