@@ -106,15 +106,15 @@ def test_churn_table_display_and_no_users_note():
 
 
 def test_readable_categories():
-    from insight.success import readable, words
-    assert words("paid_ads") == "paid ads" and words("C00012") == "C00012" and words("APAC") == "APAC"
-    t = readable(pd.DataFrame({"v": [1]}, index=pd.MultiIndex.from_tuples([("paid_ads", "ad_landing_page")])))
+    from insight.labels import label, labelled   # the one labels module (the success helpers are retired)
+    assert label("paid_ads") == "paid ads" and label("C00012") == "C00012" and label("APAC") == "APAC"
+    t = labelled(pd.DataFrame({"v": [1]}, index=pd.MultiIndex.from_tuples([("paid_ads", "ad_landing_page")])))
     assert t.index[0] == ("paid ads", "ad landing page")
 
 
 def test_index_page_shows_the_study_frame_first(tmp_path):
-    """The index of a study: what was studied (objectives and questions) before the summary and verdicts,
-    the summary not all in bold, a link to the evidence behind the verdicts."""
+    """The index of a study: the one-screen executive summary first (verdicts with a link to the synthesis),
+    then what was studied (objectives and questions); data text escaped."""
     from insight.index_page import write_index
     from insight.params import load_params
     from insight.paths import Project
@@ -135,10 +135,10 @@ def test_index_page_shows_the_study_frame_first(tmp_path):
     (out / "findings.json").write_text(json.dumps(findings))
     manifest = {"notebooks": {"synthesis": {"title": "Synthesis", "html": "synthesis.html", "status": "ok", "stage": 2}}}
     html = write_index(project, "2024-annual", params, manifest).read_text()
-    assert html.index("What was studied") < html.index("Executive summary") < html.index("Hypothesis verdicts")
+    assert html.index("Executive summary") < html.index("What was studied")
     assert "Q1</strong> What keeps customers from getting value in the first months?" in html
-    assert "&lt;b&gt;x&lt;/b&gt;" in html and '<li class="finding-key">Confirmed' not in html
-    assert 'href="synthesis.html#The-evidence-behind-each-verdict"' in html
+    assert "<b>x</b>" not in html and "a significant result" in html
+    assert 'href="synthesis.html#Hypothesis-verdicts"' in html
 
 
 def test_cadence_rate_sentence():

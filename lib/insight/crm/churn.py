@@ -22,7 +22,7 @@ import pandas as pd
 
 from dataclasses import dataclass
 
-from insight.crm.purchases import (CrmInputError, account_customers, as_dates, as_numbers, attach, collapse,
+from insight.crm.purchases import (CrmInputError, account_customers, as_dates, as_numbers, attach, chi_square_note, collapse,  # noqa: F401 (chi_square_note: the notebook calls churn.chi_square_note)
                                    period_name, period_number, proportion_table, purchases, require,
                                    tenure_churn_dates, undated_churners)
 from insight.stats import is_significant

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from insight.crm.purchases import (CrmInputError, account_customers, as_dates, as_numbers, period_name,
-                                   period_number, proportion_table, purchases, require, transactions)
+                                   period_number, proportion_table, purchases, require)
 from insight.data.engine import cohort_counts, purchase_span
 from insight.stats import is_significant
 

@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import optimize, special
 
 from insight.crm.purchases import CrmInputError
-from insight.data.engine import customer_orders, purchase_day_counts, purchase_span
+from insight.data.engine import customer_orders, purchase_day_counts, purchase_day_rows, purchase_span
 
 RFM_METHOD = (
     "Recency = days from the last purchase to the reference date; frequency = number of days with a "
@@ -383,7 +383,7 @@ def tracking(orders: pd.DataFrame, split, end=None, unit_days: float = 7.0, mode
     period_end, actual, predicted, actual_cum, predicted_cum, holdout (period after the split).
     .attrs: model, split, the holdout totals and errors (holdout_error)."""
     split = pd.Timestamp(split)
-    tx = transactions(orders)
+    tx = purchase_day_rows(orders)
     end = pd.Timestamp(end) if end is not None else tx["date"].max()
     if split >= end:
         raise CrmInputError(f"the tracking comparison needs its split ({split:%Y-%m-%d}) before its end ({end:%Y-%m-%d})")

@@ -257,6 +257,12 @@ def purchase_days(orders) -> "ir.Table":
         revenue=p.revenue.sum().fill_null(0.0))
 
 
+def purchase_day_rows(orders) -> pd.DataFrame:
+    """purchase_days as a pandas frame sorted by customer and day, for the computations that need every
+    purchase day (the BG/NBD tracking plot walks calendar time per customer: not pushed down)."""
+    return _fetch(purchase_days(orders)).sort_values(["customer_id", "date"], ignore_index=True)
+
+
 def _fetch(expr) -> pd.DataFrame:
     df = expr.to_pandas()
     for c in df.columns:
