@@ -105,6 +105,15 @@ def notebook_text(nb) -> str:
     return "\n".join(parts)
 
 
+
+@pytest.fixture
+def empty_project(tmp_path, monkeypatch):
+    """An empty project folder (with data/) that the workbook treats as its root, with a fixed key."""
+    monkeypatch.setenv("INSIGHT_PII_KEY", "test-key")
+    monkeypatch.setenv("INSIGHT_ROOT", str(tmp_path))
+    (tmp_path / "data").mkdir()
+    return tmp_path
+
 # --- the reliability suite's figures (tests/reliability/): every test counts what it did through the
 # `figures` fixture, and the run ends with one line
 #   reliability: N faults injected, N bad inputs tried, N reports lost (goal 0), N raw personal values found in outputs (goal 0)

@@ -28,11 +28,8 @@ CUSTOMERS_MAP = {"Customer ID": "customer_id", "Contact": "name", "E-mail": "ema
 
 
 @pytest.fixture
-def root(tmp_path, monkeypatch):
-    monkeypatch.setenv("INSIGHT_PII_KEY", "test-key")
-    monkeypatch.setenv("INSIGHT_ROOT", str(tmp_path))
-    (tmp_path / "data").mkdir()
-    return tmp_path
+def root(empty_project):
+    return empty_project
 
 
 def pasted(block: str) -> dict:

@@ -24,11 +24,8 @@ PERIOD = ("2024-01-01", "2024-12-31")
 
 
 @pytest.fixture
-def project_root(tmp_path, monkeypatch):
-    monkeypatch.setenv("INSIGHT_PII_KEY", "test-key")
-    monkeypatch.setenv("INSIGHT_ROOT", str(tmp_path))
-    (tmp_path / "data").mkdir()
-    return tmp_path
+def project_root(empty_project):
+    return empty_project
 
 
 def _tables(prep) -> dict[str, pd.DataFrame]:
