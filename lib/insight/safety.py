@@ -26,6 +26,7 @@ import shutil
 import signal
 import socket
 import sys
+import time
 from pathlib import Path
 
 from insight.paths import Project
@@ -258,6 +259,8 @@ class StudyLock:
         self.study = study
         self.fd: int | None = None
 
+    STALE_WAIT = 15.0
+
     def holder(self) -> dict:
         try:
             return json.loads(self.path.read_text(encoding="utf-8") or "{}")
@@ -265,13 +268,9 @@ class StudyLock:
             return {}
 
     def __enter__(self) -> "StudyLock":
-        import fcntl
-
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        if not self._lock(fd):
             os.close(fd)
             h = self.holder()
             who = (f"pid {h.get('pid', '?')} on {h.get('host', '?')}, started {h.get('started', '?')}"
@@ -284,7 +283,29 @@ class StudyLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(info).encode(), 0)
         self.fd = fd
+        _HELD_LOCKS.add(fd)
         return self
+
+    def _lock(self, fd: int) -> bool:
+        """Take the flock. A live holder is refused at once; when the recorded holder is dead (a runner
+        killed a moment ago), its last processes (forked workers, which share the locked file, still
+        exiting) release the lock within moments: wait up to STALE_WAIT seconds for that."""
+        import fcntl
+
+        deadline = None
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except OSError:
+                h = self.holder()
+                pid = h.get("pid")
+                if not isinstance(pid, int) or h.get("host") != socket.gethostname() or _pid_alive(pid):
+                    return False
+                deadline = deadline or time.monotonic() + self.STALE_WAIT
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.1)
 
     def __exit__(self, *exc) -> None:
         if self.fd is not None:
@@ -292,8 +313,27 @@ class StudyLock:
                 os.ftruncate(self.fd, 0)
             except OSError:
                 pass
+            _HELD_LOCKS.discard(self.fd)
             os.close(self.fd)   # closing the descriptor releases the flock
             self.fd = None
+
+
+# A forked child (the runner's worker processes) would share the locked file and keep the lock after a
+# killed runner until it exits; it closes its copy at once instead (a close, not an unlock: the
+# runner's own lock stays).
+_HELD_LOCKS: set[int] = set()
+
+
+def _close_held_locks() -> None:
+    for fd in list(_HELD_LOCKS):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD_LOCKS.clear()
+
+
+os.register_at_fork(after_in_child=_close_held_locks)
 
 
 # --- what killed runs leave behind ----------------------------------------------------------------

@@ -88,6 +88,45 @@ def test_a_stale_lock_of_a_dead_run_does_not_block(tmp_path, figures):
     assert lock.read_text() == ""   # released and emptied at the end of the run
 
 
+
+def test_a_forked_worker_does_not_keep_the_lock_of_a_killed_runner(tmp_path):
+    """The runner's worker processes are forked while it holds the lock: they close their copy at once,
+    and a lock still held a moment after its holder died (a child sharing the locked file, exiting) is
+    waited for, not refused."""
+    from insight.paths import Project
+    project = Project(tmp_path)
+    lock = safety.StudyLock(project, "toy")
+    with lock:
+        child = os.fork()
+        if child == 0:   # the worker: its copy of the lock descriptor is closed
+            os._exit(0 if not os.path.exists(f"/proc/self/fd/{lock.fd}")
+                     or os.readlink(f"/proc/self/fd/{lock.fd}") != str(lock.path) else 1)
+        assert os.waitpid(child, 0)[1] == 0
+    # a dead holder's lock, still held by a process that lets go after 1 s: the next run waits for it
+    import fcntl
+    fd = os.open(lock.path, os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    lock.path.write_text(json.dumps({"pid": 2 ** 22 + 7, "host": __import__("socket").gethostname()}))
+    threading.Timer(1.0, os.close, [fd]).start()
+    t = time.monotonic()
+    with safety.StudyLock(project, "toy"):
+        assert 0.8 < time.monotonic() - t < safety.StudyLock.STALE_WAIT
+    # a live holder is refused at once
+    other = subprocess.Popen(["python3", "-c", "import fcntl,os,sys,time; fd=os.open(sys.argv[1], os.O_RDWR); "
+                              "fcntl.flock(fd, fcntl.LOCK_EX); print(1, flush=True); time.sleep(30)", str(lock.path)],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline().strip() == "1"
+        lock.path.write_text(json.dumps({"pid": other.pid, "host": __import__("socket").gethostname()}))
+        t = time.monotonic()
+        with pytest.raises(safety.Busy, match=f"pid {other.pid}"):
+            with safety.StudyLock(project, "toy"):
+                pass
+        assert time.monotonic() - t < 1.0
+    finally:
+        other.kill()
+        other.wait()
+
 # --- SIGKILL at chosen moments -----------------------------------------------------------------
 
 class Lines:
