@@ -120,7 +120,7 @@ def pseudonymise(series: "pd.Series", key: bytes) -> "pd.Series":
     if isinstance(key, str):
         key = key.encode("utf-8")
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    hashed = np.array([PREFIX + hmac.new(key, str(u).strip().encode("utf-8"), hashlib.sha256).hexdigest()[:10]
+    hashed = np.array([PREFIX + hmac.digest(key, str(u).strip().encode("utf-8"), "sha256").hex()[:10]
                        for u in uniques], dtype=object)
     out = np.empty(len(series), dtype=object)
     mask = codes >= 0
