@@ -160,13 +160,25 @@ def _check_summary(frequency, recency, T):
 
 def bgnbd_loglik(params, x, tx, T) -> np.ndarray:
     """Per-customer BG/NBD log-likelihood (Fader, Hardie & Lee 2005, eq. 6)."""
+    ux, inv = np.unique(np.asarray(x, dtype=float), return_inverse=True)
+    return _bgnbd_loglik(params, ux, inv, np.asarray(tx, dtype=float), np.asarray(T, dtype=float))
+
+
+def _bgnbd_loglik(params, ux, inv, tx, T) -> np.ndarray:
+    """bgnbd_loglik with the frequencies given as their distinct values `ux` and the index `inv` of each
+    customer's: the terms in x alone (the gamma functions) are computed once per distinct frequency,
+    a few dozen values, not once per customer (the fit evaluates this hundreds of times)."""
     r, alpha, a, b = params
-    a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
-    a2 = special.gammaln(a + b) + special.gammaln(b + x) - special.gammaln(b) - special.gammaln(a + b + x)
+    a1 = special.gammaln(r + ux) - special.gammaln(r) + r * np.log(alpha)
+    a2 = special.gammaln(a + b) + special.gammaln(b + ux) - special.gammaln(b) - special.gammaln(a + b + ux)
+    per_x = a1 + a2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_b = np.where(ux > 0, np.log(a) - np.log(np.maximum(b + ux - 1, 1e-300)), -np.inf)
+    x = ux[inv]
     a3 = -(r + x) * np.log(alpha + T)
     with np.errstate(divide="ignore", invalid="ignore"):
-        a4 = np.where(x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - (r + x) * np.log(alpha + tx), -np.inf)
-    return a1 + a2 + np.logaddexp(a3, a4)
+        a4 = np.where(x > 0, log_b[inv] - (r + x) * np.log(alpha + tx), -np.inf)
+    return per_x[inv] + np.logaddexp(a3, a4)
 
 
 @dataclass
@@ -240,10 +252,11 @@ def fit_bgnbd(frequency, recency, T, unit_days: float = 7.0) -> BgNbd:
     key = pd.DataFrame({"x": x, "tx": tx, "T": T})
     grp = key.groupby(["x", "tx", "T"], sort=False).size().reset_index(name="w")
     gx, gtx, gT, w = (grp[c].to_numpy(float) for c in ("x", "tx", "T", "w"))
+    ux, inv = np.unique(gx, return_inverse=True)
 
     def nll(lp):
         p = np.exp(np.clip(lp, -20, 20))
-        v = -(w * bgnbd_loglik(p, gx, gtx, gT)).sum()
+        v = -(w * _bgnbd_loglik(p, ux, inv, gtx, gT)).sum()
         return v if np.isfinite(v) else 1e300
 
     best = None
@@ -262,9 +275,17 @@ def fit_bgnbd(frequency, recency, T, unit_days: float = 7.0) -> BgNbd:
 def gamma_gamma_loglik(params, x, m) -> np.ndarray:
     """Per-customer Gamma-Gamma log-likelihood of the mean spend m of x transactions
     (Fader & Hardie 2013, eq. 3; the constant terms in m and x are kept)."""
+    ux, inv = np.unique(np.asarray(x, dtype=float), return_inverse=True)
+    return _gamma_gamma_loglik(params, ux, inv, np.asarray(m, dtype=float))
+
+
+def _gamma_gamma_loglik(params, ux, inv, m) -> np.ndarray:
+    """gamma_gamma_loglik with the gamma functions computed once per distinct frequency (as
+    _bgnbd_loglik); the same terms added in the same order, so the same numbers to the last bit."""
     p, q, g = params
-    return (special.gammaln(p * x + q) - special.gammaln(p * x) - special.gammaln(q) + q * np.log(g)
-            + (p * x - 1) * np.log(m) + p * x * np.log(x) - (p * x + q) * np.log(g + m * x))
+    head = special.gammaln(p * ux + q) - special.gammaln(p * ux) - special.gammaln(q) + q * np.log(g)
+    x = ux[inv]
+    return head[inv] + (p * x - 1) * np.log(m) + (p * ux * np.log(ux))[inv] - (p * x + q) * np.log(g + m * x)
 
 
 @dataclass
@@ -296,8 +317,10 @@ def fit_gamma_gamma(frequency, monetary) -> GammaGamma:
     if len(x) < 10:
         raise CrmInputError(f"the Gamma-Gamma spend model needs at least 10 repeat customers with positive spend; got {len(x)}")
 
+    ux, inv = np.unique(x, return_inverse=True)
+
     def nll(lp):
-        v = -gamma_gamma_loglik(np.exp(np.clip(lp, -20, 20)), x, m).sum()
+        v = -_gamma_gamma_loglik(np.exp(np.clip(lp, -20, 20)), ux, inv, m).sum()
         return v if np.isfinite(v) else 1e300
 
     res = optimize.minimize(nll, np.array([0.0, 0.0, np.log(max(m.mean(), 1e-3))]), method="L-BFGS-B")
