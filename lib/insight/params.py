@@ -45,6 +45,9 @@ class ParamsError(Exception):
         self.problems = problems
         super().__init__(self.report())
 
+    def __reduce__(self):   # raised in a worker process (data preparation), re-raised in the runner
+        return type(self), (self.problems,)
+
     def report(self) -> str:
         n = len(self.problems)
         head = f"{n} problem{'s' if n != 1 else ''} in the study parameters; nothing was run or written:"

@@ -175,6 +175,30 @@ def _execute_job(job: dict, work: Path) -> dict:
     return result
 
 
+class _PreparationCrashed(RuntimeError):
+    pass
+
+
+def _prepare_apart(params, project: Project, force: bool):
+    """prepare_study_data in a forked child process that exits when it is done: the tables it held
+    (gigabytes at millions of order lines; pandas and Arrow keep freed memory for reuse) go back to the
+    machine before the notebooks run, instead of staying in the runner and in every worker it forks.
+    What returns is the small Prepared record; a DataError is re-raised here with its problems."""
+    import multiprocessing
+    from concurrent.futures.process import BrokenProcessPool
+
+    from insight.data.prepare import prepare_study_data
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
+                             initializer=safety.die_with_parent) as pool:
+        try:
+            return pool.submit(prepare_study_data, params, project, force=force, verify=True).result()
+        except BrokenProcessPool:
+            raise _PreparationCrashed("data preparation stopped abruptly (killed, or out of memory: the study's tables "
+                               "did not fit). Fix: free memory or run on a larger machine; the last good "
+                               "reports are kept") from None
+
+
 def _cpu_seconds() -> float:
     """User + system CPU of this process and of its finished (reaped) children."""
     import resource
@@ -288,11 +312,14 @@ def _run_report(study: str, options: RunOptions, project: Project, servers: cont
     if options.force or not (project.report_dir(study) / MANIFEST).exists():
         # a full run is coming: the server imports the analysis packages while the data are prepared
         _start_warm_kernels(servers, project.cache_dir / "runs" / study)
-    from insight.data.prepare import DataError, prepare_study_data
+    from insight.data.prepare import DataError
     try:
-        prepared = prepare_study_data(params, project, force=options.force, verify=True)
+        prepared = _prepare_apart(params, project, options.force)
     except DataError as exc:
         print(exc.report() if hasattr(exc, "report") else str(exc), file=sys.stderr)
+        return 2
+    except _PreparationCrashed as exc:
+        print(f"ERROR {exc}", file=sys.stderr)
         return 2
 
     report_dir = project.report_dir(study)

@@ -247,6 +247,33 @@ def test_a_dying_kernel_fails_only_its_notebook_with_the_reason(tmp_path, figure
     assert not processes_of(p.root)
 
 
+def _killed_preparation(*args, **kwargs):
+    """Stands in for prepare_study_data: the process dies as the kernel's OOM killer ends it."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_killed_data_preparation_is_a_clear_error_and_keeps_the_reports(tmp_path, figures, monkeypatch, capsys):
+    """Data preparation runs in a child process (its gigabytes of tables go back to the machine before
+    the notebooks run). When that child is killed (out of memory), the run stops with exit 2 and a
+    message that says what happened and what to do, before any notebook runs; the last good reports
+    stay; the next run works."""
+    p = make_toy(tmp_path / "toy", {"alpha": COUNT.format(name="alpha")})
+    assert run(p) == 0
+    good = snapshot(p)
+    edit(p, "alpha", "v2")
+    capsys.readouterr()
+    monkeypatch.setattr("insight.data.prepare.prepare_study_data", _killed_preparation)
+    assert run(p) == 2
+    figures.fault()
+    err = capsys.readouterr().err
+    assert "data preparation stopped abruptly" in err and "out of memory" in err and "Traceback" not in err, err
+    assert snapshot(p) == good
+    figures.reports_lost(len(lost_reports(good, p)))
+    monkeypatch.undo()
+    assert run(p) == 0 and statuses(p)["alpha"] == "ok" and snapshot(p)["alpha.html"] != good["alpha.html"]
+    assert not processes_of(p.root)
+
+
 # --- disk full and read-only while publishing --------------------------------------------------
 
 def _can_mount() -> bool:
