@@ -109,6 +109,92 @@ def ref_revenue(df: pd.DataFrame, start, end) -> dict:
     return out
 
 
+def ref_window_behaviour(df: pd.DataFrame, start, mid, end) -> pd.DataFrame:
+    """Customers who bought in [start, mid): distinct purchase days, revenue, mean settlement_days over
+    those lines (when given), and whether they bought again in [mid, end]."""
+    ret = _is_return(df)
+    before: dict = {}
+    after = set()
+    for i, (cid, d, r) in enumerate(zip(df["customer_id"], df["order_date"], df["revenue"])):
+        if ret.iloc[i]:
+            continue
+        if start <= d < mid:
+            b = before.setdefault(cid, {"days": set(), "revenue": 0.0, "settle": []})
+            b["days"].add((d.year, d.month, d.day))
+            b["revenue"] += r
+            if "settlement_days" in df and not pd.isna(df["settlement_days"].iloc[i]):
+                b["settle"].append(float(df["settlement_days"].iloc[i]))
+        elif mid <= d <= end:
+            after.add(cid)
+    rows = {cid: {"purchase_days": len(b["days"]), "revenue": b["revenue"], "retained": cid in after,
+                  **({"settlement_days": sum(b["settle"]) / len(b["settle"]) if b["settle"] else float("nan")}
+                     if "settlement_days" in df else {})}
+            for cid, b in sorted(before.items())}
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "customer_id"
+    return out
+
+
+def with_settlement(df: pd.DataFrame) -> pd.DataFrame:
+    """The edge orders with days to settle an invoice: A's first lines 10 and 20 days, its same-day
+    second order unknown, E 5 days, the return r1 999 days (a return never counts)."""
+    days = {0: 10.0, 1: 20.0, 3: 40.0, 4: 999.0, 9: 5.0}
+    return df.assign(settlement_days=[days.get(i, float("nan")) for i in range(len(df))])
+
+
+# two windows over the edge orders, hand-computed: A's two orders on 2024-01-05 (09:00 and 16:30) are one
+# purchase day; E's credit c1 is a return; F's order of 2023-12-31 is before the first window
+WINDOWS = {
+    ("2024-01-01", "2024-02-05"): {"A": (1, 35.0, True, 15.0), "E": (1, 50.0, False, 5.0)},
+    ("2024-01-01", "2024-03-01"): {"A": (2, 65.0, False, 70 / 3), "E": (1, 50.0, False, 5.0)},
+}
+
+
+def _window_expected(key, settlement: bool) -> pd.DataFrame:
+    rows = WINDOWS[key]
+    out = pd.DataFrame({"purchase_days": [v[0] for v in rows.values()], "revenue": [v[1] for v in rows.values()],
+                        "retained": [v[2] for v in rows.values()]},
+                       index=pd.Index(list(rows), name="customer_id"))
+    if settlement:
+        out["settlement_days"] = [v[3] for v in rows.values()]
+    return out
+
+
+def _check_windows(make_orders):
+    """window_behaviour and first_purchase_time on `make_orders(frame)` (the engine's view of a frame)
+    against the hand-computed values and the reference."""
+    for settlement in (False, True):
+        frame = with_settlement(edge_orders()) if settlement else edge_orders()
+        orders = make_orders(frame)
+        for (start, mid), _ in WINDOWS.items():
+            got = E.window_behaviour(orders, pd.Timestamp(start), pd.Timestamp(mid), UNTIL)
+            want = _window_expected((start, mid), settlement)
+            _same(ref_window_behaviour(frame, pd.Timestamp(start), pd.Timestamp(mid), UNTIL), want)
+            assert list(got.columns) == ["purchase_days", "revenue"] + (["settlement_days"] if settlement else []) + ["retained"]
+            _same(got, want)
+    assert E.first_purchase_time(make_orders(edge_orders())) == pd.Timestamp("2023-12-31")
+    no_f = edge_orders().query("customer_id != 'F'")
+    assert E.first_purchase_time(make_orders(no_f)) == pd.Timestamp("2024-01-05 09:00")   # the time is kept
+    only_returns = edge_orders().query("customer_id == 'C'")
+    assert E.first_purchase_time(make_orders(only_returns)) is None
+    empty = with_settlement(edge_orders()).assign(settlement_days=float("nan"))            # a column without values
+    got = E.window_behaviour(make_orders(empty), pd.Timestamp("2024-01-01"), pd.Timestamp("2024-02-05"), UNTIL)
+    assert "settlement_days" not in got and got.index.tolist() == ["A", "E"]
+    assert E.window_behaviour(make_orders(edge_orders()), pd.Timestamp("2020-01-01"),
+                              pd.Timestamp("2020-06-01"), UNTIL).empty
+
+
+def _on_parquet(con, folder):
+    """make_orders for _check_windows: each frame written as the study store writes it, read by `con`."""
+    count = iter(range(1000))
+
+    def make(frame):
+        path = folder / f"orders-{next(count)}.parquet"
+        frame.to_parquet(path, index=False, coerce_timestamps="us")
+        return con.read_parquet(str(path), table_name=path.stem.replace("-", "_"))
+    return make
+
+
 # --- engines ------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
@@ -192,7 +278,13 @@ def test_revenue_per_customer_edge_cases(orders_on):
     assert abs(got["E"] - 45.0) < MONEY and abs(got["C"] + 12.0) < MONEY    # unflagged credits are netted here
 
 
-def test_pyspark_edge_cases(spark_con, edge_parquet):
+def test_window_behaviour_edge_cases(tmp_path):
+    _check_windows(lambda frame: frame)
+    _check_windows(_on_parquet(E.connect(), tmp_path))
+
+
+def test_pyspark_edge_cases(spark_con, edge_parquet, tmp_path):
+    _check_windows(_on_parquet(spark_con, tmp_path))
     orders = spark_con.read_parquet(str(edge_parquet), table_name="edge_orders")
     _same(E.customer_orders(orders, UNTIL, returns=True), EXPECTED)
     assert E.purchase_span(orders) == (pd.Timestamp("2023-12-31"), pd.Timestamp("2024-05-02"))

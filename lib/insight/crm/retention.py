@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from insight.crm.purchases import (CrmInputError, account_customers, as_dates, as_numbers, period_name,
-                                   period_number, proportion_table, purchases, require)
+                                   period_number, proportion_table, require)
 from insight.data.engine import cohort_counts, purchase_span
 from insight.stats import is_significant
 
@@ -128,27 +128,25 @@ def behaviour_frame(orders: pd.DataFrame, as_of, window_days: int = 365, min_win
 
     When the order history is shorter than two windows (a first study year), the window shrinks to
     half the history available (at least `min_window_days`); .attrs["note"] says so."""
-    o = purchases(orders)
+    # the per-customer sums over the order lines run on the engine (insight.data.engine.window_behaviour):
+    # `orders` may be a DataFrame or the study's lazy engine table
+    from insight.data.engine import first_purchase_time, window_behaviour
+
     end = pd.Timestamp(as_of)
     note = None
-    if len(o):
-        history = (end - o["order_date"].min()).days
+    first = first_purchase_time(orders)
+    if first is not None:
+        history = (end - first).days
         if history < 2 * window_days and history // 2 >= min_window_days:
-            note = (f"The order history starts {o['order_date'].min().date()}, too short for two windows of "
+            note = (f"The order history starts {first.date()}, too short for two windows of "
                     f"{window_days} days: two windows of {history // 2} days are compared instead.")
             window_days = history // 2
     mid = end - pd.Timedelta(days=window_days)
     start = mid - pd.Timedelta(days=window_days)
-    before = o.loc[(o["order_date"] >= start) & (o["order_date"] < mid)]
-    if before.empty:
+    f = window_behaviour(orders, start, mid, end)
+    if f.empty:
         raise CrmInputError(f"no purchases between {start.date()} and {mid.date()}: retention by behaviour needs two windows "
                             f"of {window_days} days before {end.date()}; lower crm.retention_window_days")
-    g = before.groupby("customer_id", observed=True)
-    f = pd.DataFrame({"purchase_days": g["order_date"].nunique(), "revenue": g["revenue"].sum()})
-    if "settlement_days" in before and before["settlement_days"].notna().any():
-        f["settlement_days"] = as_numbers(before, "orders", "settlement_days").groupby(before["customer_id"]).mean()
-    after = o.loc[(o["order_date"] >= mid) & (o["order_date"] <= end), "customer_id"].unique()
-    f["retained"] = f.index.isin(after)
     f.attrs.update(before=(start, mid), after=(mid, end), window_days=window_days, note=note)
     return f
 

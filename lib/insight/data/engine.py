@@ -217,9 +217,10 @@ def _memtable(frame: pd.DataFrame):
     return ibis.memtable(frame)
 
 
-def order_lines(orders) -> "ir.Table":
+def order_lines(orders, numbers: tuple[str, ...] = ()) -> "ir.Table":
     """Order lines as customer_id, order_id, order_date, revenue and `returned` (a return or
-    cancellation: is_return, or a negative quantity or revenue; see crm.purchases.return_mask)."""
+    cancellation: is_return, or a negative quantity or revenue; see crm.purchases.return_mask), plus
+    the optional numeric columns `numbers` that the table has (e.g. settlement_days)."""
     import ibis
 
     if isinstance(orders, pd.DataFrame):
@@ -229,7 +230,8 @@ def order_lines(orders) -> "ir.Table":
         frame = pd.DataFrame({"customer_id": orders["customer_id"], "order_id": orders["order_id"],
                               "order_date": as_dates(orders, "orders", "order_date").astype("datetime64[us]"),
                               "revenue": as_numbers(orders, "orders", "revenue"),
-                              "returned": return_mask(orders).to_numpy(dtype=bool)})
+                              "returned": return_mask(orders).to_numpy(dtype=bool),
+                              **{c: as_numbers(orders, "orders", c).astype(float) for c in numbers if c in orders.columns}})
         return _memtable(frame)
     _require(orders, "orders", ["order_id", "customer_id", "order_date", "revenue"], "purchases")
     t = orders
@@ -240,7 +242,47 @@ def order_lines(orders) -> "ir.Table":
     if "is_return" in t.columns:
         ret = ret | t.is_return.fill_null(False)
     return t.select(customer_id=t.customer_id, order_id=t.order_id, order_date=t.order_date.cast("timestamp"),
-                    revenue=t.revenue.cast("float64"), returned=ret)
+                    revenue=t.revenue.cast("float64"), returned=ret,
+                    **{c: t[c].cast("float64") for c in numbers if c in t.columns})
+
+
+def _purchase_lines(orders, numbers: tuple[str, ...] = ()) -> "ir.Table":
+    """The order lines that are purchases (crm.purchases.purchases): no returns, a customer and a date."""
+    o = order_lines(orders, numbers)
+    return o.filter(~o.returned & o.customer_id.notnull() & o.order_date.notnull())
+
+
+def first_purchase_time(orders):
+    """The earliest order_date (as recorded, with its time) of a purchase line; None without purchases."""
+    p = _purchase_lines(orders)
+    got = _fetch(p.aggregate(first=p.order_date.min(), n=p.count()))
+    return None if not len(got) or int(got["n"].iloc[0]) == 0 else pd.Timestamp(got["first"].iloc[0])
+
+
+def window_behaviour(orders, start, mid, end) -> pd.DataFrame:
+    """Per customer who bought with start <= order_date < mid (index customer_id, sorted): purchase_days
+    (distinct calendar days with a purchase: two orders on one day are one, whatever their times), revenue, settlement_days (mean over those lines, when the table has the
+    column with values) and retained (bought with mid <= order_date <= end). The input of
+    crm.retention.behaviour_frame."""
+    p = _purchase_lines(orders, ("settlement_days",))
+    before = p.filter((p.order_date >= _ts(start)) & (p.order_date < _ts(mid)))
+    aggs = {"purchase_days": before.order_date.truncate("D").nunique(), "revenue": before.revenue.sum()}
+    settle = "settlement_days" in p.columns
+    if settle:
+        aggs.update(settlement_days=before.settlement_days.mean(), settled=before.settlement_days.count())
+    f = before.group_by("customer_id").agg(**aggs)
+    after = p.filter((p.order_date >= _ts(mid)) & (p.order_date <= _ts(end))).select("customer_id").distinct()
+    after = after.mutate(retained=True)
+    f = f.left_join(after, "customer_id").select(f, retained=after.retained.fill_null(False))
+    df = _fetch(f).sort_values("customer_id").set_index("customer_id")
+    df["purchase_days"] = df["purchase_days"].astype(int)
+    df["retained"] = df["retained"].astype(bool)
+    if settle:
+        if int(df.pop("settled").sum()) == 0:   # the column is there but empty: as if it were not
+            df = df.drop(columns="settlement_days")
+        else:
+            df["settlement_days"] = df["settlement_days"].astype(float)
+    return df[[c for c in ("purchase_days", "revenue", "settlement_days", "retained") if c in df.columns]]
 
 
 def _ts(value) -> "Any":
@@ -251,8 +293,7 @@ def _ts(value) -> "Any":
 def purchase_days(orders) -> "ir.Table":
     """One row per customer and purchase day (several orders the same day are one transaction, as in
     the BG/NBD literature): customer_id, date (midnight), revenue. Same as crm.purchases.transactions."""
-    o = order_lines(orders)
-    p = o.filter(~o.returned & o.customer_id.notnull() & o.order_date.notnull())
+    p = _purchase_lines(orders)
     return p.group_by(customer_id=p.customer_id, date=p.order_date.truncate("D")).agg(
         revenue=p.revenue.sum().fill_null(0.0))
 
@@ -338,8 +379,6 @@ def cohort_counts(orders, grain: str, until=None, *, cohorts: pd.Series | None =
     size (cohort -> customers), active (cohort, offset -> customers who bought in that period),
     last_active (cohort, offset -> customers whose last purchase period is that offset), and the
     first/last purchase day and the customers left out that bought."""
-    import ibis
-
     d = purchase_days(orders)
     if until is not None:
         d = d.filter(d.date <= _ts(until))
