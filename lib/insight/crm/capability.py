@@ -192,7 +192,6 @@ def findings(scores: pd.DataFrame) -> list[dict]:
     if dims.empty:
         return []
     overall = float(scores.loc["overall", "score"])
-    weakest = dims.idxmin()
     parts = ", ".join(f"{d} {v:.0f}" for d, v in dims.items())
     return [dict(
         id="crm.capability.overall", source="crm", severity="info", metric="CRM capability score (0-100)",

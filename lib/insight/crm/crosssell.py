@@ -92,8 +92,6 @@ def affinity_candidates(orders: pd.DataFrame, products: pd.DataFrame | None = No
     """One row per customer and recommended item not yet bought, from the strongest rule that
     recommends it (highest lift among the items the customer has). Columns: customer_id, item,
     because_of, lift, confidence, reason."""
-    from scipy import sparse
-
     m, cust, items = basket_matrix(orders, products, level, max_items)
     if rules is None:
         rules = association_rules(orders, products, level, min_pair_customers, max_items)
