@@ -375,3 +375,45 @@ def test_proportion_table_cramers_v_with_interval_by_hand():
     assert t.attrs["cramers_v_ci"] == pytest.approx(cramers_v_ci(100 * 750 ** 2 / 6187500, 100, (2, 2)))
     note = purchases.chi_square_note(t.attrs)
     assert note.startswith("chi-square p = 0.003, Cramér's V 0.30 (95% CI ") and t.attrs["cramers_v_ci"][0] > 0
+
+
+def test_falling_orders_rule_by_hand_on_a_frame_and_on_the_engine(tmp_path):
+    """The at-risk rule 'falling orders' counts purchase days per customer in the window (C-60, C] and
+    the one before it, (C-120, C-60], with C = 2024-06-30 and 60-day windows; it flags drops of at least
+    half from at least 2 purchase days. By hand (the days since C in brackets):
+    A: 3 days before (100, 90, 80 - two orders on day 90 are one day), 1 recent (10): 1 <= 3 * 0.5 -> flag
+    B: 2 before (110, 70), 1 recent (5): 1 <= 1 -> flag
+    C: 2 before, 2 recent -> no flag;  D: 1 before (65), 0 recent: fewer than 2 before -> no flag
+    E: 2 before, then only a return recently (a return is not a purchase): 0 -> flag
+    F: churned before C: not in the list; G: a day after C (-1) does not count, 2 before -> flag
+    H: an order on C itself counts as recent (the window ends with the cut-off day): 2 before, 1 on C -> flag"""
+    from insight.config.crm import AtRiskConfig
+    from insight.data import engine as E
+
+    C = pd.Timestamp("2024-06-30")
+
+    def d(days):
+        return str((C - pd.Timedelta(days=days)).date())
+
+    rows = [("A", d(100), 10.0, False), ("A", d(90), 10.0, False), ("A", d(90), 5.0, False), ("A", d(80), 10.0, False),
+            ("A", d(10), 10.0, False),
+            ("B", d(110), 10.0, False), ("B", d(70), 10.0, False), ("B", d(5), 10.0, False),
+            ("C", d(100), 10.0, False), ("C", d(70), 10.0, False), ("C", d(40), 10.0, False), ("C", d(20), 10.0, False),
+            ("D", d(65), 10.0, False),
+            ("E", d(100), 10.0, False), ("E", d(90), 10.0, False), ("E", d(30), -10.0, True),
+            ("F", d(100), 10.0, False), ("F", d(90), 10.0, False),
+            ("G", d(100), 10.0, False), ("G", d(90), 10.0, False), ("G", d(-1), 10.0, False),
+            ("H", d(100), 10.0, False), ("H", d(90), 10.0, False), ("H", d(0), 10.0, False)]
+    orders = _orders(rows)
+    customers = pd.DataFrame({"customer_id": list("ABCDEFGH"), "signup_date": pd.Timestamp("2023-01-01"),
+                              "churn_date": [pd.NaT] * 5 + [pd.Timestamp("2024-05-01")] + [pd.NaT] * 2})
+    config = AtRiskConfig(order_window_days=60, order_drop=0.5)
+    path = tmp_path / "orders.parquet"
+    orders.to_parquet(path, index=False, coerce_timestamps="us")
+    lazy = E.connect().read_parquet(str(path), table_name="orders")
+    for o in (orders, lazy):
+        flags = churn.at_risk(customers, C, orders=o, config=config, use_p_alive=False)
+        assert flags["falling_orders"].to_dict() == {"A": True, "B": True, "C": False, "D": False, "E": True,
+                                                     "G": True, "H": True}
+        assert "orders fell from 3 to 1 purchase days" in flags.loc["A", "reasons"]
+        assert "orders fell from 2 to 0 purchase days" in flags.loc["E", "reasons"]

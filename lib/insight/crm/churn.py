@@ -23,8 +23,9 @@ import pandas as pd
 from dataclasses import dataclass
 
 from insight.crm.purchases import (CrmInputError, account_customers, as_dates, as_numbers, attach, chi_square_note, collapse,  # noqa: F401 (chi_square_note: the notebook calls churn.chi_square_note)
-                                   period_name, period_number, proportion_table, purchases, require,
+                                   period_name, period_number, proportion_table, require,
                                    tenure_churn_dates, undated_churners)
+from insight.data.engine import purchase_day_counts
 from insight.stats import is_significant
 
 AT_RISK_RULES = (
@@ -429,13 +430,11 @@ def at_risk(customers: pd.DataFrame, cutoff, orders: pd.DataFrame | None = None,
 
     if orders is not None:
         rules_used.append("falling_orders")
+        # purchase days per customer in the two windows, counted on the engine (orders may be the lazy table)
         w = pd.Timedelta(days=config.order_window_days)
-        o = purchases(orders)
-        o = o.loc[o["customer_id"].isin(idx) & (o["order_date"] <= C) & (o["order_date"] > C - 2 * w)]
-        o = o.assign(day=o["order_date"].dt.normalize(), recent=o["order_date"] > C - w)
-        days = o.drop_duplicates(["customer_id", "day"]).groupby(["customer_id", "recent"]).size().unstack(fill_value=0)
-        days = days.reindex(index=idx, columns=[False, True], fill_value=0)
-        prev, cur = days[False], days[True]
+        day = C.normalize()
+        prev = purchase_day_counts(orders, day - 2 * w, day - w).reindex(idx, fill_value=0).astype(int)
+        cur = purchase_day_counts(orders, day - w, day).reindex(idx, fill_value=0).astype(int)
         flag = (prev >= 2) & (cur <= prev * (1 - config.order_drop))
         out["falling_orders"] = flag
         reasons.append(_reason(flag, "orders fell from " + prev.astype(str) + " to " + cur.astype(str) +
@@ -490,9 +489,7 @@ def at_risk(customers: pd.DataFrame, cutoff, orders: pd.DataFrame | None = None,
     if orders is not None and (use_p_alive or (use_p_alive is None and subscriptions is None)):
         rules_used.append("low_p_alive")
         from insight.crm.value import p_alive_table
-        o = purchases(orders)
-        o = o.loc[o["order_date"] <= C]
-        pa = p_alive_table(o, C).reindex(idx)
+        pa = p_alive_table(orders, C.normalize()).reindex(idx)     # the purchase days up to the cut-off day
         flag = (pa["p_alive"] < config.p_alive_below).fillna(False)
         out["low_p_alive"] = flag
         out["p_alive"] = pa["p_alive"]
