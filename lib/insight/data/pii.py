@@ -114,19 +114,15 @@ def mask_series(series: "pd.Series") -> tuple["pd.Series", int, int]:
 def pseudonymise(series: "pd.Series", key: bytes) -> "pd.Series":
     """Keyed hash of every non-missing value: "anon-" + the first 10 hex characters of
     HMAC-SHA256(key, value as text, stripped). Stable for a key; differs across keys."""
-    import numpy as np
     import pandas as pd
 
     if isinstance(key, str):
         key = key.encode("utf-8")
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    hashed = np.array([PREFIX + hmac.digest(key, str(u).strip().encode("utf-8"), "sha256").hex()[:10]
-                       for u in uniques], dtype=object)
-    out = np.empty(len(series), dtype=object)
-    mask = codes >= 0
-    out[mask] = hashed[codes[mask]]
-    out[~mask] = None
-    return pd.Series(out, index=series.index, name=series.name, dtype="str")
+    hashed = pd.array([PREFIX + hmac.digest(key, str(u).strip().encode("utf-8"), "sha256").hex()[:10]
+                       for u in uniques], dtype="str")
+    # one take over the distinct hashes (code -1, a missing value, stays missing)
+    return pd.Series(hashed.take(codes, allow_fill=True), index=series.index, name=series.name)
 
 
 def key_path(project: "Project") -> Path:

@@ -506,7 +506,7 @@ def protect(name: str, df: pd.DataFrame, spec, params: Params, key: bytes) -> tu
     if table.extra_columns:  # survey answers: any text column may hold an open end
         text_cols += [c for c in df.columns if c not in canon and c != ROW and c not in personal_cols
                       and (df[c].dtype == object or str(df[c].dtype) in ("str", "string"))]
-    df = df.copy()
+    df = df.copy(deep=False)   # copy-on-write (pandas 3): the columns replaced below never touch the caller's frame
     for c in personal_cols:
         df[c] = pii.pseudonymise(df[c], key)
     emails = phones = 0
