@@ -67,11 +67,11 @@ def keys_are_unique(df: pd.DataFrame, key: list[str]) -> bool:
     if len(df) < 100_000:
         return not df.duplicated(subset=key).any()
     import duckdb
-    import pyarrow as pa
+    import pyarrow   # not `pa`: that is pandera in this module
 
     try:
-        keys = pa.Table.from_pandas(df[key], preserve_index=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+        keys = pyarrow.Table.from_pandas(df[key], preserve_index=False)
+    except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError, TypeError, ValueError):
         return not df.duplicated(subset=key).any()
     con = duckdb.connect()
     try:
