@@ -316,6 +316,36 @@ def test_concentration_and_buyer_rate_by_hand():
     assert cmp_["share_group"] == 1.0 and cmp_["share_others"] == 0.0
 
 
+def test_study_sales_periods_and_mix_change_by_hand():
+    cust = pd.DataFrame({"customer_id": list("abc"), "region": ["APAC", "EU", "EU"]})
+    prods = pd.DataFrame({"product_id": ["x", "y", "z"], "name": ["X", "Y", "Z"], "category": ["analytics", "core", "core"]})
+    o = _orders([("a", "2023-02-01", 30.0, False), ("a", "2024-02-01", 10.0, False), ("a", "2024-02-01", 10.0, False),
+                 ("b", "2023-11-30", 70.0, False), ("b", "2024-05-01", 40.0, False), ("c", "2024-12-31", 40.0, False),
+                 ("c", "2024-06-01", -5.0, True)])
+    o["product_id"] = ["x", "x", "y", "y", "y", "z", "z"]
+    ss = distribution.study_sales(o, cust, prods, ["region", "segment"], "category",
+                                  (pd.Timestamp("2024-01-01"), pd.Timestamp("2024-12-31")),
+                                  (pd.Timestamp("2023-01-01"), pd.Timestamp("2023-12-31")))
+    cur, prev = ss["current"], ss["previous"]
+    # one row per customer and product bought in the period; a's two 2024 lines of x and y stay apart by product
+    assert sorted(zip(cur["customer_id"], cur["product_id"], cur["revenue"], cur["lines"])) == [
+        ("a", "x", 10.0, 1), ("a", "y", 10.0, 1), ("b", "y", 40.0, 1), ("c", "z", 40.0, 1)]
+    assert ss["groupings"] == ["region"] and ss["unusable"] == ["segment"]
+    # 2024: analytics 10 of 100 (10%); 2023: 30 of 100 (30%) -> analytics -20 points, core +20
+    assert distribution.mix_shift_sentence(cur, prev, "category").endswith("analytics fell most, from 30% to 10% (-20 points).")
+    ch = distribution.share_change(cur, prev, "region", "category")
+    assert ch.loc[("APAC", "analytics"), "previous"] == pytest.approx(1.0)     # a spent all of 2023 on analytics
+    assert ch.loc[("APAC", "analytics"), "current"] == pytest.approx(0.5)
+    assert ch.loc[("APAC", "analytics"), "change_points"] == pytest.approx(-50.0)
+    assert distribution.share_table(cur, "region", measure="orders", normalize=None).loc["APAC"].tolist() == [1.0, 1.0]
+    ps = distribution.period_shares(o, prods, "category", (pd.Timestamp("2023-01-01"), pd.Timestamp("2024-12-31")), "Q")
+    assert list(ps.index) == ["2023Q1", "2023Q4", "2024Q1", "2024Q2", "2024Q4"] and ps.attrs["customers"] == 3
+    assert ps.loc["2024Q1", "analytics"] == pytest.approx(0.5) and ps.loc["2023Q4", "core"] == pytest.approx(1.0)
+    o.loc[0, "product_id"] = "w"
+    with pytest.raises(CrmInputError, match=r"1 purchase line\(s\) name products missing from 'products' \(e.g. \['w'\]\)"):
+        distribution.sales_frame(o, cust, prods, ["region"])
+
+
 def test_crm_params_defaults_and_cross_check():
     from types import SimpleNamespace
 

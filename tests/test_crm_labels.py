@@ -95,13 +95,13 @@ def test_crosssell_finding_counts_customers_not_rows():
 
 
 def test_distribution_mix_shift_and_hypothesis_cells():
-    d = pd.DataFrame({"order_date": pd.to_datetime(["2023-03-01", "2023-03-01", "2024-03-01", "2024-03-01"]),
-                      "category": ["core", "analytics", "core", "ai"], "revenue": [60.0, 40.0, 50.0, 50.0]})
+    prev = pd.DataFrame({"category": ["core", "analytics"], "revenue": [60.0, 40.0]})
+    cur = pd.DataFrame({"category": ["core", "ai"], "revenue": [50.0, 50.0]})
     # before: core 60%, analytics 40%; now: core 50%, ai 50% -> ai +50 points, analytics -40 points
-    s = distribution.mix_shift_sentence(d, "category", ("2024-01-01", "2024-12-31"), ("2023-01-01", "2023-12-31"))
+    s = distribution.mix_shift_sentence(cur, prev, "category")
     assert s == ("Across all customers, the largest shift from the period before is AI: 0% of revenue then, 50% now "
                  "(+50 points); analytics fell most, from 40% to 0% (-40 points).")
-    assert distribution.mix_shift_sentence(d, "category", ("2024-01-01", "2024-12-31"), ("2022-01-01", "2022-12-31")) is None
+    assert distribution.mix_shift_sentence(cur, prev.iloc[:0], "category") is None
     h = SimpleNamespace(quant=SimpleNamespace(group_by="region", measure="bought_analytics", groups=["APAC"]))
     assert distribution.tested_by_hypothesis([h], "region", "APAC", "analytics")
     assert not distribution.tested_by_hypothesis([h], "segment", "APAC", "analytics")

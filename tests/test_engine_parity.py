@@ -278,6 +278,28 @@ def test_revenue_per_customer_edge_cases(orders_on):
     assert abs(got["E"] - 45.0) < MONEY and abs(got["C"] + 12.0) < MONEY    # unflagged credits are netted here
 
 
+# purchases per customer and product, 2024-01-01 .. 2024-04-30 (whole days: D's 23:00 line counts),
+# hand-computed from edge_orders: returns, credits and C's unflagged return are not purchases
+PRODUCT_SALES = {("A", "p1"): (30.0, 2), ("A", "p2"): (5.0, 1), ("A", "p3"): (30.0, 1), ("B", "p1"): (100.0, 1),
+                 ("D", "p1"): (40.0, 1), ("E", "p1"): (50.0, 1), ("F", "p4"): (19.99, 1)}
+
+
+def _product_sales_ok(orders):
+    got = E.product_sales(orders, "2024-01-01", UNTIL)
+    assert {(r.customer_id, r.product_id): r.lines for r in got.itertuples()} == {k: v[1] for k, v in PRODUCT_SALES.items()}
+    assert all(abs(r.revenue - PRODUCT_SALES[(r.customer_id, r.product_id)][0]) < MONEY for r in got.itertuples())
+    q = E.product_sales(orders, by=("product_id",), grain="Q")       # all dates, per product and quarter
+    assert {(r.product_id, r.period): r.lines for r in q.itertuples()} == {
+        ("p1", 2024 * 4): 4, ("p2", 2024 * 4): 1, ("p3", 2024 * 4): 1, ("p1", 2024 * 4 + 1): 1,
+        ("p2", 2024 * 4 + 1): 1, ("p4", 2023 * 4 + 3): 1, ("p4", 2024 * 4 + 1): 1}
+    assert abs(q.loc[(q.product_id == "p1") & (q.period == 2024 * 4), "revenue"].item() - 180.0) < MONEY
+
+
+def test_product_sales_edge_cases(orders_on):
+    _product_sales_ok(orders_on)
+    assert E.product_sales(orders_on, "2020-01-01", "2020-12-31").empty
+
+
 def test_window_behaviour_edge_cases(tmp_path):
     _check_windows(lambda frame: frame)
     _check_windows(_on_parquet(E.connect(), tmp_path))
@@ -298,6 +320,7 @@ def test_pyspark_edge_cases(spark_con, edge_parquet, tmp_path):
     got = E.revenue_per_customer(orders, start, end)
     want = ref_revenue(edge_orders(), start, end)
     assert sorted(got.index) == sorted(want) and all(abs(got[k] - v) < MONEY for k, v in want.items())
+    _product_sales_ok(orders)
 
 
 # --- the demo study -----------------------------------------------------------------------------

@@ -1,8 +1,14 @@
 """Product distribution: what each customer type buys, by region and period.
 
-- `sales_frame`: purchases joined to customer attributes and product names/categories.
+- `sales_frame`: purchases of a period summed per customer and product on the engine
+  (insight.data.engine.product_sales), joined to customer attributes and product names/categories:
+  one row per customer and product bought, with revenue and lines. Every measure here is a sum or a
+  count of distinct customers over those rows, so it equals the same measure over the order lines.
+- `study_sales`: the frames of the study period and the period before, product and customer groups
+  collapsed alike for the charts.
 - `share_table`: revenue (or customers) share of each product group within each customer group.
 - `share_change`: the same shares in two periods and their difference in percentage points.
+- `period_shares`: the mix per quarter (or month, year), summed on the engine per product and period.
 - `concentration`: index = share of a product group within a customer group / its overall share
   (1 = as everywhere, 2 = twice as much), with the cell's adjusted standardized residual of the
   customer-group x product-group chi-square table on customer counts.
@@ -14,24 +20,60 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from insight.crm.purchases import CrmInputError, purchases, require, to_period
+from insight.crm.purchases import CrmInputError, collapse, period_name, require
+from insight.data.engine import product_sales
 
 
-def sales_frame(orders: pd.DataFrame, customers: pd.DataFrame, products: pd.DataFrame,
-                attributes: list[str] | tuple[str, ...] = ("segment", "region")) -> pd.DataFrame:
-    """Purchase lines with the customer attributes and the product name and category."""
+def _check_products(orders, products: pd.DataFrame) -> None:
+    """Every purchase line names a product of the products table (over all dates)."""
+    per = product_sales(orders, by=("product_id",))
+    unknown = per.loc[~per["product_id"].isin(products["product_id"])]
+    if len(unknown):
+        raise CrmInputError(f"table 'orders', column 'product_id': {int(unknown['lines'].sum()):,} purchase line(s) name products "
+                            f"missing from 'products' (e.g. {list(unknown['product_id'].head(5))}). "
+                            "Fix: add them to the products table or exclude them in params data.tables.orders.exclude")
+
+
+def sales_frame(orders, customers: pd.DataFrame, products: pd.DataFrame,
+                attributes: list[str] | tuple[str, ...] = ("segment", "region"), period: tuple | None = None,
+                check: bool = True) -> pd.DataFrame:
+    """Purchases with start <= order day <= end of `period` (all when None), one row per customer and
+    product bought: customer_id, product_id, product (name), category, the customer `attributes`
+    the customers table has, revenue and lines. `orders`: a DataFrame or an ibis table (the sums run
+    on the engine)."""
     require(products, "products", ["product_id", "name", "category"], "product distribution")
     attrs = [a for a in attributes if a in customers.columns]
     require(customers, "customers", ["customer_id"])
-    o = purchases(orders)
-    unknown = ~o["product_id"].isin(products["product_id"])
-    if unknown.any():
-        raise CrmInputError(f"table 'orders', column 'product_id': {int(unknown.sum()):,} purchase line(s) name products "
-                            f"missing from 'products' (e.g. {list(o.loc[unknown, 'product_id'].unique()[:5])}). "
-                            "Fix: add them to the products table or exclude them in params data.tables.orders.exclude")
-    o = o.merge(products[["product_id", "name", "category"]].rename(columns={"name": "product"}), on="product_id", how="left")
+    if check:
+        _check_products(orders, products)
+    lo, hi = period if period is not None else (None, None)
+    o = product_sales(orders, lo, hi)
+    o = o.merge(products[["product_id", "name", "category"]].drop_duplicates("product_id").rename(columns={"name": "product"}),
+                on="product_id", how="left")
     c = customers[["customer_id", *attrs]].drop_duplicates("customer_id")
     return o.merge(c, on="customer_id", how="left")
+
+
+def study_sales(orders, customers: pd.DataFrame, products: pd.DataFrame, attributes, level: str,
+                current: tuple, previous: tuple, max_items: int = 12, max_groups: int = 15) -> dict:
+    """The sales frames of the study period ('current') and of the period before ('previous'), with
+    at most `max_items` product groups of `level` (the largest by revenue in the study period; the
+    rest 'other') and at most `max_groups` values of each customer attribute (the most common among
+    the customers; the rest 'other'), the same in both frames. 'groupings': the attributes with at
+    least two values to compare; 'unusable': the others."""
+    from insight.crm.purchases import usable
+
+    cur = sales_frame(orders, customers, products, attributes, current)
+    prev = sales_frame(orders, customers, products, attributes, previous, check=False)
+    kept = set(collapse(cur[level], max_items, cur["revenue"]).dropna())
+    groupings = [b for b in attributes if usable(cur, b)]
+    for frame in (cur, prev):
+        frame[level] = frame[level].where(frame[level].isin(kept) | frame[level].isna(), "other")
+        for b in groupings:
+            top = set(collapse(customers[b].dropna(), max_groups))
+            frame[b] = frame[b].where(frame[b].isin(top) | frame[b].isna(), "other")
+    return {"current": cur, "previous": prev, "groupings": groupings,
+            "unusable": [b for b in attributes if b not in groupings]}
 
 
 def share_table(sales: pd.DataFrame, by: str, level: str = "category", measure: str = "revenue",
@@ -47,8 +89,9 @@ def share_table(sales: pd.DataFrame, by: str, level: str = "category", measure: 
     elif measure == "customers":
         t = d.drop_duplicates(["customer_id", level]).pivot_table(index=by, columns=level, values="customer_id",
                                                                    aggfunc="count", fill_value=0, observed=True)
-    elif measure == "orders":
-        t = d.pivot_table(index=by, columns=level, values="customer_id", aggfunc="count", fill_value=0, observed=True)
+    elif measure == "orders":      # order lines: summed when the rows are per customer and product
+        t = (d.assign(lines=1) if "lines" not in d.columns else d).pivot_table(
+            index=by, columns=level, values="lines", aggfunc="sum", fill_value=0, observed=True)
     else:
         raise ValueError("measure must be revenue, customers or orders")
     t = t.astype(float)
@@ -64,33 +107,26 @@ def share_table(sales: pd.DataFrame, by: str, level: str = "category", measure: 
     return out
 
 
-def share_change(sales: pd.DataFrame, by: str, current: tuple, previous: tuple, level: str = "category",
+def share_change(current: pd.DataFrame, previous: pd.DataFrame, by: str, level: str = "category",
                  measure: str = "revenue") -> pd.DataFrame:
-    """Long table of shares in the previous and current period and the change in points.
-    Periods are (start, end) dates, both inclusive."""
-    def part(p):
-        lo, hi = pd.Timestamp(p[0]), pd.Timestamp(p[1])
-        s = sales.loc[sales["order_date"].between(lo, hi)]
-        if s.empty:
-            return None
-        return share_table(s, by, level, measure).stack().rename("share")
-
-    cur, prev = part(current), part(previous)
-    if cur is None:
-        raise CrmInputError(f"no purchases between {current[0]} and {current[1]}: check params study.period")
-    out = pd.concat({"previous": prev if prev is not None else cur * np.nan, "current": cur}, axis=1).fillna(0.0)
+    """Long table of shares in the previous and the current period (two sales frames) and the change
+    in points."""
+    if current.empty:
+        raise CrmInputError("no purchases in the study period: check params study.period")
+    cur = share_table(current, by, level, measure).stack().rename("share")
+    prev = share_table(previous, by, level, measure).stack().rename("share") if len(previous) else cur * np.nan
+    out = pd.concat({"previous": prev, "current": cur}, axis=1).fillna(0.0)
     out["change_points"] = (out["current"] - out["previous"]) * 100
     out.index.names = [by, level]
     return out.sort_values("change_points", key=abs, ascending=False)
 
 
-def mix_shift_sentence(sales: pd.DataFrame, level: str, current: tuple, previous: tuple, measure: str = "revenue") -> str | None:
+def mix_shift_sentence(current: pd.DataFrame, previous: pd.DataFrame, level: str, measure: str = "revenue") -> str | None:
     """One sentence on what moved most in the overall mix between the previous and the current period
-    (None when either period has no purchases)."""
+    (two sales frames; None when either has no purchases)."""
     from insight.labels import label
 
-    def shares(p):
-        s = sales.loc[sales["order_date"].between(pd.Timestamp(p[0]), pd.Timestamp(p[1]))]
+    def shares(s):
         tot = s[measure].sum()
         return s.groupby(level, observed=True)[measure].sum() / tot if len(s) and tot else None
 
@@ -183,10 +219,27 @@ def buyer_rate_comparison(sales: pd.DataFrame, customers: pd.DataFrame, by: str,
             "base": n1 + n0}
 
 
-def period_shares(sales: pd.DataFrame, level: str = "category", grain: str = "Q", measure: str = "revenue") -> pd.DataFrame:
-    """Share of each product group per period (rows periods, columns product groups)."""
-    s = sales.assign(period=to_period(sales["order_date"], grain).astype(str))
-    return share_table(s, "period", level, measure)
+def period_shares(orders, products: pd.DataFrame, level: str = "category", period: tuple | None = None,
+                  grain: str = "Q", kept=None, measure: str = "revenue") -> pd.DataFrame:
+    """Share of each product group per period (rows periods, columns product groups) of the purchases
+    in `period` (start, end; all when None), summed on the engine per product and period. `kept`: the
+    product groups shown (the others as 'other'), e.g. those of study_sales. .attrs['customers']: the
+    customers who bought in `period`."""
+    if measure not in ("revenue", "lines"):
+        raise ValueError("measure must be revenue or lines")
+    lo, hi = period if period is not None else (None, None)
+    per = product_sales(orders, lo, hi, by=("product_id",), grain=grain)
+    per = per.merge(products[["product_id", "name", "category"]].drop_duplicates("product_id").rename(columns={"name": "product"}),
+                    on="product_id", how="left")
+    if kept is not None:
+        per[level] = per[level].where(per[level].isin(set(kept)) | per[level].isna(), "other")
+    t = per.pivot_table(index="period", columns=level, values=measure, aggfunc="sum", fill_value=0.0, observed=True).astype(float)
+    out = t.div(t.sum(axis=1), axis=0)
+    out.index = [period_name(int(p), grain) for p in out.index]
+    out.index.name, out.columns.name = "period", level
+    n = product_sales(orders, lo, hi, by=("customer_id",))
+    out.attrs["customers"] = int(len(n))
+    return out
 
 
 def heatmap(table: pd.DataFrame, title: str = "", fmt: str = ".0%", cmap: str = "Blues", center=None, ax=None,
