@@ -300,6 +300,41 @@ def test_product_sales_edge_cases(orders_on):
     assert E.product_sales(orders_on, "2020-01-01", "2020-12-31").empty
 
 
+def usage_frame() -> pd.DataFrame:
+    rows = [  # customer, month, feature, active users
+        ("A", "2024-01-01", "f1", 4), ("A", "2024-01-01", "f2", 6), ("A", "2024-02-01", "f1", 3),
+        ("A", "2024-04-01", "f1", 2), ("A", "2024-04-01", "f2", None),            # a missing count
+        ("B", "2023-06-01", "f1", 9), ("B", "2024-03-01", "f1", 0), ("B", "2024-05-01", "f1", 7),   # May: after
+        ("C", "2023-01-01", "f1", 1),                                               # no usage in the windows
+    ]
+    df = pd.DataFrame(rows, columns=["customer_id", "month", "feature", "active_users"])
+    df["month"] = pd.to_datetime(df["month"])
+    df["active_users"] = df["active_users"].astype("Int64")
+    return df
+
+
+def _usage_ok(usage):
+    # windows up to April 2024, 2 months each: recent = Mar + Apr, prior = Jan + Feb
+    w = E.usage_windows(usage, "2024-04-30", 2, per_month="sum")
+    assert list(w.index) == ["A", "B"]
+    assert w.loc["A", ["recent", "prior"]].tolist() == [2.0, 13.0] and w.loc["B", ["recent", "prior"]].tolist() == [0.0, 0.0]
+    assert w["first_month"].tolist() == [pd.Timestamp("2024-01-01"), pd.Timestamp("2023-06-01")]
+    m = E.usage_windows(usage, "2024-04-01", 2, per_month="max")    # the busiest feature: Jan 6, Feb 3
+    assert m.loc["A", ["recent", "prior"]].tolist() == [2.0, 9.0]
+    a = E.usage_adoption(usage)
+    # A: months Jan 10, Feb 3, Apr 2 -> mean 5, features f1 and f2; B: 9, 0, 7 -> 16/3, one feature
+    assert a["features used"].to_dict() == {"A": 2, "B": 1, "C": 1}
+    assert abs(a.loc["A", "mean monthly active users"] - 5.0) < MONEY and abs(a.loc["B", "mean monthly active users"] - 16 / 3) < MONEY
+    assert E.latest_usage(usage, "2024-04-15").to_dict() == {"A": 2.0, "B": 0.0, "C": 1.0}
+
+
+def test_usage_aggregations_edge_cases(tmp_path):
+    _usage_ok(usage_frame())
+    path = tmp_path / "usage.parquet"
+    usage_frame().to_parquet(path, index=False, coerce_timestamps="us")
+    _usage_ok(E.connect().read_parquet(str(path), table_name="edge_usage"))
+
+
 def test_window_behaviour_edge_cases(tmp_path):
     _check_windows(lambda frame: frame)
     _check_windows(_on_parquet(E.connect(), tmp_path))
@@ -321,6 +356,8 @@ def test_pyspark_edge_cases(spark_con, edge_parquet, tmp_path):
     want = ref_revenue(edge_orders(), start, end)
     assert sorted(got.index) == sorted(want) and all(abs(got[k] - v) < MONEY for k, v in want.items())
     _product_sales_ok(orders)
+    usage_frame().to_parquet(tmp_path / "usage.parquet", index=False, coerce_timestamps="us")
+    _usage_ok(spark_con.read_parquet(str(tmp_path / "usage.parquet"), table_name="edge_usage"))
 
 
 # --- the demo study -----------------------------------------------------------------------------

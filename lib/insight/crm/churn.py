@@ -22,10 +22,10 @@ import pandas as pd
 
 from dataclasses import dataclass
 
-from insight.crm.purchases import (CrmInputError, account_customers, as_dates, as_numbers, attach, chi_square_note, collapse,  # noqa: F401 (chi_square_note: the notebook calls churn.chi_square_note)
+from insight.crm.purchases import (CrmInputError, account_customers, as_dates, attach, chi_square_note, collapse,  # noqa: F401 (chi_square_note: the notebook calls churn.chi_square_note)
                                    period_name, period_number, proportion_table, require,
                                    tenure_churn_dates, undated_churners)
-from insight.data.engine import purchase_day_counts
+from insight.data.engine import purchase_day_counts, usage_windows
 from insight.stats import is_significant
 
 AT_RISK_RULES = (
@@ -442,20 +442,14 @@ def at_risk(customers: pd.DataFrame, cutoff, orders: pd.DataFrame | None = None,
 
     if usage is not None:
         rules_used.append("falling_usage")
-        require(usage, "usage", ["customer_id", "month", "active_users"], "the usage rule of the at-risk list")
-        u = usage.loc[usage["customer_id"].isin(idx)].copy()
-        m = as_dates(u, "usage", "month")
-        u["active_users"] = as_numbers(u, "usage", "active_users")
+        if isinstance(usage, pd.DataFrame):
+            require(usage, "usage", ["customer_id", "month", "active_users"], "the usage rule of the at-risk list")
         last_full = C if (C + pd.Timedelta(days=1)).day == 1 else C.replace(day=1) - pd.Timedelta(days=1)
         k = config.usage_months
-        u["age"] = (last_full.year * 12 + last_full.month) - (m.dt.year * 12 + m.dt.month)   # 0 = last full month
-        u = u.loc[(u["age"] >= 0) & (u["age"] < 2 * k)]
-        per_month = u.groupby(["customer_id", "age"])["active_users"].max()      # a user counts once per month
-        pm = per_month.reset_index()
-        pm["recent"] = pm["age"] < k
-        mean = pm.groupby(["customer_id", "recent"])["active_users"].sum().unstack(fill_value=0) / k
-        mean = mean.reindex(index=idx, columns=[False, True], fill_value=0)
-        before, now = mean[False], mean[True]
+        # per customer on the engine: the busiest feature's active users per month (a user counts once
+        # a month), summed over the last k full months and the k before (insight.data.engine.usage_windows)
+        win = usage_windows(usage, last_full, k, per_month="max").reindex(idx)
+        before, now = win["prior"].fillna(0.0) / k, win["recent"].fillna(0.0) / k
         flag = (before > 0) & (now <= before * (1 - config.usage_drop))
         out["falling_usage"] = flag
         drop = (1 - now / before.where(before > 0)).fillna(0)

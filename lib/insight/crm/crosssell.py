@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from insight.crm.purchases import CrmInputError, as_dates, as_numbers, purchases, require
+from insight.data.engine import latest_usage
 
 
 def basket_matrix(orders: pd.DataFrame, products: pd.DataFrame | None = None, level: str = "category",
@@ -150,19 +151,15 @@ def contract_end_candidates(subscriptions: pd.DataFrame, as_of, within_days: int
 
 def usage_limit_candidates(usage: pd.DataFrame, subscriptions: pd.DataFrame, as_of, share: float = 0.9) -> pd.DataFrame:
     """Customers whose active users in the latest month up to as_of reach `share` of their seats."""
-    require(usage, "usage", ["customer_id", "month", "active_users"], "usage-limit candidates")
+    if isinstance(usage, pd.DataFrame):
+        require(usage, "usage", ["customer_id", "month", "active_users"], "usage-limit candidates")
     require(subscriptions, "subscriptions", ["customer_id", "start_date", "end_date"], "usage-limit candidates")
     if "seats" not in subscriptions:
         raise CrmInputError("table 'subscriptions' has no seats column: usage near plan limits needs the seats bought")
     C = pd.Timestamp(as_of)
-    u = usage.copy()
-    u["month"] = as_dates(u, "usage", "month")
-    u["active_users"] = as_numbers(u, "usage", "active_users")
-    u = u.loc[u["month"] <= C]
-    if u.empty:
+    users = latest_usage(usage, C)       # on the engine: the busiest feature of each customer's latest month
+    if users.empty:
         return pd.DataFrame(columns=["customer_id", "active_users", "seats", "utilisation", "reason"])
-    latest = u.groupby("customer_id")["month"].transform("max")
-    users = u.loc[u["month"] == latest].groupby("customer_id")["active_users"].max()
     s = subscriptions.copy()
     s["start_date"] = as_dates(s, "subscriptions", "start_date")
     s["end_date"] = as_dates(s, "subscriptions", "end_date")

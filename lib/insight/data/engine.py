@@ -482,3 +482,77 @@ def revenue_per_customer(orders, start=None, end=None) -> pd.Series:
         t = t.filter((t.order_date >= _ts(start)) & (t.order_date <= _ts(end)))
     got = _fetch(t.group_by("customer_id").agg(revenue=t.revenue.sum()))
     return got.set_index("customer_id")["revenue"].astype(float).sort_index()
+
+
+# --- usage (customer x month x feature rows: the largest table of a SaaS study) ------------------
+
+def usage_rows(usage, feature: bool = False) -> "ir.Table":
+    """Usage rows as customer_id, month (timestamp), active_users (float) and, with `feature`, the
+    feature. A DataFrame is checked by the CRM input checks (unparseable months or counts raise with
+    the rows named)."""
+    cols = ["customer_id", "month", "active_users", *(["feature"] if feature else [])]
+    if isinstance(usage, pd.DataFrame):
+        from insight.crm.purchases import as_dates, as_numbers, require
+
+        require(usage, "usage", cols, "usage")
+        frame = pd.DataFrame({"customer_id": usage["customer_id"],
+                              "month": as_dates(usage, "usage", "month").astype("datetime64[us]"),
+                              "active_users": as_numbers(usage, "usage", "active_users").astype(float),
+                              **({"feature": usage["feature"]} if feature else {})})
+        return _memtable(frame)
+    _require(usage, "usage", cols, "usage")
+    return usage.select(customer_id=usage.customer_id, month=usage.month.cast("timestamp"),
+                        active_users=usage.active_users.cast("float64"), **({"feature": usage.feature} if feature else {}))
+
+
+def _month_number(month):
+    return month.year() * 12 + month.month() - 1
+
+
+def usage_windows(usage, last_month, months: int, per_month: str = "sum") -> pd.DataFrame:
+    """Per customer with usage in the 2 x `months` months up to and including `last_month` (index
+    customer_id, sorted): `recent`, the active users of the last `months` months, and `prior`, of the
+    `months` before (each month's active users summed over features with per_month='sum', or the
+    busiest feature's with 'max'; months without a row count 0), and `first_month`, the customer's
+    earliest usage month of all. The input of the usage rules of success.health and crm.churn."""
+    if per_month not in ("sum", "max"):
+        raise ValueError("per_month must be sum or max")
+    u = usage_rows(usage)
+    last = pd.Timestamp(last_month)
+    last_n = last.year * 12 + last.month - 1
+    u = u.filter(u.customer_id.notnull())
+    first = u.filter(u.month.notnull()).group_by("customer_id").agg(first_month=u.month.min())
+    w = u.mutate(ago=last_n - _month_number(u.month))
+    w = w.filter((w.ago >= 0) & (w.ago < 2 * months))
+    agg = w.active_users.sum() if per_month == "sum" else w.active_users.max()
+    pm = w.group_by(["customer_id", "ago"]).agg(users=agg.fill_null(0.0))
+    per = pm.group_by("customer_id").agg(recent=pm.users.sum(where=pm.ago < months).fill_null(0.0),
+                                         prior=pm.users.sum(where=pm.ago >= months).fill_null(0.0))
+    per = per.join(first, "customer_id").select(per, first.first_month)
+    df = _fetch(per).sort_values("customer_id").set_index("customer_id")
+    return df[["recent", "prior", "first_month"]].astype({"recent": float, "prior": float})
+
+
+def usage_adoption(usage) -> pd.DataFrame:
+    """Per customer (index customer_id, sorted): the mean over their usage months of the active users
+    summed over features, and the features with active users. The input of success.education.adoption."""
+    u = usage_rows(usage, feature=True)
+    u = u.filter(u.customer_id.notnull())
+    monthly = u.group_by(["customer_id", "month"]).agg(users=u.active_users.sum().fill_null(0.0))
+    mean = monthly.group_by("customer_id").agg(mean_users=monthly.users.mean())
+    used = u.filter(u.active_users > 0).group_by("customer_id").agg(features=u.feature.nunique())
+    out = mean.left_join(used, "customer_id").select(mean, features=used.features.fill_null(0))
+    df = _fetch(out).sort_values("customer_id").set_index("customer_id")
+    return pd.DataFrame({"mean monthly active users": df["mean_users"].astype(float),
+                         "features used": df["features"].astype(int)})
+
+
+def latest_usage(usage, until) -> pd.Series:
+    """Per customer (index customer_id, sorted): the active users of the busiest feature in their
+    latest usage month up to `until`. The input of crm.crosssell.usage_limit_candidates."""
+    u = usage_rows(usage)
+    u = u.filter(u.customer_id.notnull() & u.month.notnull() & (u.month <= _ts(until)))
+    latest = u.group_by("customer_id").agg(latest=u.month.max())
+    j = u.join(latest, [u.customer_id == latest.customer_id, u.month == latest.latest]).select(u.customer_id, u.active_users)
+    got = _fetch(j.group_by("customer_id").agg(active_users=j.active_users.max()))
+    return got.set_index("customer_id")["active_users"].astype(float).sort_index()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from insight.data.engine import usage_adoption
 from insight.success._common import Comparison, as_dates, compare_rates, customer_base, pct, require
 
 
@@ -81,14 +82,12 @@ def churn_by_channel(edu: pd.DataFrame, channels: list[str]) -> tuple[pd.DataFra
     return pd.DataFrame(rows).set_index("channel"), comps
 
 
-def adoption(usage: pd.DataFrame) -> pd.DataFrame:
-    """Per customer: mean monthly active users (all features summed) and features used."""
-    require(usage, "usage", ["customer_id", "month", "feature", "active_users"])
-    monthly = usage.groupby(["customer_id", "month"])["active_users"].sum()
-    out = monthly.groupby("customer_id").mean().to_frame("mean monthly active users")
-    out["features used"] = usage[usage["active_users"] > 0].groupby("customer_id")["feature"].nunique()
-    out["features used"] = out["features used"].fillna(0).astype(int)
-    return out
+def adoption(usage) -> pd.DataFrame:
+    """Per customer: mean monthly active users (all features summed) and features used; summed on the
+    engine (insight.data.engine.usage_adoption). `usage`: a DataFrame or an ibis table."""
+    if isinstance(usage, pd.DataFrame):
+        require(usage, "usage", ["customer_id", "month", "feature", "active_users"])
+    return usage_adoption(usage)
 
 
 def adoption_by_channel(edu: pd.DataFrame, adopt: pd.DataFrame, channels: list[str]) -> pd.DataFrame:

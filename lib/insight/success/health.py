@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from insight.data.engine import usage_windows
 from insight.success._common import SuccessDataError, as_dates, customer_base, require
 
 MEASURES = ("usage_trend", "engagement", "support_load", "satisfaction", "cadence")
@@ -58,23 +59,16 @@ def health_measures(customers: pd.DataFrame, as_of, *, usage: pd.DataFrame | Non
                        columns=list(MEASURES), dtype=float)
 
     if usage is not None:
-        require(usage, "usage", ["customer_id", "month", "active_users"])
-        u = usage[["customer_id", "month", "active_users"]].copy()
-        u["month"] = as_dates(u, "usage", "month", nullable=False)
+        if isinstance(usage, pd.DataFrame):
+            require(usage, "usage", ["customer_id", "month", "active_users"])
+            as_dates(usage, "usage", "month", nullable=False)
         last = (as_of.year * 12 + as_of.month - 1) - 1            # the last complete month before as_of
-        u["ago"] = last - _month_index(u["month"])                # 0 = last complete month
+        # per customer on the engine (insight.data.engine.usage_windows): active users of all features
+        # in the last N complete months and the N before
+        per = usage_windows(usage, pd.Timestamp(year=last // 12, month=last % 12 + 1, day=1), usage_months, per_month="sum")
         # a trend needs the whole prior window: customers whose usage starts later get no trend
         # (a new customer's ramp-up is not growth)
-        first = u.groupby("customer_id")["ago"].max()
-        full = first[first >= 2 * usage_months - 1].index
-        u = u[(u["ago"] >= 0) & (u["ago"] < 2 * usage_months) & u["customer_id"].isin(out.index.intersection(full))]
-        monthly = u.groupby(["customer_id", "ago"])["active_users"].sum().reset_index()
-        monthly["window"] = np.where(monthly["ago"] < usage_months, "recent", "prior")
-        per = monthly.pivot_table(index="customer_id", columns="window", values="active_users",
-                                  aggfunc="sum", fill_value=0)
-        for w in ("recent", "prior"):
-            if w not in per.columns:
-                per[w] = 0.0
+        per = per.loc[(last - _month_index(per["first_month"])) >= 2 * usage_months - 1]
         trend = np.log((per["recent"] / usage_months + 1) / (per["prior"] / usage_months + 1))
         out["usage_trend"] = trend.reindex(out.index)
 
