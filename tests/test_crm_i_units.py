@@ -202,6 +202,11 @@ def test_association_rules_by_hand():
                                              min_support=0.5)) == 1
     # the default lift of 1.5 is above 4/3: no candidates from these rules
     assert crosssell.strong_rules(crosssell.association_rules(o, level="product"), min_pair_customers=2).empty
+    # purchases after `until` do not count: c4 buying b in March leaves the January rules as they were
+    later = pd.concat([o, _orders([("c4", "2024-03-01", 1.0, False)]).assign(product_id="b", order_id="o9")], ignore_index=True)
+    pd.testing.assert_frame_equal(crosssell.association_rules(later, level="product", until="2024-01-31"),
+                                  crosssell.association_rules(o, level="product"))
+    assert crosssell.association_rules(later, level="product").set_index(["antecedent", "consequent"]).loc[("c", "b"), "customers_both"] == 1
 
 
 def test_usage_limit_and_contract_end():

@@ -19,22 +19,25 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from insight.crm.purchases import CrmInputError, as_dates, as_numbers, purchases, require
-from insight.data.engine import latest_usage
+from insight.crm.purchases import CrmInputError, as_dates, as_numbers, require
+from insight.data.engine import latest_usage, product_sales
 
 
-def basket_matrix(orders: pd.DataFrame, products: pd.DataFrame | None = None, level: str = "category",
-                  max_items: int | None = 300):
-    """(sparse 0/1 customer x item matrix, customer index, item index). With many products only
-    the `max_items` items with the most buyers are kept (rules on rare items are noise anyway)."""
+def basket_matrix(orders, products: pd.DataFrame | None = None, level: str = "category",
+                  max_items: int | None = 300, until=None):
+    """(sparse 0/1 customer x item matrix, customer index, item index) of the purchases up to the day
+    `until` (all when None). With many products only the `max_items` items with the most buyers are
+    kept (rules on rare items are noise anyway). `orders`: a DataFrame or an ibis table: who bought
+    which product comes back from the engine (insight.data.engine.product_sales), not the lines."""
     from scipy import sparse
 
-    o = purchases(orders)
     if level == "category":
         if products is None:
             raise CrmInputError("affinity by category needs the products table (product_id, category)")
         require(products, "products", ["product_id", "category"], "affinity by category")
-        o = o.merge(products[["product_id", "category"]], on="product_id", how="left")
+    o = product_sales(orders, None, until, by=("customer_id", "product_id"))
+    if level == "category":
+        o = o.merge(products[["product_id", "category"]].drop_duplicates("product_id"), on="product_id", how="left")
         item = o["category"]
     else:
         item = o["product_id"]
@@ -49,10 +52,11 @@ def basket_matrix(orders: pd.DataFrame, products: pd.DataFrame | None = None, le
     return m, pd.Index(cc.categories, name="customer_id"), pd.Index(ii.categories, name=level)
 
 
-def association_rules(orders: pd.DataFrame, products: pd.DataFrame | None = None, level: str = "category",
-                      min_pair_customers: int = 1, max_items: int | None = 300) -> pd.DataFrame:
-    """Every pair A -> B with customers_both, support, confidence, lift, sorted by lift."""
-    m, cust, items = basket_matrix(orders, products, level, max_items)
+def association_rules(orders, products: pd.DataFrame | None = None, level: str = "category",
+                      min_pair_customers: int = 1, max_items: int | None = 300, until=None) -> pd.DataFrame:
+    """Every pair A -> B with customers_both, support, confidence, lift, sorted by lift (purchases up
+    to the day `until`, all when None)."""
+    m, cust, items = basket_matrix(orders, products, level, max_items, until)
     n = m.shape[0]
     co = (m.T @ m).toarray()
     single = np.diag(co).copy()
@@ -86,16 +90,16 @@ def thresholds_text(config) -> str:
             "Set per study in params crm.crosssell (min_lift, min_confidence, min_support, min_pair_customers).")
 
 
-def affinity_candidates(orders: pd.DataFrame, products: pd.DataFrame | None = None, level: str = "category",
+def affinity_candidates(orders, products: pd.DataFrame | None = None, level: str = "category",
                         min_lift: float = 1.5, min_confidence: float = 0.2, min_pair_customers: int = 20,
                         rules: pd.DataFrame | None = None, max_items: int | None = 300,
-                        min_support: float = 0.0) -> pd.DataFrame:
-    """One row per customer and recommended item not yet bought, from the strongest rule that
-    recommends it (highest lift among the items the customer has). Columns: customer_id, item,
-    because_of, lift, confidence, reason."""
-    m, cust, items = basket_matrix(orders, products, level, max_items)
+                        min_support: float = 0.0, until=None) -> pd.DataFrame:
+    """One row per customer and recommended item not yet bought (purchases up to the day `until`),
+    from the strongest rule that recommends it (highest lift among the items the customer has).
+    Columns: customer_id, item, because_of, lift, confidence, reason."""
+    m, cust, items = basket_matrix(orders, products, level, max_items, until)
     if rules is None:
-        rules = association_rules(orders, products, level, min_pair_customers, max_items)
+        rules = association_rules(orders, products, level, min_pair_customers, max_items, until)
     r = strong_rules(rules, min_lift, min_confidence, min_pair_customers, min_support)
     if r.empty:
         return pd.DataFrame(columns=["customer_id", "item", "because_of", "lift", "confidence", "reason"])
@@ -194,10 +198,8 @@ def candidates(customers: pd.DataFrame, as_of, orders=None, products=None, subsc
             ul = usage_limit_candidates(usage, subscriptions, as_of, config.usage_limit_share)
             parts.append(ul.assign(kind="upgrade", item="more seats")[["customer_id", "kind", "item", "reason"]])
     if orders is not None:
-        o = purchases(orders)
-        o = o.loc[o["order_date"] <= pd.Timestamp(as_of)]
-        af = affinity_candidates(o, products, config.level, config.min_lift, config.min_confidence, config.min_pair_customers,
-                                 min_support=config.min_support)
+        af = affinity_candidates(orders, products, config.level, config.min_lift, config.min_confidence, config.min_pair_customers,
+                                 min_support=config.min_support, until=as_of)
         parts.append(af.assign(kind="cross_sell")[["customer_id", "kind", "item", "reason"]])
     if not parts:
         raise CrmInputError("cross-sell candidates need orders (affinity) or subscriptions (contract end, usage limits)")
