@@ -300,6 +300,21 @@ def test_product_sales_edge_cases(orders_on):
     assert E.product_sales(orders_on, "2020-01-01", "2020-12-31").empty
 
 
+def _customer_sales_ok(orders):
+    # lines not flagged is_return in Jan-Apr 2024 (unflagged credits netted, as profitability counts them);
+    # A's p1 (10 + 20) and p3 (30) tie: the smaller id is the main product
+    got = E.customer_sales(orders, pd.Timestamp("2024-01-01"), pd.Timestamp("2024-04-30 23:59:59"))
+    want = {"A": (65.0, 3, "p1"), "B": (100.0, 1, "p1"), "C": (-12.0, 1, "p2"), "D": (40.0, 1, "p1"),
+            "E": (45.0, 2, "p1"), "F": (19.99, 1, "p4")}
+    assert list(got.index) == sorted(want)
+    for k, (rev, n, main) in want.items():
+        assert abs(got.at[k, "revenue"] - rev) < MONEY and got.at[k, "orders"] == n and got.at[k, "main_product"] == main
+
+
+def test_customer_sales_edge_cases(orders_on):
+    _customer_sales_ok(orders_on)
+
+
 def usage_frame() -> pd.DataFrame:
     rows = [  # customer, month, feature, active users
         ("A", "2024-01-01", "f1", 4), ("A", "2024-01-01", "f2", 6), ("A", "2024-02-01", "f1", 3),
@@ -356,6 +371,7 @@ def test_pyspark_edge_cases(spark_con, edge_parquet, tmp_path):
     want = ref_revenue(edge_orders(), start, end)
     assert sorted(got.index) == sorted(want) and all(abs(got[k] - v) < MONEY for k, v in want.items())
     _product_sales_ok(orders)
+    _customer_sales_ok(orders)
     usage_frame().to_parquet(tmp_path / "usage.parquet", index=False, coerce_timestamps="us")
     _usage_ok(spark_con.read_parquet(str(tmp_path / "usage.parquet"), table_name="edge_usage"))
 

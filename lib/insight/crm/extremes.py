@@ -18,6 +18,7 @@ import pandas as pd
 from insight.crm.attention_base import (
     AttentionDataError, in_period, period_bounds, quiet, require_columns, to_dates,
 )
+from insight.data.engine import customer_sales
 from insight.stats import StatsInputError, compare_groups, is_significant, p_adjust
 
 LEAST, MIDDLE, MOST = "least satisfied", "middle", "most satisfied"
@@ -152,20 +153,15 @@ def customer_features(customers: pd.DataFrame, *, interactions: pd.DataFrame | N
         f["complaints"] = f["customer_id"].map(cid[is_c].value_counts()).fillna(0).astype(int)
         f["contacts"] = f["customer_id"].map(cid.value_counts()).fillna(0).astype(int)
     if orders is not None:
-        require_columns(orders, "orders", ["customer_id", "order_date", "revenue"], "revenue per customer")
-        o = in_period(orders, "order_date", period)
-        if "is_return" in o.columns:
-            o = o.loc[~o["is_return"].astype("boolean").fillna(False).astype(bool)]
-        cid = o["customer_id"].astype(str)
-        f["revenue"] = f["customer_id"].map(o["revenue"].groupby(cid).sum()).fillna(0.0)
-        f["orders"] = f["customer_id"].map(o.groupby(cid)["order_id"].nunique() if "order_id" in o.columns
-                                           else cid.value_counts()).fillna(0).astype(int)
-        if "product_id" in o.columns and len(o):
-            pr = o.groupby([cid, o["product_id"].astype(str)])["revenue"].sum().reset_index()
-            pr.columns = ["customer_id", "product_id", "revenue"]
-            main = pr.sort_values(["customer_id", "revenue", "product_id"], ascending=[True, False, True]) \
-                     .drop_duplicates("customer_id").set_index("customer_id")["product_id"]
-            f["main_product"] = f["customer_id"].map(main)
+        if isinstance(orders, pd.DataFrame):
+            require_columns(orders, "orders", ["customer_id", "order_date", "revenue"], "revenue per customer")
+        # per customer on the engine (insight.data.engine.customer_sales): `orders` may be a lazy table
+        start, end = period_bounds(period) if period is not None else (None, None)
+        cs = customer_sales(orders, start, end)
+        f["revenue"] = f["customer_id"].map(cs["revenue"]).fillna(0.0)
+        f["orders"] = f["customer_id"].map(cs["orders"]).fillna(0).astype(int)
+        if "main_product" in cs.columns and len(cs):
+            f["main_product"] = f["customer_id"].map(cs["main_product"])
     if subscriptions is not None and len(subscriptions):
         require_columns(subscriptions, "subscriptions", ["customer_id", "mrr", "start_date"], "plan and MRR per customer")
         s = subscriptions.copy()

@@ -457,10 +457,10 @@ def product_sales(orders, start=None, end=None, by: tuple[str, ...] = ("customer
     return got.sort_values(list(keys), ignore_index=True)
 
 
-def revenue_per_customer(orders, start=None, end=None) -> pd.Series:
-    """Revenue of the order lines not flagged is_return with start <= order_date <= end, per
-    customer_id (as text, as crm.profitability.customer_profit counts it). Negative lines without
-    the flag count: that is profitability's definition (credits netted), unlike purchases."""
+def _flagged_lines(orders, start=None, end=None, keep: tuple[str, ...] = ()) -> "ir.Table":
+    """The order lines not flagged is_return (negative lines without the flag count: credits are
+    netted) with start <= order_date <= end: customer_id (as text), order_date, revenue and the
+    columns `keep`. Profitability's and the satisfaction profiles' definition of revenue."""
     import ibis
 
     if isinstance(orders, pd.DataFrame):
@@ -468,20 +468,53 @@ def revenue_per_customer(orders, start=None, end=None) -> pd.Series:
 
         frame = pd.DataFrame({"customer_id": orders["customer_id"].astype(str),
                               "order_date": to_dates(orders["order_date"]).astype("datetime64[us]"),
-                              "revenue": orders["revenue"].astype(float)})
+                              "revenue": orders["revenue"].astype(float),
+                              **{c: orders[c].astype(str).where(orders[c].notna()) for c in keep}})
         frame["returned"] = (orders["is_return"].astype("boolean").fillna(False).astype(bool).to_numpy()
                              if "is_return" in orders.columns else False)
         t = _memtable(frame)
     else:
-        _require(orders, "orders", ["customer_id", "order_date", "revenue"], "revenue per customer")
+        _require(orders, "orders", ["customer_id", "order_date", "revenue", *keep], "revenue per customer")
         t = orders.select(customer_id=orders.customer_id.cast("string"), order_date=orders.order_date.cast("timestamp"),
                           revenue=orders.revenue.cast("float64"),
-                          returned=orders.is_return.fill_null(False) if "is_return" in orders.columns else ibis.literal(False))
+                          returned=orders.is_return.fill_null(False) if "is_return" in orders.columns else ibis.literal(False),
+                          **{c: orders[c].cast("string") for c in keep})
     t = t.filter(~t.returned)
     if start is not None:
         t = t.filter((t.order_date >= _ts(start)) & (t.order_date <= _ts(end)))
+    return t
+
+
+def revenue_per_customer(orders, start=None, end=None) -> pd.Series:
+    """Revenue of the order lines not flagged is_return with start <= order_date <= end, per
+    customer_id (as text, as crm.profitability.customer_profit counts it). Negative lines without
+    the flag count: that is profitability's definition (credits netted), unlike purchases."""
+    t = _flagged_lines(orders, start, end)
     got = _fetch(t.group_by("customer_id").agg(revenue=t.revenue.sum()))
     return got.set_index("customer_id")["revenue"].astype(float).sort_index()
+
+
+def customer_sales(orders, start=None, end=None) -> pd.DataFrame:
+    """Per customer_id (as text; index, sorted), over the lines of _flagged_lines: revenue, orders
+    (distinct order_id) and, when the table has product_id, main_product (the product with the most
+    revenue; ties to the smallest id). The order columns of crm.extremes.customer_features."""
+    import ibis
+
+    cols = orders.columns
+    keep = tuple(c for c in ("order_id", "product_id") if c in cols)
+    t = _flagged_lines(orders, start, end, keep)
+    aggs = {"revenue": t.revenue.sum(), "orders": t.order_id.nunique() if "order_id" in keep else t.count()}
+    out = t.group_by("customer_id").agg(**aggs)
+    df = _fetch(out).set_index("customer_id").sort_index()
+    df["orders"] = df["orders"].astype(int)
+    if "product_id" in keep:
+        p = t.filter(t.product_id.notnull())
+        per = p.group_by(["customer_id", "product_id"]).agg(revenue=p.revenue.sum())
+        rank = ibis.row_number().over(group_by=per.customer_id, order_by=[ibis.desc(per.revenue), per.product_id])
+        main = per.mutate(rank=rank)
+        main = main.filter(main["rank"] == 0).select("customer_id", "product_id")
+        df["main_product"] = _fetch(main).set_index("customer_id")["product_id"].reindex(df.index)
+    return df
 
 
 # --- usage (customer x month x feature rows: the largest table of a SaaS study) ------------------
