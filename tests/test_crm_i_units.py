@@ -452,3 +452,13 @@ def test_falling_orders_rule_by_hand_on_a_frame_and_on_the_engine(tmp_path):
                                                      "G": True, "H": True}
         assert "orders fell from 3 to 1 purchase days" in flags.loc["A", "reasons"]
         assert "orders fell from 2 to 0 purchase days" in flags.loc["E", "reasons"]
+
+
+def test_loyalty_order_frequency_window_by_hand():
+    cust = pd.DataFrame({"customer_id": ["a", "b", "c"], "signup_date": pd.to_datetime(["2020-01-01"] * 3), "status": "existing"})
+    o = _orders([("a", "2024-12-31 15:00:00", 10.0, False), ("a", "2024-12-31 09:00:00", 5.0, False),   # one purchase day
+                 ("a", "2024-01-01 00:00:00", 10.0, False),                                     # 365 days before: out
+                 ("a", "2024-01-02 00:00:00", 10.0, False), ("b", "2024-06-01 00:00:00", 10.0, False),
+                 ("b", "2024-06-02 00:00:00", 3.0, True), ("b", "2025-01-01 00:00:00", 10.0, False)])                                             # after as_of: out
+    got = loyalty.crm_measure("order_frequency", cust, "2024-12-31", orders=o)
+    assert got.to_dict() == {"a": 2.0, "b": 1.0, "c": 0.0}

@@ -24,7 +24,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from insight.crm.purchases import CrmInputError, account_customers, as_dates, as_numbers, purchases, require
+from insight.crm.purchases import CrmInputError, account_customers, as_dates, as_numbers, require
+from insight.data.engine import purchase_day_counts
 from insight.stats import is_significant
 
 LOYALTY_METHOD = (
@@ -66,9 +67,8 @@ def crm_measure(name: str, customers: pd.DataFrame, as_of, orders=None, interact
     if name == "order_frequency":
         if orders is None:
             raise CrmInputError("loyalty component order_frequency needs the orders table")
-        o = purchases(orders)
-        o = o.loc[(o["order_date"] <= C) & (o["order_date"] > C - pd.Timedelta(days=365))]
-        days = o.assign(day=o["order_date"].dt.normalize()).drop_duplicates(["customer_id", "day"]).groupby("customer_id").size()
+        # purchase days in the 365 whole days up to as_of, counted on the engine (`orders` may be lazy)
+        days = purchase_day_counts(orders, C.normalize() - pd.Timedelta(days=365), C.normalize())
         return days.reindex(c.index).fillna(0).astype(float)
     if name == "tenure":
         return (C - c["signup_date"]).dt.days.astype(float)
