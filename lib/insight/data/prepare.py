@@ -384,7 +384,7 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
         for name, df in _demo_tables(params, project).items():
             if name not in TABLES or name in data.tables:
                 continue
-            df = df.reset_index(drop=True).copy()
+            df = df.reset_index(drop=True)     # copy-on-write: adding _row leaves the cached demo tables as they are
             df[ROW] = range(1, len(df) + 1)
             loaded[name] = Loaded(df, label, how)
             fingerprints[name] = hashlib.blake2b(f"{demo_fp}:{name}:{fp}".encode(), digest_size=10).hexdigest()
