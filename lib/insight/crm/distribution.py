@@ -34,6 +34,12 @@ def _check_products(orders, products: pd.DataFrame) -> None:
                             "Fix: add them to the products table or exclude them in params data.tables.orders.exclude")
 
 
+def _with_products(frame: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    """`frame` (with product_id) with the product's name (as `product`) and category."""
+    return frame.merge(products[["product_id", "name", "category"]].drop_duplicates("product_id")
+                       .rename(columns={"name": "product"}), on="product_id", how="left")
+
+
 def sales_frame(orders, customers: pd.DataFrame, products: pd.DataFrame,
                 attributes: list[str] | tuple[str, ...] = ("segment", "region"), period: tuple | None = None,
                 check: bool = True) -> pd.DataFrame:
@@ -48,8 +54,7 @@ def sales_frame(orders, customers: pd.DataFrame, products: pd.DataFrame,
         _check_products(orders, products)
     lo, hi = period if period is not None else (None, None)
     o = product_sales(orders, lo, hi)
-    o = o.merge(products[["product_id", "name", "category"]].drop_duplicates("product_id").rename(columns={"name": "product"}),
-                on="product_id", how="left")
+    o = _with_products(o, products)
     c = customers[["customer_id", *attrs]].drop_duplicates("customer_id")
     return o.merge(c, on="customer_id", how="left")
 
@@ -229,8 +234,7 @@ def period_shares(orders, products: pd.DataFrame, level: str = "category", perio
         raise ValueError("measure must be revenue or lines")
     lo, hi = period if period is not None else (None, None)
     per = product_sales(orders, lo, hi, by=("product_id",), grain=grain)
-    per = per.merge(products[["product_id", "name", "category"]].drop_duplicates("product_id").rename(columns={"name": "product"}),
-                    on="product_id", how="left")
+    per = _with_products(per, products)
     if kept is not None:
         per[level] = per[level].where(per[level].isin(set(kept)) | per[level].isna(), "other")
     t = per.pivot_table(index="period", columns=level, values=measure, aggfunc="sum", fill_value=0.0, observed=True).astype(float)
