@@ -235,6 +235,32 @@ def test_order_for_unknown_customer(tmp_path):
     assert cache_is_empty(project)
 
 
+def test_tables_prepared_one_at_a_time_after_the_tables_they_refer_to(tmp_path):
+    """Preparation streams the tables (one in memory at a time): orders listed before customers and
+    products are still checked against them; a bad table after good ones leaves no cache."""
+    from insight.data.prepare import _order
+
+    assert _order(["orders", "coded_segments", "customers", "qual_sources", "products", "codebook"]) == [
+        "customers", "qual_sources", "products", "codebook", "orders", "coded_segments"]
+    data = tmp_path / "data"
+    data.mkdir()
+    for f in ("orders_unknown_customer.csv", "customers.csv", "products.csv"):
+        shutil.copy(FIX / f, data / f)
+    tables = {"orders": {"path": "data/orders_unknown_customer.csv"},
+              "customers": {"path": "data/customers.csv", "columns": CUSTOMERS_MAP},
+              "products": {"path": "data/products.csv"}}
+    project = write_study(tmp_path, "s", {"tables": tables})
+    with pytest.raises(DataError) as exc:
+        prepare_study_data(load_params("s", project), project)
+    [p] = [p for p in exc.value.problems if p.key == "orders.customer_id"]
+    assert "2 rows refer to 2 customer_id values missing from the customers table" in p.message
+    assert cache_is_empty(project) and not list(project.study_cache("s").glob(".tmp-*"))
+    shutil.copy(FIX / "orders.csv", data / "orders_unknown_customer.csv")   # fixed: all three written
+    prepared = prepare_study_data(load_params("s", project), project)
+    assert list(prepared.tables) == ["orders", "customers", "products"] == list(prepared.rows)
+    assert prepared.rows["orders"] == 4 and all(p.is_file() for p in prepared.tables.values())
+
+
 def test_unknown_category_lists_allowed_and_suggests_values(tmp_path):
     params, project = study(tmp_path, customers="customers_bad_segment.csv")
     with pytest.raises(DataError) as exc:

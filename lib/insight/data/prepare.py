@@ -26,6 +26,7 @@ reuse the cache.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Mapping
 import hashlib
 import json
 import os
@@ -266,24 +267,11 @@ def prepare_study_data(params: Params, project: Project | None = None, *, force:
     with _lock(root / f".{fp}.lock"):
         if not force and (cached := _read_cache(final, verify)) is not None:
             return cached
-        frames, prepared = build(params, project, key, fp, per)
         tmp = root / f".tmp-{fp}-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        try:
-            def write(name: str) -> list:
-                # microsecond timestamps: Spark and most warehouses cannot read nanoseconds (dates are days)
-                frames[name].to_parquet(tmp / f"{name}.parquet", index=False, coerce_timestamps="us",
-                                        allow_truncated_timestamps=True)
-                return [(tmp / f"{name}.parquet").stat().st_size, file_hash(tmp / f"{name}.parquet")]
-
-            # Arrow encodes and compresses without the GIL: the tables are written side by side
-            from concurrent.futures import ThreadPoolExecutor
-            with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
-                sums = dict(zip(frames, pool.map(write, frames)))
-            for name in frames:
-                prepared.tables[name] = tmp / f"{name}.parquet"
-                prepared.checksums[name] = sums[name]
+        try:   # the tables are written into tmp as they are ready; any error leaves nothing behind
+            prepared = build(params, project, key, fp, per, folder=tmp)
             (tmp / "manifest.json").write_text(json.dumps(prepared.to_json(), indent=1, default=str), encoding="utf-8")
             if final.exists():
                 shutil.rmtree(final)
@@ -294,6 +282,13 @@ def prepare_study_data(params: Params, project: Project | None = None, *, force:
     out = _read_cache(final)
     assert out is not None
     return out
+
+
+def _write_parquet(df: pd.DataFrame, path: Path) -> list:
+    """Write one canonical table; returns [bytes, blake2b] of the file for the manifest."""
+    # microsecond timestamps: Spark and most warehouses cannot read nanoseconds (dates are days)
+    df.to_parquet(path, index=False, coerce_timestamps="us", allow_truncated_timestamps=True)
+    return [path.stat().st_size, file_hash(path)]
 
 
 def _prune(root: Path, keep: Path, keep_n: int = KEEP_CACHES) -> None:
@@ -313,18 +308,46 @@ def _prune(root: Path, keep: Path, keep_n: int = KEEP_CACHES) -> None:
 DEMO_KEEP = 2   # generated companies kept in .cache/demo/ (e.g. the benchmark scale and the default)
 
 
-def _demo_tables(params: Params, project: Project | None = None) -> dict[str, pd.DataFrame]:
+class DemoTables(Mapping):
+    """The cached demo company's tables, each read from its Parquet file when asked for (not all at
+    once: at 10M order lines the whole company is 5.7 GB in pandas, one table at most 1.5 GB)."""
+
+    def __init__(self, folder: Path, names: list[str]):
+        self.folder, self.names = folder, names
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self.names:
+            raise KeyError(name)
+        return pd.read_parquet(self.folder / f"{name}.parquet")
+
+    def rows(self, name: str) -> int:
+        """A table's row count from its Parquet footer (nothing read)."""
+        import pyarrow.parquet as pq
+
+        return pq.read_metadata(self.folder / f"{name}.parquet").num_rows
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def _demo_tables(params: Params, project: Project | None = None) -> Mapping[str, pd.DataFrame]:
     """The generated demo company. With a project, the generated tables are cached as Parquet in
     <project>/.cache/demo/<key>/, keyed by scale, seed, the generator's source and the pandas and
-    pyarrow versions: studies on the same company (2023-annual and 2024-annual) generate it once.
-    The Parquet round trip is exact (same values, dtypes and column order). Written into a temporary
-    folder and renamed into place under a file lock, like the prepared-study cache."""
+    pyarrow versions: studies on the same company (2023-annual and 2024-annual) generate it once,
+    and each table is read when it is needed (DemoTables). The Parquet round trip is exact (same
+    values, dtypes and column order). Written into a temporary folder and renamed into place under a
+    file lock, like the prepared-study cache; a damaged entry (its listing or a file's footer) is
+    generated again."""
     from insight.demo import generate  # lazy: only demo studies pay for the generator
 
     demo = params.data.demo
     if project is None:
         return generate(scale=demo.scale, seed=demo.seed)
     import pyarrow
+    import pyarrow.parquet as pq
 
     key = hashlib.blake2b(json.dumps({"demo": _demo_id(params), "pandas": pd.__version__, "pyarrow": pyarrow.__version__,
                                       "format": FORMAT_VERSION}, sort_keys=True).encode(), digest_size=10).hexdigest()
@@ -332,12 +355,14 @@ def _demo_tables(params: Params, project: Project | None = None) -> dict[str, pd
     final = root / key
     done = final / "tables.json"
 
-    def read() -> dict[str, pd.DataFrame] | None:
+    def read() -> DemoTables | None:
         try:
             names = json.loads(done.read_text(encoding="utf-8"))
             if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
                 return None   # a damaged list: the company is generated again
-            return {name: pd.read_parquet(final / f"{name}.parquet") for name in names}
+            for name in names:   # a missing, truncated or foreign file fails on its footer
+                pq.read_metadata(final / f"{name}.parquet")
+            return DemoTables(final, names)
         except Exception:  # noqa: BLE001 - a damaged cache entry is regenerated, never trusted
             return None
 
@@ -346,49 +371,80 @@ def _demo_tables(params: Params, project: Project | None = None) -> dict[str, pd
     with _lock(root / f".{key}.lock"):
         if done.is_file() and (tables := read()) is not None:
             return tables
-        tables = generate(scale=demo.scale, seed=demo.seed)
+        generated = generate(scale=demo.scale, seed=demo.seed)
         tmp = root / f".tmp-{key}-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         try:
-            for name, df in tables.items():
+            for name, df in generated.items():
                 df.to_parquet(tmp / f"{name}.parquet", index=False)
-            (tmp / "tables.json").write_text(json.dumps(list(tables)), encoding="utf-8")
+            (tmp / "tables.json").write_text(json.dumps(list(generated)), encoding="utf-8")
             if final.exists():
                 shutil.rmtree(final)
             os.rename(tmp, final)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         _prune(root, keep=final, keep_n=DEMO_KEEP)
-    return tables
+    return generated
 
 
-def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict | None = None
-          ) -> tuple[dict[str, pd.DataFrame], Prepared]:
-    """Load, map, validate, restrict and pseudonymise every table (no cache involved).
-    Raises DataError with every problem of every table."""
+def _numbered(df: pd.DataFrame) -> pd.DataFrame:
+    """A demo table with its row numbers (`_row`, as a file's rows are numbered)."""
+    df = df.reset_index(drop=True)     # copy-on-write: adding _row leaves the cached demo tables as they are
+    df[ROW] = range(1, len(df) + 1)
+    return df
+
+
+def _order(names) -> list[str]:
+    """The tables in an order where every table comes after the tables it refers to (customers and
+    products before orders, qualitative sources before coded segments), else as listed."""
+    names = list(names)
+    refs = {n: {c.references.split(".")[0] for c in TABLES[n].columns if c.references} & set(names) - {n}
+            for n in names}
+    out: list[str] = []
+    while len(out) < len(names):
+        ready = [n for n in names if n not in out and refs[n] <= set(out)]
+        out += ready or [n for n in names if n not in out]   # a cycle: the rest as listed
+    return out
+
+
+def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict | None = None,
+          folder: Path | None = None) -> Prepared:
+    """Load, map, validate, restrict and pseudonymise every table and write it as Parquet into
+    `folder` (no cache involved; without a folder nothing is written).
+
+    One table at a time, so the memory held is one table and the few key columns other tables refer
+    to, not the whole company: each table is read (a demo table from its cache file, an export once
+    even when several tables come from it), mapped, validated, checked against the tables it refers
+    to (which come first), restricted, pseudonymised, profiled and handed to a writer thread, which
+    writes it while the next one is prepared. Every problem of every table is still collected and
+    raised at once as DataError; once there is one, the tables after it are still checked but no
+    longer written (the caller discards the folder)."""
     per = per or {}
     data = params.data
     segments = data.segments
-    loaded: dict[str, Loaded] = {}
+    sources: dict[str, Callable[[], Loaded]] = {}   # each table's loader, called when it is prepared
     specs = {}
     errors: list[Problem] = []
     warnings: list[Problem] = []
     details: dict[str, list[str]] = {}
     fingerprints: dict[str, str] = {}
+    files: dict[str, str] = {}
 
     if data.demo is not None:
         label = "demo company"
         how = f"generated by insight.demo (scale {data.demo.scale:g}, seed {data.demo.seed})"
         demo_fp = hashlib.blake2b(_demo_id(params).encode(), digest_size=10).hexdigest()
-        for name, df in _demo_tables(params, project).items():
+        demo = _demo_tables(params, project)
+        for name in demo:
             if name not in TABLES or name in data.tables:
                 continue
-            df = df.reset_index(drop=True)     # copy-on-write: adding _row leaves the cached demo tables as they are
-            df[ROW] = range(1, len(df) + 1)
-            loaded[name] = Loaded(df, label, how)
+            sources[name] = lambda name=name: Loaded(_numbered(demo[name]), label, how)
+            files[name] = label
             fingerprints[name] = hashlib.blake2b(f"{demo_fp}:{name}:{fp}".encode(), digest_size=10).hexdigest()
     reads: dict[tuple, tuple] = {}   # several tables may be derived from one export: read it once
+    uses: dict[tuple, int] = {}      # ... and let it go after the last of them
+    memos: dict[str, tuple] = {}
     for name, spec in data.tables.items():
         if spec.source is not None:
             memo = (spec.source.url, spec.source.table, spec.source.query)
@@ -401,7 +457,10 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
                 warnings += header_space_warnings(reads[memo][0], name)
         got = reads[memo][0]
         if got is not None:
-            loaded[name] = got
+            sources[name] = lambda memo=memo: reads[memo][0]
+            uses[memo] = uses.get(memo, 0) + 1
+            memos[name] = memo
+            files[name] = got.file
             specs[name] = spec
             fingerprints[name] = per.get(name, "")
 
@@ -409,54 +468,104 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
         got, problems = read_qual(data.qual, project, params.qualitative.probe_phrases)
         errors += problems
         for name in QUAL_TABLES:
-            loaded.pop(name, None)   # replaces the demo's qualitative tables
+            sources.pop(name, None)   # replaces the demo's qualitative tables
+            files.pop(name, None)
         for name, ld in got.items():
-            loaded[name] = ld
+            sources[name] = lambda ld=ld: ld
+            files[name] = ld.file
             fingerprints[name] = per.get("qual", "")
 
-    frames: dict[str, pd.DataFrame] = {}
-    files = {name: ld.file for name, ld in loaded.items()}
-    for name, ld in loaded.items():
-        df, m = map_table(name, ld.frame, specs.get(name), ld.file, segments)
-        errors += m.errors
-        warnings += m.warnings
-        details[name] = [ld.details, *m.notes]
-        if df is None:
-            continue
-        df = df.reset_index(drop=True)
-        if df.empty:
-            errors.append(Problem(ld.file, name, "no rows are left after the mapping (drop_missing / exclude)",
-                                  "check `exclude:` and `drop_missing:` for this table"))
-            continue
-        problems = validate_table(name, df, ld.file, segments)
-        errors += problems
-        warnings += missing_warnings(name, df, ld.file, data.missing_warning)
-        frames[name] = df
-    ref_errors, ref_notes = check_references(frames, files)
-    errors += ref_errors
-    if errors:
-        raise DataError(errors + warnings)
-
-    notes = list(ref_notes)
-    frames = restrict_to_period(frames, params, details)
-    if "survey_responses" in frames:   # the answers against the questionnaire, before any notebook runs
-        from insight.survey.questionnaire import check_study_responses
-
-        found = check_study_responses(params, project, frames["survey_responses"], files["survey_responses"])
-        warnings += [p for p in found if p.severity != "error"]
-        if any(p.severity == "error" for p in found):
-            raise DataError(found + warnings)
+    referenced = {c.references.split(".")[0]: set() for n in sources for c in TABLES[n].columns if c.references}
+    for n in sources:
+        for c in TABLES[n].columns:
+            if c.references:
+                other, ocol = c.references.split(".")
+                referenced[other].add(ocol)
+    keys: dict[str, pd.DataFrame] = {}   # the columns other tables refer to, as mapped (before pseudonyms)
+    notes: list[str] = []
     personal: dict[str, dict] = {}
-    for name in list(frames):
-        frames[name], personal[name] = protect(name, frames[name], specs.get(name), params, key)
-    profile = {name: profile_table(name, df) for name, df in frames.items()}
-    out = {name: df.drop(columns=[ROW]) for name, df in frames.items()}
-    prepared = Prepared(
-        tables={}, warnings=warnings, fingerprints=fingerprints, personal=personal,
-        sources={name: ld.file for name, ld in loaded.items() if name in out},
-        rows={name: len(df) for name, df in out.items()}, details=details, profile=profile,
-        fingerprint=fp, notes=notes)
-    return out, prepared
+    profile: dict[str, dict] = {}
+    rows: dict[str, int] = {}
+    prepared = Prepared(tables={}, warnings=warnings, fingerprints=fingerprints, personal=personal,
+                        sources={}, rows=rows, details=details, profile=profile, fingerprint=fp, notes=notes)
+    held: dict[str, pd.DataFrame] = {}   # survey responses wait for the questionnaire check at the end
+    kept_sources: pd.Series | None = None   # qualitative sources of the study period (coded segments follow)
+
+    from concurrent.futures import ThreadPoolExecutor
+    writer = ThreadPoolExecutor(max_workers=1)   # Arrow encodes and compresses without the GIL
+    pending: dict[str, object] = {}
+
+    def finish(name: str, df: pd.DataFrame) -> None:
+        df, personal[name] = protect(name, df, specs.get(name), params, key)
+        profile[name] = profile_table(name, df)
+        out = df.drop(columns=[ROW])
+        rows[name] = len(out)
+        prepared.sources[name] = files[name]
+        if folder is not None:
+            for other in list(pending):   # one table written while the next is prepared, not more
+                _collect(other)
+            pending[name] = writer.submit(_write_parquet, out, folder / f"{name}.parquet")
+
+    def _collect(name: str) -> None:
+        prepared.checksums[name] = pending.pop(name).result()
+        prepared.tables[name] = folder / f"{name}.parquet"
+
+    try:
+        for name in _order(sources):
+            ld = sources[name]()
+            memo = memos.get(name)
+            if memo is not None:
+                uses[memo] -= 1
+                if not uses[memo]:
+                    reads.pop(memo)
+            df, m = map_table(name, ld.frame, specs.get(name), ld.file, segments)
+            details[name] = [ld.details, *m.notes]
+            del ld
+            errors += m.errors
+            warnings += m.warnings
+            if df is None:
+                continue
+            df = df.reset_index(drop=True)
+            if df.empty:
+                errors.append(Problem(files[name], name, "no rows are left after the mapping (drop_missing / exclude)",
+                                      "check `exclude:` and `drop_missing:` for this table"))
+                continue
+            errors += validate_table(name, df, files[name], segments)
+            warnings += missing_warnings(name, df, files[name], data.missing_warning)
+            ref_errors, ref_notes = check_references({name: df}, files, keys)
+            errors += ref_errors
+            notes += ref_notes
+            if name in referenced:
+                keys[name] = df[[c for c in referenced[name] if c in df.columns]]
+            if errors:
+                continue   # nothing more is written; the remaining tables are still checked
+            df = restrict_to_period(name, df, params, details, kept_sources)
+            if name == "qual_sources":
+                kept_sources = df["source_id"]
+            if name == "survey_responses":
+                held[name] = df
+                continue
+            finish(name, df)
+        if errors:
+            raise DataError(errors + warnings)
+        if "survey_responses" in held:   # the answers against the questionnaire, before any notebook runs
+            from insight.survey.questionnaire import check_study_responses
+
+            found = check_study_responses(params, project, held["survey_responses"], files["survey_responses"])
+            warnings += [p for p in found if p.severity != "error"]
+            if any(p.severity == "error" for p in found):
+                raise DataError(found + warnings)
+            finish("survey_responses", held.pop("survey_responses"))
+        for name in list(pending):
+            _collect(name)
+    finally:
+        writer.shutdown(wait=True, cancel_futures=True)
+    order = [n for n in sources if n in rows]   # the manifest lists the tables as they were given
+    for d in (rows, profile, personal, details, prepared.sources, prepared.tables, prepared.checksums):
+        moved = {n: d[n] for n in [*order, *d] if n in d}
+        d.clear()
+        d.update(moved)
+    return prepared
 
 
 def header_space_warnings(ld, table: str) -> list[Problem]:
@@ -469,27 +578,27 @@ def header_space_warnings(ld, table: str) -> list[Problem]:
                     "another tool reads it too", "warning") for h in ld.spaced_headers]
 
 
-def restrict_to_period(frames: dict[str, pd.DataFrame], params: Params, details: dict) -> dict[str, pd.DataFrame]:
+def restrict_to_period(name: str, df: pd.DataFrame, params: Params, details: dict,
+                       kept_sources: pd.Series | None = None) -> pd.DataFrame:
+    """Survey responses and qualitative sources within the study period (RESTRICTED); coded segments
+    with the sources kept (`kept_sources`, the source ids of the restricted qualitative sources)."""
     start = pd.Timestamp(params.study.period.start)
     end = pd.Timestamp(params.study.period.end) + pd.Timedelta(days=1)
-    for name, col in RESTRICTED.items():
-        if name not in frames:
-            continue
-        df = frames[name]
+    if name in RESTRICTED:
+        col = RESTRICTED[name]
         keep = ((df[col] >= start) & (df[col] < end)).to_numpy(dtype=bool)
         if not keep.all():
             details.setdefault(name, []).append(
                 f"{int((~keep).sum()):,} rows outside the study period {params.study.period.start} to "
                 f"{params.study.period.end} left out (by {col})")
-            frames[name] = df.loc[keep].reset_index(drop=True)
-    if "coded_segments" in frames and "qual_sources" in frames:
-        df = frames["coded_segments"]
-        keep = df["source_id"].isin(frames["qual_sources"]["source_id"]).to_numpy(dtype=bool)
+            df = df.loc[keep].reset_index(drop=True)
+    if name == "coded_segments" and kept_sources is not None:
+        keep = df["source_id"].isin(kept_sources).to_numpy(dtype=bool)
         if not keep.all():
             details.setdefault("coded_segments", []).append(
                 f"{int((~keep).sum()):,} coded segments of sources outside the study period left out")
-            frames["coded_segments"] = df.loc[keep].reset_index(drop=True)
-    return frames
+            df = df.loc[keep].reset_index(drop=True)
+    return df
 
 
 def protect(name: str, df: pd.DataFrame, spec, params: Params, key: bytes) -> tuple[pd.DataFrame, dict]:
