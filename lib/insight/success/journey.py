@@ -20,7 +20,7 @@ from insight.success._common import Comparison, SuccessDataError, compare_rates,
 
 def _events(events: pd.DataFrame) -> pd.DataFrame:
     require(events, "journey_events", ["visitor_id", "timestamp", "step", "channel"])
-    ev = events.copy()
+    ev = events.copy(deep=False)   # copy-on-write: a column replaced below never touches the caller's frame
     if not pd.api.types.is_datetime64_any_dtype(ev["timestamp"]):
         ts = pd.to_datetime(ev["timestamp"], errors="coerce")
         bad = ts.isna() & ev["timestamp"].notna()
