@@ -316,7 +316,10 @@ def mean_ratio(x, y, *, n_resamples: int = 2000, seed: int = 20240101, confidenc
         def stat(a, b, axis=-1):
             with np.errstate(divide="ignore", invalid="ignore"):
                 return a.mean(axis=axis) / b.mean(axis=axis)
-        r = stats.bootstrap((x, y), stat, n_resamples=n_resamples, confidence_level=confidence,
+        # resamples in batches of at most ~20M values (160 MB): one batch of 2000 resamples of 400k
+        # customers held 6.4 GB at 10M order lines; small groups still run as one batch (same result)
+        batch = max(1, int(2e7 // (len(x) + len(y))))
+        r = stats.bootstrap((x, y), stat, n_resamples=n_resamples, confidence_level=confidence, batch=batch,
                             method="percentile", random_state=np.random.default_rng(seed), vectorized=True)
         lo, hi = float(r.confidence_interval.low), float(r.confidence_interval.high)
     return RateRatio(float(ratio), lo, hi, float(mx), float(my), len(x), len(y))
