@@ -402,3 +402,128 @@ def test_demo_study_same_on_every_engine(demo, spark_con):
         assert k["size"].to_dict() == size
         assert {(r.cohort, r.offset): r.customers for r in k["active"].itertuples()} == active
     assert len(want) > 100 and want["purchase_days"].sum() > 1000          # a real test, not an empty one
+
+
+# --- journey events -----------------------------------------------------------------------------
+
+JSTEPS = ["visit", "signup", "trial", "purchase"]
+J0 = pd.Timestamp("2024-03-01 09:00")
+
+
+def edge_journey() -> pd.DataFrame:
+    """Hand-made journeys with the cases that break funnels (window 7 days)."""
+    rows = [  # visitor, days after J0, step, channel, segment, customer
+        ("v1", 0, "visit", "web", None, None), ("v1", 0, "visit", "ads", None, None),   # a tie at the first event: 'ads'
+        ("v1", 1, "signup", "web", "smb", "C1"), ("v1", 8, "trial", "web", "smb", "C1"),   # trial exactly 7 d after signup: in
+        ("v1", 9, "purchase", "web", "smb", "C1"),                                         # completes
+        ("v2", 0, "visit", "ref", None, None), ("v2", 7.5, "signup", "web", None, None),    # 7.5 d: out of the window
+        ("v3", 2, "trial", "ref", None, None), ("v3", 3, "visit", "ref", None, None),      # trial before the visit does not count
+        ("v3", 4, "signup", "web", None, "C2"), ("v3", 5, "trial", "web", None, "C2"),      # ... the later one does; segment from C2
+        ("v4", 0, "signup", "ads", "ent", None),                                           # never visits: not in the funnel
+        ("v5", 0, "visit", "ads", "ent", None), ("v5", 1, "visit", "ads", "smb", None),     # first known segment: ent
+        ("v5", 6, "signup", "ads", None, None), ("v5", 6.5, "qualified", "ads", None, None),
+        ("v5", 20, "onboarded", "ads", None, None), ("v5", 30, "trial", "ads", None, None),
+        ("v6", 1, "visit", "web", None, "C3"), ("v6", 2, "qualified", "web", None, "C3"),   # qualified, never onboarded
+    ]
+    df = pd.DataFrame(rows, columns=["visitor_id", "day", "step", "channel", "segment", "customer_id"])
+    df["timestamp"] = J0 + pd.to_timedelta(df.pop("day"), unit="D")
+    df["touchpoint"] = df["channel"] + "_page"
+    df.loc[df["step"] == "qualified", "touchpoint"] = None
+    return df
+
+
+def edge_customers() -> pd.DataFrame:
+    return pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "segment": ["mid", "ent", "smb"],
+                         "acquisition_channel": ["partner", None, "events"]})
+
+
+def ref_journey_funnel(ev: pd.DataFrame, steps, window_days, customers) -> dict:
+    """Per visitor who entered: (times of the steps reached, first-touch channel, segment), by loops."""
+    window = pd.Timedelta(days=window_days)
+    seg_of = dict(zip(customers["customer_id"], customers["segment"]))
+    out = {}
+    for v, mine in ev.groupby("visitor_id"):
+        rows = list(zip(mine["timestamp"], mine["step"], mine["channel"], mine["segment"], mine["customer_id"]))
+        starts = [t for t, s, *_ in rows if s == steps[0]]
+        if not starts:
+            continue
+        times = [min(starts)]
+        for step in steps[1:]:
+            c = [t for t, s, *_ in rows if s == step and times[-1] <= t <= times[-1] + window]
+            if not c:
+                break
+            times.append(min(c))
+        t0 = min(t for t, *_ in rows)
+        channel = min(ch for t, _, ch, *_ in rows if t == t0)
+        known = [(t, sg) for t, _, _, sg, _ in rows if pd.notna(sg)]
+        seg = min(sg for t, sg in known if t == min(t for t, _ in known)) if known else None
+        cids = sorted(c for *_, c in rows if pd.notna(c))
+        if seg is None and cids:
+            seg = seg_of.get(cids[0])
+        out[v] = (times, channel, seg)
+    return out
+
+
+def _journey_ok(events, customers):
+    want = ref_journey_funnel(edge_journey(), JSTEPS, 7, edge_customers())
+    got = E.journey_funnel_visitors(events, JSTEPS, 7, customers)
+    assert sorted(got.index) == sorted(want) == ["v1", "v2", "v3", "v5", "v6"]
+    for v, (times, channel, seg) in want.items():
+        row = got.loc[v]
+        assert [row[f"t{k}"] for k in range(len(times))] == times
+        assert all(pd.isna(row[f"t{k}"]) for k in range(len(times), len(JSTEPS)))
+        assert (int(row["last"]), row["channel"]) == (len(times) - 1, channel)
+        assert row["segment"] == seg if seg is not None else pd.isna(row["segment"])
+    # v1's own events carry smb (C1's mid is not used); v3 takes ent from C2; v5 its first known segment
+    assert want["v1"][1:] == ("ads", "smb") and want["v3"][2] == "ent" and want["v5"][2] == "ent"
+    counts = E.journey_funnel_counts(events, JSTEPS, 7, customers)
+    expect: dict = {}
+    for times, channel, seg in want.values():
+        expect[(channel, seg, len(times) - 1)] = expect.get((channel, seg, len(times) - 1), 0) + 1
+    assert {(r.channel, None if pd.isna(r.segment) else r.segment, r.last): r.visitors
+            for r in counts.itertuples()} == expect
+    wide: dict = {}
+    for times, *_ in ref_journey_funnel(edge_journey(), JSTEPS, 30, edge_customers()).values():
+        wide[len(times) - 1] = wide.get(len(times) - 1, 0) + 1
+    assert wide == {3: 1, 1: 1, 2: 2, 0: 1}                      # 30 days: v2 signs up; v5 ... trial after 24 d
+    assert E.journey_funnel_counts(events, JSTEPS, 30, by=()).set_index("last")["visitors"].to_dict() == wide
+    # leads: hand-made. v5 qualified day 6.5, onboarded day 20 (13.5 d later), trial day 30 without purchase;
+    # v6 qualified, never onboarded; v1 and v3 trials (v1 converts on day 9)
+    leads = E.journey_leads(events, customers, qualified="qualified", onboarded="onboarded", trial="trial",
+                            converted="purchase")
+    assert sorted(leads.index) == ["v1", "v3", "v5", "v6"]
+    assert leads.loc["v5", "onboarded_at"] - leads.loc["v5", "qualified_at"] == pd.Timedelta(days=13.5)
+    assert pd.isna(leads.loc["v6", "onboarded_at"]) and pd.isna(leads.loc["v3", "converted_at"])
+    assert leads.loc["v1", "converted_at"] == J0 + pd.Timedelta(days=9)
+    assert leads.loc["v3", "trial_at"] == J0 + pd.Timedelta(days=2)          # the first trial, before the visit
+    # channel: the customer's acquisition channel, else first touch (C2 has none: v3's first touch 'ref')
+    assert leads["channel"].to_dict() == {"v1": "partner", "v3": "ref", "v5": "ads", "v6": "events"}
+    ch = E.journey_channels(events)
+    ref = edge_journey()
+    for c, mine in ref.groupby("channel"):
+        assert ch.loc[c, "events"] == len(mine) and ch.loc[c, "visitors"] == mine["visitor_id"].nunique()
+    assert ch["first_touch"].to_dict() == {"ads": 3, "ref": 2, "web": 1}      # v1 (tie) v4 v5; v2 v3; v6
+    per, st = E.journey_touchpoints(events)
+    none = per.set_index(["channel", "touchpoint"]).loc[("ads", "(none)")]
+    assert (none["events"], none["visitors"], none["customers"]) == (1, 1, 0)
+    assert len(st) == len(ref.assign(touchpoint=ref["touchpoint"].fillna("(none)"))[["channel", "touchpoint", "step"]].drop_duplicates())
+
+
+@pytest.fixture(scope="module")
+def journey_parquet(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("journey")
+    edge_journey().to_parquet(folder / "journey.parquet", index=False, coerce_timestamps="us")
+    edge_customers().to_parquet(folder / "customers.parquet", index=False)
+    return folder
+
+
+def test_journey_aggregations_edge_cases(journey_parquet):
+    _journey_ok(edge_journey(), edge_customers())
+    con = E.connect()
+    _journey_ok(con.read_parquet(str(journey_parquet / "journey.parquet"), table_name="edge_journey"),
+                con.read_parquet(str(journey_parquet / "customers.parquet"), table_name="edge_customers"))
+
+
+def test_journey_aggregations_on_pyspark(spark_con, journey_parquet):
+    _journey_ok(spark_con.read_parquet(str(journey_parquet / "journey.parquet"), table_name="edge_journey"),
+                spark_con.read_parquet(str(journey_parquet / "customers.parquet"), table_name="edge_customers"))

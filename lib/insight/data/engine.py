@@ -589,3 +589,214 @@ def latest_usage(usage, until) -> pd.Series:
     j = u.join(latest, [u.customer_id == latest.customer_id, u.month == latest.latest]).select(u.customer_id, u.active_users)
     got = _fetch(j.group_by("customer_id").agg(active_users=j.active_users.max()))
     return got.set_index("customer_id")["active_users"].astype(float).sort_index()
+
+
+# --- journey events (one row per touchpoint event: the longest table of a funnel study) ---------
+
+_JOURNEY_OPTIONAL = ("touchpoint", "segment", "customer_id")
+
+
+def journey_rows(events) -> "ir.Table":
+    """Journey events as visitor_id, timestamp, step, channel, touchpoint, segment and customer_id (the
+    last three null when the table lacks them). A DataFrame is checked by success.journey's input
+    checks (unparseable times, or rows without visitor, time or step, raise with the rows named); rows of
+    an engine table without visitor, time or step are left out (the preparation rejects such rows)."""
+    import ibis
+
+    if isinstance(events, pd.DataFrame):
+        from insight.success.journey import _events
+
+        ev = _events(events)
+        frame = pd.DataFrame({c: ev[c] for c in ("visitor_id", "step", "channel", *_JOURNEY_OPTIONAL) if c in ev.columns})
+        frame["timestamp"] = ev["timestamp"].astype("datetime64[us]")
+        events = _memtable(frame)
+    else:
+        _require(events, "journey_events", ["visitor_id", "timestamp", "step", "channel"], "the journey")
+    t = events
+
+    def text(c):        # a column of nulls (all-None in a DataFrame) has no type until cast
+        return t[c].cast("string") if t[c].type().is_null() or t[c].type().is_string() else t[c]
+
+    t = t.select(visitor_id=t.visitor_id, timestamp=t.timestamp.cast("timestamp"), step=text("step"),
+                 channel=text("channel"),
+                 **{c: (t[c].cast("string") if c == "customer_id" else text(c)) if c in t.columns else ibis.null("string")
+                    for c in _JOURNEY_OPTIONAL})
+    return t.filter(t.visitor_id.notnull() & t.timestamp.notnull() & t.step.notnull())
+
+
+def journey_in_period(events, start, end) -> "ir.Table":
+    """Journey events from `start` to the end of the day `end`, as an engine table."""
+    ev = journey_rows(events)
+    lo, hi = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
+    return ev.filter((ev.timestamp >= _ts(lo)) & (ev.timestamp < _ts(hi)))
+
+
+def journey_steps(events) -> set:
+    """The distinct steps of the events."""
+    ev = journey_rows(events)
+    return set(_fetch(ev.select("step").distinct())["step"].dropna())
+
+
+def _first_at_earliest(t, value: str, when: str = "timestamp"):
+    """Per visitor, `value` of their earliest row of `t` (ties: the smallest value). A join on the
+    earliest time rather than a window or arg_min: deterministic and the same on every backend."""
+    first = t.group_by("visitor_id").agg(_t=t[when].min())
+    j = t.join(first, [t.visitor_id == first.visitor_id, t[when] == first._t])
+    return j.group_by(visitor_id=j.visitor_id).agg(**{value: j[value].min()})
+
+
+def _journey_visitors(ev) -> "ir.Table":
+    """Per visitor of the events: first-touch `channel` (the channel of their first event), `segment`
+    (the first known segment of their events) and `customer_id` (the customer they are linked to; the
+    smallest when several)."""
+    channel = _first_at_earliest(ev, "channel")
+    known = ev.filter(ev.segment.notnull())
+    segment = _first_at_earliest(known, "segment")
+    linked = ev.filter(ev.customer_id.notnull())
+    cust = linked.group_by("visitor_id").agg(customer_id=linked.customer_id.min())
+    out = channel.left_join(segment, "visitor_id").select(channel, segment.segment)
+    return out.left_join(cust, "visitor_id").select(out, cust.customer_id)
+
+
+def _customer_column(customers, column: str):
+    """(customer_id, column) of a customers table or DataFrame, or None when it lacks the column."""
+    if customers is None or column not in customers.columns:
+        return None
+    if isinstance(customers, pd.DataFrame):
+        c = customers.drop_duplicates("customer_id")
+        t = _memtable(pd.DataFrame({"customer_id": c["customer_id"].astype(object).to_numpy(),
+                                    column: c[column].astype(object).to_numpy()}))
+    else:
+        t = customers
+    t = t.select(customer_id=t.customer_id.cast("string"), value=t[column].cast("string"))
+    return t.group_by("customer_id").agg(**{column: t.value.min()})
+
+
+def _with_customer(visitors, customers, column: str, into: str):
+    """`into` filled from the customer's `column` where the visitor has none (or always, when into
+    names a column the visitor table lacks)."""
+    c = _customer_column(customers, column)
+    if c is None:
+        return visitors
+    j = visitors.left_join(c, visitors.customer_id == c.customer_id)
+    return j.select(*[visitors[k] for k in visitors.columns if k != into],
+                    **{into: visitors[into].fill_null(c[column]) if into in visitors.columns else c[column]})
+
+
+def _interval(days: float):
+    import ibis
+    return ibis.interval(seconds=int(round(float(days) * 86400)))
+
+
+def _funnel_times(ev, steps: list[str], window_days: float) -> "ir.Table":
+    """Per visitor with an event of step 1: visitor_id, t0 .. t{k-1} (the time each step was reached
+    under success.journey's window rule; null when not) and `last`, the index of the last step reached
+    (steps are reached in order). One join per step, on the engine."""
+    f = ev.filter(ev.step.isin(list(steps))).select("visitor_id", "timestamp", "step")
+    first = f.filter(f.step == steps[0])
+    out = first.group_by("visitor_id").agg(t0=first.timestamp.min())
+    prev = out.select("visitor_id", t=out.t0)
+    win = _interval(window_days)
+    for k, step in enumerate(steps[1:], 1):
+        c = f.filter(f.step == step)
+        j = c.join(prev, "visitor_id")
+        j = j.filter((j.timestamp >= j.t) & (j.timestamp <= j.t + win))
+        tk = j.group_by("visitor_id").agg(t=j.timestamp.min())
+        out = out.left_join(tk, "visitor_id").select(out, **{f"t{k}": tk.t})
+        prev = tk
+    last = sum((out[f"t{k}"].notnull().cast("int32") for k in range(1, len(steps))), 0)
+    return out.mutate(last=last)
+
+
+def journey_funnel_visitors(events, steps: list[str], window_days: float, customers=None) -> pd.DataFrame:
+    """One row per visitor who entered the funnel (index visitor_id, sorted): t0 .. t{k-1}, last, channel
+    (first touch), segment (the events', else the customer's) and customer_id. The per-visitor funnel of
+    success.journey.reached_steps: as many rows as visitors (use journey_funnel_counts to aggregate)."""
+    ev = journey_rows(events)
+    got = _fetch(_visitor_funnel(ev, steps, window_days, customers))
+    return got.sort_values("visitor_id").set_index("visitor_id")
+
+
+def _visitor_funnel(ev, steps, window_days, customers):
+    times = _funnel_times(ev, steps, window_days)
+    who = _with_customer(_journey_visitors(ev), customers, "segment", "segment")
+    return times.join(who, "visitor_id").select(times, who.channel, who.segment, who.customer_id)
+
+
+def journey_funnel_counts(events, steps: list[str], window_days: float, customers=None,
+                          by: tuple[str, ...] = ("channel", "segment")) -> pd.DataFrame:
+    """Visitors who entered the funnel counted per `by` (of channel, segment) and `last` (the index of
+    the last step reached): the funnel, its drop-off and abandonment tables of success.journey, without
+    a row per visitor leaving the engine."""
+    ev = journey_rows(events)
+    if by:
+        v = _visitor_funnel(ev, steps, window_days, customers)
+    else:
+        v = _funnel_times(ev, steps, window_days)
+    got = _fetch(v.group_by([*by, "last"]).agg(visitors=v.count()))
+    got["last"] = got["last"].astype(int)
+    got["visitors"] = got["visitors"].astype("int64")
+    return got.sort_values([*by, "last"], na_position="last", ignore_index=True)
+
+
+def journey_channels(events) -> pd.DataFrame:
+    """Per channel (index): events, visitors (distinct), touchpoints (distinct) and first-touch visitors."""
+    ev = journey_rows(events)
+    per = ev.group_by("channel").agg(events=ev.count(), visitors=ev.visitor_id.nunique(),
+                                     touchpoints=ev.touchpoint.nunique())
+    first = _journey_visitors(ev)
+    ft = first.group_by("channel").agg(first_touch=first.count())
+    got = _fetch(per.left_join(ft, "channel").select(per, first_touch=ft.first_touch.fill_null(0)))
+    return got.set_index("channel").astype("int64")
+
+
+def journey_touchpoints(events) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per channel and touchpoint ('(none)' when null): events, visitors and customers (distinct); and
+    the distinct (channel, touchpoint, step) triples."""
+    ev = journey_rows(events)
+    ev = ev.mutate(touchpoint=ev.touchpoint.fill_null("(none)"))
+    per = _fetch(ev.group_by(["channel", "touchpoint"]).agg(events=ev.count(), visitors=ev.visitor_id.nunique(),
+                                                            customers=ev.customer_id.nunique()))
+    steps = _fetch(ev.select("channel", "touchpoint", "step").distinct())
+    return per, steps
+
+
+def journey_visitor_count(events) -> int:
+    ev = journey_rows(events)
+    return int(_fetch(ev.aggregate(n=ev.visitor_id.nunique()))["n"].iloc[0])
+
+
+def journey_leads(events, customers=None, *, qualified: str, onboarded: str, trial: str, converted: str,
+                  window_days: float | None = None) -> pd.DataFrame:
+    """One row per visitor with a `qualified` or a `trial` event (index visitor_id, sorted): qualified_at
+    (their first qualified event), onboarded_at (the first onboarded event at or after it), trial_at (the
+    first trial event), converted_at (the first `converted` event at or after the trial, within
+    `window_days` when given), customer_id, and channel: the customer's acquisition_channel when the
+    visitor is linked to a customer that has one, else the first-touch channel. The input of
+    success.leads."""
+    ev = journey_rows(events)
+    s = ev.filter(ev.step.isin([qualified, trial]))
+    base = s.group_by("visitor_id").agg(qualified_at=s.timestamp.min(where=s.step == qualified),
+                                        trial_at=s.timestamp.min(where=s.step == trial))
+
+    def first_after(step, start, window):
+        c = ev.filter(ev.step == step).select("visitor_id", "timestamp")
+        j = c.join(base, "visitor_id")
+        ok = j.timestamp >= j[start]
+        if window is not None:
+            ok = ok & (j.timestamp <= j[start] + _interval(window))
+        j = j.filter(ok)
+        return j.group_by("visitor_id").agg(t=j.timestamp.min())
+
+    on = first_after(onboarded, "qualified_at", None)
+    conv = first_after(converted, "trial_at", window_days)
+    out = base.left_join(on, "visitor_id").select(base, onboarded_at=on.t)
+    out = out.left_join(conv, "visitor_id").select(out, converted_at=conv.t)
+    who = _journey_visitors(ev)
+    who = _with_customer(who.select("visitor_id", "customer_id", first_touch=who.channel), customers,
+                         "acquisition_channel", "acquisition_channel")
+    channel = (who.acquisition_channel.fill_null(who.first_touch) if "acquisition_channel" in who.columns
+               else who.first_touch)
+    out = out.join(who, "visitor_id").select(out, who.customer_id, channel=channel)
+    got = _fetch(out).sort_values("visitor_id").set_index("visitor_id")
+    return got[["qualified_at", "onboarded_at", "trial_at", "converted_at", "customer_id", "channel"]]

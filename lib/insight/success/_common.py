@@ -77,7 +77,16 @@ class Comparison:
 
 
 def compare_rates(flag: pd.Series, event: pd.Series, focus: str = "yes", reference: str = "no") -> Comparison:
-    """Compare the rate of `event` (bool) where `flag` is True (focus) against False (reference).
+    """Compare the rate of `event` (bool) where `flag` is True (focus) against False (reference):
+    compare_counts on the four counts."""
+    ok = flag.notna() & event.notna()
+    f = flag[ok].astype(bool)
+    e = event[ok].astype(bool)
+    return compare_counts(int((f & e).sum()), int(f.sum()), int((~f & e).sum()), int((~f).sum()), focus, reference)
+
+
+def compare_counts(a: int, n1: int, c: int, n0: int, focus: str = "yes", reference: str = "no") -> Comparison:
+    """`a` events among `n1` in the focus group against `c` among `n0` in the reference group.
 
     Pearson chi-square without continuity correction (equal to the two-proportion z-test
     squared) and the risk ratio focus/reference with its 95% CI (Katz log method), both from
@@ -85,12 +94,8 @@ def compare_rates(flag: pd.Series, event: pd.Series, focus: str = "yes", referen
     from scipy.stats import chi2_contingency
     from statsmodels.stats.contingency_tables import Table2x2
 
-    ok = flag.notna() & event.notna()
-    f = flag[ok].astype(bool)
-    e = event[ok].astype(bool)
-    a = int((f & e).sum()); b = int((f & ~e).sum())
-    c = int((~f & e).sum()); d = int((~f & ~e).sum())
-    n1, n0 = a + b, c + d
+    a, n1, c, n0 = int(a), int(n1), int(c), int(n0)
+    b, d = n1 - a, n0 - c
     r1 = a / n1 if n1 else float("nan")
     r0 = c / n0 if n0 else float("nan")
     rr = lo = hi = chi2 = p = float("nan")

@@ -6,16 +6,20 @@ Funnel rule: a visitor enters the funnel at their first event of step 1; they re
 they have an event of step k+1 no earlier than the time they reached step k and no later than
 `window_days` after it. A visitor's channel is the channel of their first event (first touch);
 their segment the first known segment of their events (or of their customer record).
-Everything is vectorised: one merge per funnel step, whatever the number of events.
+The row-level work runs on the study's engine (insight.data.engine: one join per funnel step, whatever
+the number of events); what comes back is a count per channel, segment and last step (`funnel`), or a
+row per visitor when asked (`reached_steps`). A DataFrame of events runs the same expressions on an
+in-process DuckDB.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from insight.data import engine as E
 from insight.labels import label
 from insight.stats import is_significant
-from insight.success._common import Comparison, SuccessDataError, compare_rates, pct, require
+from insight.success._common import Comparison, SuccessDataError, compare_counts, pct, require
 
 
 def _events(events: pd.DataFrame) -> pd.DataFrame:
@@ -35,16 +39,19 @@ def _events(events: pd.DataFrame) -> pd.DataFrame:
     return ev
 
 
-def in_period(events: pd.DataFrame, start, end) -> pd.DataFrame:
-    """Journey events from `start` to the end of the day `end` (a study's period)."""
+def in_period(events, start, end):
+    """Journey events from `start` to the end of the day `end` (a study's period): a DataFrame for a
+    DataFrame, a lazy engine table for an engine table (study.engine.table("journey_events"))."""
+    if not isinstance(events, pd.DataFrame):
+        return E.journey_in_period(events, start, end)
     ev = _events(events)
     lo, hi = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
     return ev[(ev["timestamp"] >= lo) & (ev["timestamp"] < hi)]
 
 
-def check_steps(events: pd.DataFrame, steps: list[str]) -> None:
+def check_steps(events, steps: list[str]) -> None:
     """Every funnel step must occur in the data (a typo would silently give a 0% step)."""
-    present = set(events["step"].dropna().unique())
+    present = E.journey_steps(events)
     absent = [s for s in steps if s not in present]
     if absent:
         raise SuccessDataError(
@@ -52,93 +59,94 @@ def check_steps(events: pd.DataFrame, steps: list[str]) -> None:
             f"{', '.join(sorted(map(str, present)))}). Fix: correct success.funnel_steps in the study params.")
 
 
-def touchpoint_catalogue(events: pd.DataFrame, steps: list[str] | None = None) -> pd.DataFrame:
+def visitor_count(events) -> int:
+    """Distinct visitors of the events."""
+    return E.journey_visitor_count(events)
+
+
+def touchpoint_catalogue(events, steps: list[str] | None = None) -> pd.DataFrame:
     """Every (channel, touchpoint): events, distinct visitors, distinct customers, share of all
-    events and the funnel steps it serves."""
-    ev = _events(events)
-    tp = ev["touchpoint"].fillna("(none)") if "touchpoint" in ev.columns else pd.Series("(none)", index=ev.index)
-    ev = ev.assign(touchpoint=tp)
-    g = ev.groupby(["channel", "touchpoint"], observed=True)
-    out = g.agg(events=("visitor_id", "size"), visitors=("visitor_id", "nunique"))
-    if "customer_id" in ev.columns:
-        out["customers"] = g["customer_id"].nunique()
-    out["share of events"] = out["events"] / len(ev) if len(ev) else np.nan
+    events and the funnel steps it serves. Counted on the engine."""
+    per, st = E.journey_touchpoints(events)
+    out = per.set_index(["channel", "touchpoint"])[["events", "visitors", "customers"]].astype("int64")
+    if "customer_id" not in events.columns:
+        out = out.drop(columns="customers")
+    total = out["events"].sum()
+    out["share of events"] = out["events"] / total if total else np.nan
     order = {s: i for i, s in enumerate(steps or [])}
-    st = ev[["channel", "touchpoint", "step"]].drop_duplicates()
     st["_o"] = st["step"].map(order).fillna(len(order))
     st = st.sort_values(["_o", "step"])
     out["steps"] = st.groupby(["channel", "touchpoint"], observed=True)["step"].agg(", ".join)
     return out.sort_values("events", ascending=False)
 
 
-def channel_summary(events: pd.DataFrame) -> pd.DataFrame:
-    """Per channel: events, visitors, touchpoints and visitors who came first through it."""
-    ev = _events(events)
-    first = ev.sort_values("timestamp").drop_duplicates("visitor_id")
-    out = ev.groupby("channel", observed=True).agg(events=("visitor_id", "size"), visitors=("visitor_id", "nunique"))
-    if "touchpoint" in ev.columns:
-        out["touchpoints"] = ev.groupby("channel", observed=True)["touchpoint"].nunique()
-    out["first-touch visitors"] = first["channel"].value_counts().reindex(out.index, fill_value=0)
+def channel_summary(events) -> pd.DataFrame:
+    """Per channel: events, visitors, touchpoints and visitors who came first through it. Counted on
+    the engine."""
+    got = E.journey_channels(events)
+    out = got[["events", "visitors"]].copy()
+    if "touchpoint" in events.columns:
+        out["touchpoints"] = got["touchpoints"]
+    out["first-touch visitors"] = got["first_touch"]
     return out.sort_values("events", ascending=False)
 
 
-def reached_steps(events: pd.DataFrame, steps: list[str], window_days: float,
-                  customers: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per visitor who entered the funnel (had step 1): the time each step was reached
-    under the window rule (NaT when not), `last_step` reached, first-touch `channel`, `segment`.
-    Pass `customers` to fill segments from the customer record when events lack them."""
+def _entered(steps: list[str]) -> None:
     if len(steps) < 2:
         raise SuccessDataError("the funnel needs at least two steps. Fix: list them in success.funnel_steps.")
-    ev = _events(events)
-    check_steps(ev, steps)
-    codes, visitors = pd.factorize(ev["visitor_id"])       # integer keys: joins on strings are slow
-    ev["_v"] = codes
-    out = _step_times(ev, steps, window_days)
-    reached = out[steps].notna()
-    # the last step reached: steps are reached in order, so it is the count of reached steps
-    n = reached.sum(axis=1).astype(int)
-    out["last_step"] = pd.Categorical(np.asarray(steps, dtype=object)[n.to_numpy() - 1], categories=steps, ordered=True)
-    out["completed"] = n == len(steps)
 
-    first_touch = ev.sort_values("timestamp", kind="stable").drop_duplicates("_v").set_index("_v")
-    out["channel"] = first_touch["channel"].reindex(out.index).to_numpy(dtype=object)
-    seg = pd.Series(np.nan, index=out.index, dtype=object)
-    if "segment" in ev.columns:
-        s = ev.loc[ev["segment"].notna(), ["_v", "timestamp", "segment"]].sort_values("timestamp", kind="stable")
-        seg = s.drop_duplicates("_v").set_index("_v")["segment"].reindex(out.index).astype(object)
-    if "customer_id" in ev.columns:
-        cid = ev.loc[ev["customer_id"].notna(), ["_v", "customer_id"]].drop_duplicates("_v")
-        out["customer_id"] = cid.set_index("_v")["customer_id"].reindex(out.index).to_numpy(dtype=object)
-        if customers is not None and "segment" in customers.columns:
-            cseg = out["customer_id"].map(customers.drop_duplicates("customer_id").set_index("customer_id")["segment"])
-            seg = seg.where(seg.notna(), cseg)
-    out["segment"] = seg
-    out.index = pd.Index(np.asarray(visitors, dtype=object)[out.index.to_numpy()], name="visitor_id")
+
+def _last_step(last, steps: list[str]) -> pd.Categorical:
+    return pd.Categorical(np.asarray(steps, dtype=object)[np.asarray(last, dtype=int)], categories=steps, ordered=True)
+
+
+def reached_steps(events, steps: list[str], window_days: float, customers=None) -> pd.DataFrame:
+    """One row per visitor who entered the funnel (had step 1): the time each step was reached
+    under the window rule (NaT when not), `last_step` reached, first-touch `channel`, `segment`.
+    Pass `customers` to fill segments from the customer record when events lack them. Computed on the
+    engine; the result has a row per visitor (for the funnel tables of a large study use `funnel`)."""
+    _entered(steps)
+    check_steps(events, steps)
+    got = E.journey_funnel_visitors(events, steps, window_days, customers)
+    out = got[[f"t{k}" for k in range(len(steps))]].set_axis(steps, axis=1)
+    out["last_step"] = _last_step(got["last"], steps)
+    out["completed"] = got["last"].to_numpy() == len(steps) - 1
+    out["channel"] = got["channel"].astype(object)
+    if "customer_id" in events.columns:
+        out["customer_id"] = got["customer_id"].astype(object)
+    out["segment"] = got["segment"].astype(object)
     return out
 
 
-def _step_times(ev: pd.DataFrame, steps: list[str], window_days: float) -> pd.DataFrame:
-    """Per visitor with step 1 (index: ev['_v'], integer visitor codes): the time each step was
-    reached under the window rule (NaT when not)."""
-    window = pd.Timedelta(days=float(window_days))
-    ev_f = ev.loc[ev["step"].isin(steps), ["_v", "timestamp", "step"]]
-    first = ev_f[ev_f["step"] == steps[0]].groupby("_v", sort=False)["timestamp"].min()
-    out = pd.DataFrame({steps[0]: first})
-    prev = first
-    for step in steps[1:]:
-        cand = ev_f.loc[ev_f["step"] == step, ["_v", "timestamp"]]
-        cand = cand.merge(prev.rename("t_prev").dropna().reset_index(), on="_v", how="inner")
-        ok = (cand["timestamp"] >= cand["t_prev"]) & (cand["timestamp"] <= cand["t_prev"] + window)
-        t = cand[ok].groupby("_v", sort=False)["timestamp"].min()
-        out[step] = t.reindex(out.index)
-        prev = out[step]
-    return out
+def funnel(events, steps: list[str], window_days: float, customers=None) -> pd.DataFrame:
+    """The funnel in compact form: visitors who entered it counted per first-touch `channel`, `segment`
+    and `last_step` (column `visitors`), each visitor under the same window rule as reached_steps. The
+    funnel tables below take it as they take reached_steps' rows; only these counts leave the engine."""
+    _entered(steps)
+    check_steps(events, steps)
+    got = E.journey_funnel_counts(events, steps, window_days, customers)
+    return pd.DataFrame({"channel": got["channel"].astype(object), "segment": got["segment"].astype(object),
+                         "last_step": _last_step(got["last"], steps), "visitors": got["visitors"]})
+
+
+def _weight(reached: pd.DataFrame) -> pd.Series:
+    """Visitors a row stands for: its `visitors` count in the compact funnel, 1 for a visitor's row."""
+    if "visitors" in reached.columns:
+        return reached["visitors"].astype("int64")
+    return pd.Series(1, index=reached.index, dtype="int64")
+
+
+def _reached(reached: pd.DataFrame, steps: list[str]) -> pd.DataFrame:
+    """Per row, whether each step was reached: steps are reached in order, so step k is reached when
+    the last step reached is k or later."""
+    level = pd.Series(reached["last_step"]).map({s: i for i, s in enumerate(steps)}).to_numpy(dtype=float)
+    return pd.DataFrame({s: level >= i for i, s in enumerate(steps)}, index=reached.index)
 
 
 def funnel_table(reached: pd.DataFrame, steps: list[str]) -> pd.DataFrame:
     """Per step: visitors reaching it, conversion from the previous step and from step 1, and
-    the drop-off (visitors lost before the next step)."""
-    n = reached[steps].notna().sum()
+    the drop-off (visitors lost before the next step). `reached`: reached_steps or funnel."""
+    n = _reached(reached, steps).mul(_weight(reached), axis=0).sum()
     out = pd.DataFrame({"visitors": n.astype(int)})
     out["conversion from previous step"] = (n / n.shift(1)).where(n.shift(1) > 0)
     out["conversion from first step"] = n / n.iloc[0] if n.iloc[0] else np.nan
@@ -152,12 +160,13 @@ def funnel_table(reached: pd.DataFrame, steps: list[str]) -> pd.DataFrame:
 def funnel_by(reached: pd.DataFrame, steps: list[str], by: str = "channel") -> pd.DataFrame:
     """Conversion from the previous step per step (columns) for each group (rows), plus the
     group's visitors and overall conversion; long-tail groups are kept (read their base)."""
-    g = reached.groupby(reached[by].fillna("(unknown)"), observed=True)
-    counts = g[steps].count()
+    flags = _reached(reached, steps).mul(_weight(reached), axis=0)
+    counts = flags.groupby(reached[by].fillna("(unknown)").to_numpy(), observed=True).sum()
     conv = counts.div(counts.shift(1, axis=1)).iloc[:, 1:]
     conv.columns = [f"{a} → {b}" for a, b in zip(steps[:-1], steps[1:])]
     conv.insert(0, "visitors", counts[steps[0]])
     conv["overall"] = counts[steps[-1]] / counts[steps[0]]
+    conv.index.name = by
     return conv.sort_values("visitors", ascending=False)
 
 
@@ -169,7 +178,7 @@ def abandonment(reached: pd.DataFrame, by: str = "segment") -> tuple[pd.DataFram
 
     from insight.stats import cramers_v
     d = reached[reached[by].notna()]
-    ct = pd.crosstab(d[by], d["last_step"])
+    ct = pd.crosstab(d[by], d["last_step"], values=_weight(d), aggfunc="sum").fillna(0).astype("int64")
     ct = ct.loc[:, ct.sum() > 0]
     test = {"chi2": np.nan, "dof": 0, "p_value": np.nan, "cramers_v": np.nan, "cramers_v_ci": (np.nan, np.nan),
             "n": int(ct.to_numpy().sum()), "test": "chi-square test of independence (group x last step)"}
@@ -193,8 +202,12 @@ def step_conversion_comparison(reached: pd.DataFrame, from_step: str, to_step: s
             raise SuccessDataError(f"no visitor in the funnel has {by} = {v!r} (values: "
                                    f"{', '.join(sorted(map(str, reached[by].dropna().unique())))}). "
                                    f"Fix: choose another success.funnel_focus_channel / funnel_reference_channel.")
-    d = reached[reached[from_step].notna() & reached[by].isin([focus, reference])]
-    return compare_rates(d[by].eq(focus), d[to_step].notna(), focus=focus, reference=reference)
+    steps = list(reached["last_step"].cat.categories)
+    flags, w = _reached(reached, steps), _weight(reached)
+    came = w.where(flags[from_step], 0)
+    went = w.where(flags[from_step] & flags[to_step], 0)
+    f, r = reached[by].eq(focus), reached[by].eq(reference)
+    return compare_counts(went[f].sum(), came[f].sum(), went[r].sum(), came[r].sum(), focus=focus, reference=reference)
 
 
 def biggest_dropoff(table: pd.DataFrame) -> tuple[str, float]:
@@ -266,16 +279,16 @@ def plot_abandonment(share: pd.DataFrame):
     return fig
 
 
-def window_sensitivity(events: pd.DataFrame, steps: list[str], windows=(7, 14, 30, 60, 90)) -> pd.DataFrame:
+def window_sensitivity(events, steps: list[str], windows=(7, 14, 30, 60, 90)) -> pd.DataFrame:
     """Overall conversion (first to last step) and per step for several conversion windows:
-    shows how much the chosen window drives the numbers."""
-    ev = _events(events)
-    check_steps(ev, steps)
-    ev["_v"] = pd.factorize(ev["visitor_id"])[0]
+    shows how much the chosen window drives the numbers. Each window is one count on the engine."""
+    _entered(steps)
+    check_steps(events, steps)
     rows = {}
     for w in sorted(set(float(x) for x in windows)):
-        t = funnel_table(_step_times(ev, steps, w), steps)
-        rows[f"{w:g} days"] = t["conversion from first step"]
+        got = E.journey_funnel_counts(events, steps, w, by=())
+        counts = pd.DataFrame({"last_step": _last_step(got["last"], steps), "visitors": got["visitors"]})
+        rows[f"{w:g} days"] = funnel_table(counts, steps)["conversion from first step"]
     out = pd.DataFrame(rows).T
     out.columns = [f"reached {s}" for s in out.columns]
     out.index.name = "conversion window"

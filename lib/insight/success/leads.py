@@ -11,61 +11,34 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from insight.data import engine as E
 from insight.labels import label
 from insight.success._common import SuccessDataError, pct
-from insight.success.journey import _events
 
 
-def _first_after(ev: pd.DataFrame, step: str, start: pd.Series, window_days: float | None) -> pd.Series:
-    cand = ev.loc[ev["step"] == step, ["visitor_id", "timestamp"]]
-    cand = cand.merge(start.rename("t0").dropna().reset_index(), on="visitor_id")
-    ok = cand["timestamp"] >= cand["t0"]
-    if window_days is not None:
-        ok &= cand["timestamp"] <= cand["t0"] + pd.Timedelta(days=float(window_days))
-    return cand[ok].groupby("visitor_id")["timestamp"].min().reindex(start.index)
-
-
-def visitor_channel(ev: pd.DataFrame, customers: pd.DataFrame | None) -> pd.DataFrame:
-    """Per visitor: first-touch channel, customer_id, and `channel` (acquisition channel when known)."""
-    first = ev.sort_values("timestamp", kind="stable").drop_duplicates("visitor_id").set_index("visitor_id")
-    out = pd.DataFrame({"first_touch": first["channel"]})
-    out["customer_id"] = None
-    if "customer_id" in ev.columns:
-        cid = ev.loc[ev["customer_id"].notna(), ["visitor_id", "customer_id"]].drop_duplicates("visitor_id")
-        out["customer_id"] = cid.set_index("visitor_id")["customer_id"].reindex(out.index)
-    out["channel"] = out["first_touch"]
-    if customers is not None and "acquisition_channel" in customers.columns:
-        acq = out["customer_id"].map(customers.set_index("customer_id")["acquisition_channel"])
-        out["channel"] = acq.where(acq.notna(), out["first_touch"])
-    return out
-
-
-def lead_onboarding(events: pd.DataFrame, customers: pd.DataFrame | None = None, *,
+def lead_onboarding(events, customers=None, *,
                     qualified_step: str = "qualified", onboarded_step: str = "onboarded",
                     trial_step: str = "trial", converted_step: str = "purchase",
                     window_days: float | None = None) -> pd.DataFrame:
     """One row per visitor who became a qualified lead or started a trial: qualified / onboarded
-    / trial / converted times, days from qualified to onboarded, converted flag and channel."""
-    ev = _events(events)
-    present = set(ev["step"].unique())
+    / trial / converted times, days from qualified to onboarded, converted flag and channel.
+    `events`: journey events as a DataFrame or an engine table (the rows per visitor are found on
+    the engine: insight.data.engine.journey_leads)."""
+    present = E.journey_steps(events)
     for key, s in (("lead_qualified_step", qualified_step), ("lead_onboarded_step", onboarded_step)):
         if s not in present:
             raise SuccessDataError(f"journey_events.step never has the value {s!r} (success.{key}); values present: "
                                    f"{', '.join(sorted(map(str, present)))}. Fix: set success.{key} to the step's name.")
-    q = ev[ev["step"] == qualified_step].groupby("visitor_id")["timestamp"].min()
-    t = ev[ev["step"] == trial_step].groupby("visitor_id")["timestamp"].min()
-    idx = q.index.union(t.index)
-    out = pd.DataFrame(index=idx)
-    out["qualified_at"] = q.reindex(idx)
-    out["onboarded_at"] = _first_after(ev, onboarded_step, out["qualified_at"], None)
+    got = E.journey_leads(events, customers, qualified=qualified_step, onboarded=onboarded_step, trial=trial_step,
+                          converted=converted_step, window_days=window_days)
+    out = got[["qualified_at", "onboarded_at"]].copy()
     out["days_to_onboard"] = (out["onboarded_at"] - out["qualified_at"]).dt.total_seconds() / 86400
-    out["trial_at"] = t.reindex(idx)
-    out["converted_at"] = _first_after(ev, converted_step, out["trial_at"], window_days)
+    out["trial_at"] = got["trial_at"]
+    out["converted_at"] = got["converted_at"]
     out["onboarded"] = out["onboarded_at"].notna().where(out["qualified_at"].notna())
     out["converted"] = out["converted_at"].notna().where(out["trial_at"].notna())
-    ch = visitor_channel(ev, customers)
-    out = out.join(ch[["channel", "customer_id"]])
-    out.index.name = "visitor_id"
+    out["channel"] = got["channel"].astype(object)
+    out["customer_id"] = got["customer_id"].astype(object)
     return out
 
 
