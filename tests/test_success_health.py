@@ -77,3 +77,27 @@ def test_measures_use_only_data_before_the_score_date():
     # after b's churn date, b is no longer scored
     m2 = H.health_measures(t["customers"], "2024-10-01", interactions=t["interactions"])
     assert "b" not in m2.index
+
+
+def test_interactions_on_the_engine_give_the_same_measures(tmp_path):
+    """An engine table of interactions (DuckDB over Parquet, as the notebook passes it) gives the
+    measures of the DataFrame, cadence compliance included: only its rows leave the engine."""
+    from insight.data import engine as E
+
+    t = _tables()
+    inter = pd.concat([t["interactions"], pd.DataFrame({
+        "customer_id": ["a", "c", "a"], "type": ["initial_assessment", "initial_assessment", "onboarding"],
+        "date": pd.to_datetime(["2023-01-20", "2024-05-10", "2023-02-01"]), "direction": "outbound"})])
+    inter["direction"] = inter["direction"].fillna("inbound")
+    inter.to_parquet(tmp_path / "interactions.parquet", index=False, coerce_timestamps="us")
+    lazy = E.connect().read_parquet(str(tmp_path / "interactions.parquet"), table_name="h_interactions")
+    windows = {"initial_assessment": (0, 30), "implementation_checkup": (25, 45)}
+    for as_of in ("2024-07-01", "2024-10-01"):
+        want = H.health_measures(t["customers"], as_of, interactions=inter, windows=windows)
+        got = H.health_measures(t["customers"], as_of, interactions=lazy, windows=windows)
+        pd.testing.assert_frame_equal(got, want)
+    # by hand at 2024-07-01: a held the assessment on day 19 and c on day 9 (on time); both check-ups
+    # (days 25-45, ended by then) were missed: 0.5 each
+    m = H.health_measures(t["customers"], "2024-07-01", interactions=lazy, windows=windows)
+    assert m.loc["a", "cadence"] == 0.5 and m.loc["c", "cadence"] == 0.5
+    assert m.loc["a", "engagement"] == 2 and m.loc["b", "support_load"] == 2

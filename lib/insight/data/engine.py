@@ -800,3 +800,32 @@ def journey_leads(events, customers=None, *, qualified: str, onboarded: str, tri
     out = out.join(who, "visitor_id").select(out, who.customer_id, channel=channel)
     got = _fetch(out).sort_values("visitor_id").set_index("visitor_id")
     return got[["qualified_at", "onboarded_at", "trial_at", "converted_at", "customer_id", "channel"]]
+
+
+# --- interactions (contacts, complaints, reviews: a few rows per customer and month) ------------
+
+def interaction_rows(interactions, *, since=None, before=None, types=None,
+                     columns: tuple[str, ...] = ("customer_id", "date", "type", "direction")) -> pd.DataFrame:
+    """The interactions with since <= date < before (either may be None) and, with `types`, of those
+    types: the `columns` the table has, as a pandas frame. The filter and the choice of columns run on
+    the engine; the analyses (success.health, success.cadence) then work on these rows, which are a
+    fraction of the table. Not pushed down further: the cadence windows are per customer and step,
+    with renewal shifts, and stay in pandas on the rows returned."""
+    _require(interactions, "interactions", ["customer_id", "date", "type"], "the interaction analyses")
+    t = interactions
+    t = t.select(*[t[c] if c != "date" else t.date.cast("timestamp").name("date") for c in columns if c in t.columns])
+    cond = t.date.notnull()
+    if since is not None:
+        cond &= t.date >= _ts(since)
+    if before is not None:
+        cond &= t.date < _ts(before)
+    if types is not None:
+        cond &= t.type.isin(list(types))
+    return _fetch(t.filter(cond))
+
+
+def first_date(table, column: str = "date"):
+    """The earliest value of a date column of an engine table (None when it has none)."""
+    got = _fetch(table.aggregate(first=table[column].cast("timestamp").min()))
+    v = got["first"].iloc[0] if len(got) else None
+    return None if v is None or pd.isna(v) else pd.Timestamp(v)

@@ -73,11 +73,20 @@ def health_measures(customers: pd.DataFrame, as_of, *, usage: pd.DataFrame | Non
         out["usage_trend"] = trend.reindex(out.index)
 
     if interactions is not None:
-        require(interactions, "interactions", ["customer_id", "date", "type"])
-        it = interactions[[c for c in ("customer_id", "date", "type", "direction") if c in interactions.columns]].copy()
-        it["date"] = as_dates(it, "interactions", "date", nullable=False)
-        before = it[it["date"] < as_of]
-        recent = before[before["date"] >= as_of - pd.Timedelta(days=lookback_days)]
+        since = as_of - pd.Timedelta(days=lookback_days)
+        data_start = None
+        if isinstance(interactions, pd.DataFrame):
+            require(interactions, "interactions", ["customer_id", "date", "type"])
+            it = interactions[[c for c in ("customer_id", "date", "type", "direction") if c in interactions.columns]].copy()
+            it["date"] = as_dates(it, "interactions", "date", nullable=False)
+            before = it[it["date"] < as_of]
+            recent = before[before["date"] >= since]
+        else:   # an engine table: only the rows each measure needs leave the engine (a fraction of the table)
+            from insight.data.engine import first_date, interaction_rows
+            recent = interaction_rows(interactions, since=since, before=as_of)
+            before = interaction_rows(interactions, before=as_of, types=list(windows or {}),
+                                      columns=("customer_id", "date", "type")) if windows else None
+            data_start = first_date(interactions)
         is_c = recent["type"].eq("complaint")
         # engagement is what the customer initiates: our own calls (cadence, onboarding, demos) say
         # nothing about the customer's interest, and they crowd into a new customer's first months
@@ -86,7 +95,7 @@ def health_measures(customers: pd.DataFrame, as_of, *, usage: pd.DataFrame | Non
         out["support_load"] = recent[is_c].groupby("customer_id").size().reindex(out.index, fill_value=0).astype(float)
         if windows:
             from insight.success.cadence import cadence_status
-            st = cadence_status(customers, before, windows, as_of)
+            st = cadence_status(customers, before, windows, as_of, data_start=data_start)
             st = st[st["due"]]
             comp = st.groupby("customer_id")["on_time"].mean().astype(float)
             out["cadence"] = comp.reindex(out.index)
