@@ -430,3 +430,34 @@ def test_attention_params_defaults_and_checks():
                    quant=QuantSpec(source="crm", measure="days_to_resolve", group_by="colour", groups=["APAC"]))
     problems = cfg.cross_check(SimpleNamespace(hypotheses=[h]))
     assert problems and problems[0][0] == ("hypotheses", 0, "quant", "group_by") and problems[0][3] == "error"
+
+
+def test_profit_and_features_from_engine_tables(tmp_path):
+    """Orders, costs and interactions as engine tables (DuckDB over Parquet, as the notebooks pass
+    them) give the hand-computed profits, the named negative costs and the same complaint counts."""
+    from insight.data import engine as E
+
+    con = E.connect()
+
+    def lazy(df, name):
+        df.to_parquet(tmp_path / f"{name}.parquet", index=False, coerce_timestamps="us")
+        return con.read_parquet(str(tmp_path / f"{name}.parquet"), table_name=f"u_{name}")
+
+    orders, costs, customers = _profit_inputs()
+    prof = profitability.customer_profit(lazy(orders, "orders"), lazy(costs, "costs"), customers,
+                                         period=PERIOD).set_index("customer_id")
+    assert prof["profit"].to_dict() == {"A": 50.0, "B": -40.0, "C": 30.0, "D": -10.0, "E": 20.0}
+    bad = costs.copy()
+    bad.loc[2, "cost_support"] = -1.0
+    bad.loc[3, "discount"] = -2.0
+    with pytest.raises(AttentionDataError, match=r"\['cost_support', 'discount'\].*2 row\(s\).*customer_id [BC], [BC]"):
+        profitability.customer_profit(orders, lazy(bad, "bad_costs"), customers)
+    it = _interactions(_complaint_rows("billing", [1, 2]))
+    it.loc[:, "customer_id"] = ["a", "b"]
+    it = pd.concat([it, it.assign(type="consultation")], ignore_index=True)
+    cust = pd.DataFrame({"customer_id": ["a", "b", "c"], "segment": ["smb"] * 3})
+    want = extremes.customer_features(cust, interactions=it, period=PERIOD)
+    got = extremes.customer_features(cust, interactions=lazy(it, "interactions"), period=PERIOD)
+    pd.testing.assert_frame_equal(got, want)
+    assert want.set_index("customer_id")[["complaints", "contacts"]].to_dict("list") == \
+        {"complaints": [1, 1, 0], "contacts": [2, 2, 0]}

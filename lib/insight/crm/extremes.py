@@ -18,7 +18,7 @@ import pandas as pd
 from insight.crm.attention_base import (
     AttentionDataError, in_period, period_bounds, quiet, require_columns, to_dates,
 )
-from insight.data.engine import customer_sales
+from insight.data.engine import customer_sales, interaction_counts
 from insight.stats import StatsInputError, compare_groups, is_significant, p_adjust
 
 LEAST, MIDDLE, MOST = "least satisfied", "middle", "most satisfied"
@@ -146,12 +146,13 @@ def customer_features(customers: pd.DataFrame, *, interactions: pd.DataFrame | N
         su = to_dates(customers.drop_duplicates("customer_id")["signup_date"])
         f["tenure_years"] = ((ref - su).dt.days / 365.25).to_numpy()
     if interactions is not None:
-        require_columns(interactions, "interactions", ["customer_id", "date", "type"], "complaints per customer")
-        it = in_period(interactions, "date", period)
-        cid = it["customer_id"].astype(str)
-        is_c = it["type"].isin(list(complaint_types))
-        f["complaints"] = f["customer_id"].map(cid[is_c].value_counts()).fillna(0).astype(int)
-        f["contacts"] = f["customer_id"].map(cid.value_counts()).fillna(0).astype(int)
+        if isinstance(interactions, pd.DataFrame):
+            require_columns(interactions, "interactions", ["customer_id", "date", "type"], "complaints per customer")
+        # counted per customer on the engine (insight.data.engine.interaction_counts): may be a lazy table
+        ic = interaction_counts(interactions, *(period_bounds(period) if period is not None else (None, None)),
+                                complaint_types=complaint_types)
+        f["complaints"] = f["customer_id"].map(ic["complaints"]).fillna(0).astype(int)
+        f["contacts"] = f["customer_id"].map(ic["contacts"]).fillna(0).astype(int)
     if orders is not None:
         if isinstance(orders, pd.DataFrame):
             require_columns(orders, "orders", ["customer_id", "order_date", "revenue"], "revenue per customer")

@@ -22,37 +22,36 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from insight.crm.attention_base import AttentionDataError, in_period, period_bounds, require_columns
-from insight.data.engine import revenue_per_customer
+from insight.crm.attention_base import AttentionDataError, period_bounds, require_columns
+from insight.data.engine import cost_totals, revenue_per_customer
 
 COST_LABELS = {"cost_service": "service", "cost_support": "support", "cost_acquisition": "acquisition",
                "discount": "discounts"}
 
 
-def customer_profit(orders: pd.DataFrame | None, costs: pd.DataFrame, customers: pd.DataFrame | None = None, *,
+def customer_profit(orders, costs, customers: pd.DataFrame | None = None, *,
                     components=("cost_service", "cost_support", "cost_acquisition", "discount"),
                     period=None) -> pd.DataFrame:
     """Revenue, cost components, cost to serve and profit per customer (customers with either
     revenue or costs in the period; the other side counts as 0), with segment / region attached
     when customers is given. orders=None means no revenue data: raises, profit needs revenue."""
     components = list(components)
-    require_columns(costs, "costs", ["customer_id", "period", *components], "the cost to serve")
+    if isinstance(costs, pd.DataFrame):
+        require_columns(costs, "costs", ["customer_id", "period", *components], "the cost to serve")
     if orders is None:
         raise AttentionDataError("profitability needs the orders table for revenue; the study has none. "
                                  "Fix: add an orders export under data.tables.orders in the study params.")
     if isinstance(orders, pd.DataFrame):
         require_columns(orders, "orders", ["customer_id", "order_date", "revenue"], "revenue per customer")
-    c = in_period(costs, "period", period)
-    neg = (c[components] < 0).any(axis=1)
-    if neg.any():
-        cols = [k for k in components if (c[k] < 0).any()]
+    bounds = period_bounds(period) if period is not None else (None, None)
+    # costs summed and order lines -> revenue per customer run on the engine (a DataFrame or an ibis table)
+    cost, negative = cost_totals(costs, *bounds, components=components)
+    if negative:
         raise AttentionDataError(
-            f"table 'costs', column(s) {cols}: negative costs in {neg.sum():,} row(s), e.g. customer_id "
-            f"{', '.join(c.loc[neg, 'customer_id'].astype(str).head(5))}. Fix: costs and discounts are "
+            f"table 'costs', column(s) {negative['columns']}: negative costs in {negative['rows']:,} row(s), e.g. "
+            f"customer_id {', '.join(negative['customers'])}. Fix: costs and discounts are "
             f"positive amounts; correct the export or map the sign.")
-    # order lines -> revenue per customer runs on the engine (orders: a DataFrame or an ibis table)
-    rev = revenue_per_customer(orders, *(period_bounds(period) if period is not None else (None, None))).rename("revenue")
-    cost = c[components].groupby(c["customer_id"].astype(str)).sum()
+    rev = revenue_per_customer(orders, *bounds).rename("revenue")
     df = pd.concat([rev, cost], axis=1).fillna(0.0)
     df.index.name = "customer_id"
     df["cost to serve"] = df[components].sum(axis=1)

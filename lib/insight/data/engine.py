@@ -829,3 +829,61 @@ def first_date(table, column: str = "date"):
     got = _fetch(table.aggregate(first=table[column].cast("timestamp").min()))
     v = got["first"].iloc[0] if len(got) else None
     return None if v is None or pd.isna(v) else pd.Timestamp(v)
+
+
+def _dated(table, name: str, date: str, text: tuple[str, ...], numbers: tuple[str, ...] = ()) -> "ir.Table":
+    """customer_id (as text), `date` (a timestamp), the `text` columns and the `numbers` (float) of a
+    table or DataFrame (its dates read as crm.attention_base.to_dates reads them)."""
+    if isinstance(table, pd.DataFrame):
+        from insight.crm.attention_base import to_dates
+
+        frame = pd.DataFrame({"customer_id": table["customer_id"].astype(str).where(table["customer_id"].notna()),
+                              date: to_dates(table[date]).astype("datetime64[us]"),
+                              **{c: table[c].astype(object).where(table[c].notna()) for c in text},
+                              **{c: pd.to_numeric(table[c], errors="coerce").astype(float) for c in numbers}})
+        return _memtable(frame)
+    _require(table, name, ["customer_id", date, *text, *numbers], name)
+    return table.select(customer_id=table.customer_id.cast("string"), **{date: table[date].cast("timestamp")},
+                        **{c: table[c].cast("string") for c in text}, **{c: table[c].cast("float64") for c in numbers})
+
+
+def _within(t, column: str, start, end):
+    if start is not None:
+        t = t.filter(t[column] >= _ts(start))
+    if end is not None:
+        t = t.filter(t[column] <= _ts(end))
+    return t
+
+
+def interaction_counts(interactions, start=None, end=None, complaint_types=("complaint",)) -> pd.DataFrame:
+    """Per customer_id (as text; index, sorted) with interactions dated start <= date <= end (all when
+    None): contacts (all of them) and complaints (those of complaint_types). The contact columns of
+    crm.extremes.customer_features."""
+    t = _within(_dated(interactions, "interactions", "date", ("type",)), "date", start, end)
+    t = t.filter(t.customer_id.notnull())
+    got = _fetch(t.group_by("customer_id").agg(contacts=t.count(),
+                                               complaints=t.type.isin(list(complaint_types)).sum()))
+    return got.set_index("customer_id").sort_index().astype("int64")
+
+
+def cost_totals(costs, start=None, end=None, components=()) -> tuple[pd.DataFrame, dict | None]:
+    """The cost rows dated start <= period <= end summed per customer_id (as text; index, sorted) for
+    each component; and None, or when some are negative {"rows": rows with a negative component,
+    "columns": those components, "customers": up to five of their customer ids} (crm.profitability
+    refuses negative costs and names them)."""
+    import functools
+    import operator
+
+    components = list(components)
+    t = _within(_dated(costs, "costs", "period", (), tuple(components)), "period", start, end)
+    negative = None
+    if components:
+        any_neg = functools.reduce(operator.or_, [(t[c] < 0).fill_null(False) for c in components])
+        got = _fetch(t.aggregate(rows=any_neg.sum(), **{c: (t[c] < 0).sum() for c in components}))
+        rows = int(got["rows"].iloc[0] or 0)
+        if rows:
+            ids = _fetch(t.filter(any_neg).select("customer_id").limit(5))["customer_id"].astype(str).tolist()
+            negative = {"rows": rows, "columns": [c for c in components if int(got[c].iloc[0] or 0)], "customers": ids}
+    t = t.filter(t.customer_id.notnull())
+    sums = _fetch(t.group_by("customer_id").agg(**{c: t[c].sum().fill_null(0.0) for c in components}))
+    return sums.set_index("customer_id").sort_index().astype(float), negative
