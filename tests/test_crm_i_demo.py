@@ -67,12 +67,21 @@ def test_churn_uplift_without_checkup(demo):
     assert res["p_value"] < 0.001
 
 
-def test_at_risk_flags_churn_afterwards(demo):
+def test_at_risk_flags_churn_afterwards(demo, tmp_path):
     d = demo
     cutoff = "2024-06-30"
     flags = churn.at_risk(d["customers"], cutoff, orders=d["orders"], usage=d["usage"],
                           subscriptions=d["subscriptions"], interactions=d["interactions"])
     assert flags["at_risk"].any() and (flags.loc[flags["at_risk"], "reasons"].str.len() > 0).all()
+    # the interactions as an engine table (only the engagement window's customers come back): the same flags
+    path = tmp_path / "interactions.parquet"
+    d["interactions"].to_parquet(path, index=False, coerce_timestamps="us")
+    from insight.data.engine import connect
+    lazy = churn.at_risk(d["customers"], cutoff, orders=d["orders"], usage=d["usage"], subscriptions=d["subscriptions"],
+                         interactions=connect().read_parquet(str(path), table_name="demo_interactions"))
+    pd.testing.assert_frame_equal(lazy, flags)
+    silent = churn.at_risk(d["customers"], cutoff, subscriptions=d["subscriptions"], interactions=d["interactions"].iloc[:0])
+    assert silent["renewal_without_engagement"].sum() > flags["renewal_without_engagement"].sum()   # the rule bites
     ev = churn.evaluate_at_risk(flags, d["customers"], horizon_days=183)
     # flagged customers churn more than the others in the following half year
     assert ev["churn_rate_flagged"] > 1.5 * ev["churn_rate_others"] and ev["lift"] > 1.3 and ev["p_value"] < 0.05

@@ -461,3 +461,28 @@ def test_profit_and_features_from_engine_tables(tmp_path):
     pd.testing.assert_frame_equal(got, want)
     assert want.set_index("customer_id")[["complaints", "contacts"]].to_dict("list") == \
         {"complaints": [1, 1, 0], "contacts": [2, 2, 0]}
+
+
+def test_contacts_from_an_engine_table(tmp_path):
+    """An engine table of interactions gives the contacts of the DataFrame (direction, period and
+    columns chosen on the engine) and the same unknown-direction check."""
+    from insight.data import engine as E
+
+    rows = _contact_rows()
+    rows.loc[len(rows)] = ["old", "c1", pd.Timestamp("2023-06-01"), "sales", "phone", "outbound", "onboarding",
+                           "p1", "done", pd.NaT, None, None, None, None]       # before the period
+    rows.to_parquet(tmp_path / "i.parquet", index=False, coerce_timestamps="us")
+    lazy = E.connect().read_parquet(str(tmp_path / "i.parquet"), table_name="c_interactions")
+    want = contacts.contacts(rows, direction="outbound", period=PERIOD)
+    got = contacts.contacts(lazy, direction="outbound", period=PERIOD)
+    key = ["interaction_id"]
+    cols = [c for c in got.columns]
+    assert set(cols) <= set(want.columns) and {"customer_id", "department", "period", "product"} <= set(cols)
+    pd.testing.assert_frame_equal(got.sort_values(key, ignore_index=True),
+                                  want[cols].sort_values(key, ignore_index=True), check_dtype=False)
+    assert len(got) == 9 and "old" not in set(got["interaction_id"])
+    bad = rows.copy()
+    bad.loc[0, "direction"] = "outgoing"
+    bad.to_parquet(tmp_path / "bad.parquet", index=False, coerce_timestamps="us")
+    with pytest.raises(AttentionDataError, match=r"direction.*outgoing.*data.tables.interactions.values.direction"):
+        contacts.contacts(E.connect().read_parquet(str(tmp_path / "bad.parquet"), table_name="c_bad"))

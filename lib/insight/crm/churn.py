@@ -468,7 +468,12 @@ def at_risk(customers: pd.DataFrame, cutoff, orders: pd.DataFrame | None = None,
         near = running & (due > C) & (due <= C + pd.Timedelta(days=config.renewal_within_days))
         next_due = due[near].groupby(s.loc[near, "customer_id"]).min()
         contacted = pd.Index([])
-        if interactions is not None:
+        if interactions is not None and not isinstance(interactions, pd.DataFrame):
+            from insight.data.engine import interaction_rows    # an engine table: only the window's customers come back
+            i = interaction_rows(interactions, after=C - pd.Timedelta(days=config.engagement_days), until=C,
+                                 columns=("customer_id",))
+            contacted = pd.Index(i["customer_id"].unique())
+        elif interactions is not None:
             require(interactions, "interactions", ["customer_id", "date"], "the engagement rule of the at-risk list")
             i = interactions
             idate = as_dates(i, "interactions", "date")

@@ -13,14 +13,18 @@ import numpy as np
 import pandas as pd
 
 from insight.crm.attention_base import (
-    add_product_names, check_values, fmt_pct, in_period, period_label, require_columns, to_dates,
+    AttentionDataError, add_product_names, check_values, fmt_pct, in_period, period_bounds, period_label,
+    require_columns, to_dates,
 )
 
 
-def contacts(interactions: pd.DataFrame, *, direction: str = "outbound", period=None, freq: str = "quarter",
+def contacts(interactions, *, direction: str = "outbound", period=None, freq: str = "quarter",
              types=None, products: pd.DataFrame | None = None) -> pd.DataFrame:
     """Contacts (interactions) of the given direction (outbound = actively contacted; any = all),
-    in the period, with a `period` label."""
+    in the period, with a `period` label. `interactions`: a DataFrame or an engine table (then only
+    the contacts' rows and columns leave the engine)."""
+    if not isinstance(interactions, pd.DataFrame):
+        interactions = _engine_contacts(interactions, direction, period, types)
     require_columns(interactions, "interactions", ["customer_id", "date", "department"]
                     + ([] if direction == "any" else ["direction"]), "the contact evaluation")
     d = interactions
@@ -37,6 +41,32 @@ def contacts(interactions: pd.DataFrame, *, direction: str = "outbound", period=
         d["product_id"] = pd.NA
     add_product_names(d, products)
     return d.reset_index(drop=True)
+
+
+_CONTACT_COLUMNS = ("interaction_id", "customer_id", "date", "department", "channel", "direction", "type", "product_id")
+
+
+def _engine_contacts(table, direction: str, period, types) -> pd.DataFrame:
+    """The contacts of an engine table of interactions as a DataFrame: the direction, types and period
+    are filtered on the engine and only the columns the contact evaluation reads come back (not the
+    texts, reps or statuses); the unknown-direction check runs on the table's distinct values."""
+    from insight.data.engine import distinct_values, interaction_rows
+
+    missing = [c for c in ("customer_id", "date", "department", *([] if direction == "any" else ["direction"]))
+               if c not in table.columns]
+    if missing:
+        raise AttentionDataError(f"table 'interactions' has no column(s) {missing} (needed for the contact evaluation); "
+                                 f"it has: {', '.join(table.columns)}. Fix: map them in params data.tables.interactions.columns")
+    if direction != "any":
+        unknown = sorted(map(str, set(distinct_values(table, "direction")) - {"inbound", "outbound"}))
+        if unknown:
+            raise AttentionDataError(f"table 'interactions', column 'direction': unknown value(s) {unknown[:8]}; "
+                                     "allowed: ['inbound', 'outbound']. Fix: map them with "
+                                     "data.tables.interactions.values.direction in the study params.")
+    since, until = period_bounds(period) if period is not None else (None, None)
+    return interaction_rows(table, since=since, until=until, types=types,
+                            directions=None if direction == "any" else [direction],
+                            columns=tuple(c for c in _CONTACT_COLUMNS if c in table.columns))
 
 
 def contacted_per(cont: pd.DataFrame, by: str | list[str], *, population: int | None = None,

@@ -804,24 +804,32 @@ def journey_leads(events, customers=None, *, qualified: str, onboarded: str, tri
 
 # --- interactions (contacts, complaints, reviews: a few rows per customer and month) ------------
 
-def interaction_rows(interactions, *, since=None, before=None, types=None,
+def interaction_rows(interactions, *, since=None, after=None, until=None, before=None, types=None, directions=None,
                      columns: tuple[str, ...] = ("customer_id", "date", "type", "direction")) -> pd.DataFrame:
-    """The interactions with since <= date < before (either may be None) and, with `types`, of those
-    types: the `columns` the table has, as a pandas frame. The filter and the choice of columns run on
-    the engine; the analyses (success.health, success.cadence) then work on these rows, which are a
-    fraction of the table. Not pushed down further: the cadence windows are per customer and step,
-    with renewal shifts, and stay in pandas on the rows returned."""
-    _require(interactions, "interactions", ["customer_id", "date", "type"], "the interaction analyses")
+    """The interactions dated since <= date, after < date, date <= until and date < before (each bound
+    that is given) and, with `types` / `directions`, of those types and directions: the `columns` the
+    table has, as a pandas frame. The filter and the choice of columns run on the engine; the analyses
+    (success.health, success.cadence, crm.contacts, crm.churn) then work on these rows, a fraction of
+    the table. Not pushed down further: their rules (cadence windows per customer and step, renewal
+    shifts, period labels) stay in pandas on the rows returned."""
+    _require(interactions, "interactions", ["customer_id", "date"], "the interaction analyses")
     t = interactions
-    t = t.select(*[t[c] if c != "date" else t.date.cast("timestamp").name("date") for c in columns if c in t.columns])
-    cond = t.date.notnull()
-    if since is not None:
-        cond &= t.date >= _ts(since)
-    if before is not None:
-        cond &= t.date < _ts(before)
+    date = t.date.cast("timestamp")
+    cond = date.notnull()
+    for bound, op in ((since, "__ge__"), (after, "__gt__"), (until, "__le__"), (before, "__lt__")):
+        if bound is not None:
+            cond &= getattr(date, op)(_ts(bound))
     if types is not None:
         cond &= t.type.isin(list(types))
-    return _fetch(t.filter(cond))
+    if directions is not None:
+        cond &= t.direction.isin(list(directions))
+    t = t.filter(cond)
+    return _fetch(t.select(*[t[c] if c != "date" else t.date.cast("timestamp").name("date") for c in columns if c in t.columns]))
+
+
+def distinct_values(table, column: str) -> list:
+    """The distinct non-null values of a column of an engine table."""
+    return _fetch(table.select(column).distinct())[column].dropna().tolist()
 
 
 def first_date(table, column: str = "date"):
