@@ -18,8 +18,9 @@ import pandas as pd
 
 from insight.crm.attention_base import (
     AttentionDataError, add_product_names, days_between, describe_days, example_rows, fmt_pct, in_period,
-    p_text, period_label, quiet, require_columns, to_dates,
+    p_text, period_bounds, period_label, quiet, require_columns, to_dates,
 )
+from insight.data.engine import interactions_of
 from insight.stats import GroupComparison, StatsInputError, compare_groups, evidence_for
 
 OUTCOMES = ("resolved", "unresolved", "open")
@@ -40,9 +41,11 @@ def complaints(interactions: pd.DataFrame, customers: pd.DataFrame | None = None
 
     Raises AttentionDataError naming the rows when a complaint is resolved before it was filed.
     """
+    types = list(types)
+    # an engine table: only the complaints of the period come back
+    interactions = interactions_of(interactions, types, *(period_bounds(period) if period is not None else (None, None)))
     require_columns(interactions, "interactions", ["interaction_id", "customer_id", "date", "type", "department"],
                     "the complaint analysis")
-    types = list(types)
     comp = interactions.loc[interactions["type"].isin(types)].copy()
     comp["date"] = to_dates(comp["date"])
     comp = in_period(comp, "date", period).copy()

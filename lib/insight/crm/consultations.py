@@ -12,15 +12,18 @@ import numpy as np
 import pandas as pd
 
 from insight.crm.attention_base import (
-    AttentionDataError, add_product_names, days_between, example_rows, fmt_pct, in_period, period_label,
-    require_columns, to_dates, wilson_ci,
+    AttentionDataError, add_product_names, days_between, example_rows, fmt_pct, in_period, period_bounds,
+    period_label, require_columns, to_dates, wilson_ci,
 )
+from insight.data.engine import interactions_of
 
 
 def consultations(interactions: pd.DataFrame, *, types=("consultation",), period=None,
                   freq: str = "quarter", products: pd.DataFrame | None = None) -> pd.DataFrame:
     """Consultation interactions with `answered` (a resolved_date, or status resolved/done),
     `days_to_answer` (resolved_date - date) and a `period` label."""
+    # an engine table: only the consultations of the period come back
+    interactions = interactions_of(interactions, types, *(period_bounds(period) if period is not None else (None, None)))
     require_columns(interactions, "interactions", ["interaction_id", "customer_id", "date", "type", "department"],
                     "the consultation analysis")
     d = interactions.loc[interactions["type"].isin(list(types))].copy()
@@ -69,6 +72,7 @@ def by_group(cons: pd.DataFrame, by: str, *, missing_label: str = "(not recorded
 def suggestions(interactions: pd.DataFrame, *, types=("suggestion",), period=None, freq: str = "quarter",
                 products: pd.DataFrame | None = None) -> pd.DataFrame:
     """Suggestion interactions with `implemented` as a nullable boolean (unknown stays missing)."""
+    interactions = interactions_of(interactions, types, *(period_bounds(period) if period is not None else (None, None)))
     require_columns(interactions, "interactions", ["interaction_id", "customer_id", "date", "type"],
                     "the suggestion analysis")
     d = interactions.loc[interactions["type"].isin(list(types))].copy()

@@ -813,9 +813,11 @@ def interaction_rows(interactions, *, since=None, after=None, until=None, before
     the table. Not pushed down further: their rules (cadence windows per customer and step, renewal
     shifts, period labels) stay in pandas on the rows returned."""
     _require(interactions, "interactions", ["customer_id", "date"], "the interaction analyses")
+    import ibis
+
     t = interactions
     date = t.date.cast("timestamp")
-    cond = date.notnull()
+    cond = ibis.literal(True)
     for bound, op in ((since, "__ge__"), (after, "__gt__"), (until, "__le__"), (before, "__lt__")):
         if bound is not None:
             cond &= getattr(date, op)(_ts(bound))
@@ -825,6 +827,18 @@ def interaction_rows(interactions, *, since=None, after=None, until=None, before
         cond &= t.direction.isin(list(directions))
     t = t.filter(cond)
     return _fetch(t.select(*[t[c] if c != "date" else t.date.cast("timestamp").name("date") for c in columns if c in t.columns]))
+
+
+def interactions_of(interactions, types=None, start=None, end=None) -> pd.DataFrame:
+    """Interactions as a DataFrame for the analyses that work on their rows (complaints, consultations,
+    suggestions, the review cadence, education use): a DataFrame as it is; of an engine table, the rows
+    of `types` dated start <= date <= end (each when given) with every column (the filter runs on the
+    engine: complaints are about a tenth of the interactions)."""
+    if isinstance(interactions, pd.DataFrame):
+        return interactions
+    _require(interactions, "interactions", ["customer_id", "date", "type"], "the interaction analyses")
+    return interaction_rows(interactions, since=start, until=end, types=None if types is None else list(types),
+                            columns=tuple(interactions.columns))
 
 
 def distinct_values(table, column: str) -> list:

@@ -69,8 +69,12 @@ def cadence_status(customers: pd.DataFrame, interactions: pd.DataFrame,
     if unknown:
         raise SuccessDataError(f"unknown cadence steps {unknown}; the cadence steps are {list(CADENCE_STEPS)}. "
                                "Fix: name the windows in success.cadence_windows after these steps.")
-    require(interactions, "interactions", ["customer_id", "date", "type"])
     as_of = pd.Timestamp(as_of)
+    if not isinstance(interactions, pd.DataFrame):   # an engine table: the cadence types' rows up to as_of come back
+        from insight.data.engine import first_date, interactions_of
+        data_start = data_start if data_start is not None else first_date(interactions)
+        interactions = interactions_of(interactions, list(windows), end=as_of)
+    require(interactions, "interactions", ["customer_id", "date", "type"])
     cust = customer_base(customers, as_of)
     it = interactions.loc[interactions["type"].isin(list(windows)), ["customer_id", "date", "type"]].copy()
     it["date"] = as_dates(it, "interactions", "date", nullable=False)

@@ -25,6 +25,8 @@ def education_use(customers: pd.DataFrame, interactions: pd.DataFrame, channels:
     landmark: a date. Only customers active on it are kept, only use before it counts, and
     `churned` means churned after it (up to `as_of`): a landmark comparison, free of the bias
     that long-lived customers have more time to use education."""
+    from insight.data.engine import interactions_of
+    interactions = interactions_of(interactions, ["education"], end=as_of)   # an engine table: its education rows come back
     require(interactions, "interactions", ["customer_id", "date", "type", "channel"])
     cust = customer_base(customers, as_of)
     it = interactions.loc[interactions["type"].eq("education"), ["customer_id", "date", "channel"]].copy()
