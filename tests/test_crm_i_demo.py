@@ -148,6 +148,12 @@ def test_retention_and_crosssell_on_demo(demo):
                                    subscriptions=d["subscriptions"], usage=d["usage"],
                                    config=crosssell_config(min_lift=1.2, min_support=0.0))
     assert lenient["customer_id"].nunique() / lenient.attrs["active_customers"] > 0.7   # what the old default gave
+    # given the notebook's rules (every pair, computed once), the same lenient list
+    rules = crosssell.association_rules(d["orders"], d["products"], crosssell_config().level, until=AS_OF)
+    again = crosssell.candidates(d["customers"], AS_OF, orders=d["orders"], products=d["products"],
+                                 subscriptions=d["subscriptions"], usage=d["usage"],
+                                 config=crosssell_config(min_lift=1.2, min_support=0.0), rules=rules)
+    pd.testing.assert_frame_equal(again, lenient)
 
 
 def test_loyalty_on_demo(demo):

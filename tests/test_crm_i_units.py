@@ -195,6 +195,10 @@ def test_association_rules_by_hand():
     cand = crosssell.affinity_candidates(o, level="product", min_lift=1.2, min_confidence=0.5, min_pair_customers=2)
     assert cand[["customer_id", "item", "because_of"]].values.tolist() == [["c3", "b", "a"]]
     assert "67% of those buyers also buy b" in cand["reason"].iloc[0]
+    # the rules computed once (the notebook's affinity table, every pair) give the same candidates
+    every_pair = crosssell.association_rules(o, level="product")
+    pd.testing.assert_frame_equal(crosssell.affinity_candidates(o, level="product", min_lift=1.2, min_confidence=0.5,
+                                                                min_pair_customers=2, rules=every_pair), cand)
     # support of a & b = 2 of 4 customers = 50%: a minimum support of 60% drops the rule, 50% keeps it
     assert crosssell.affinity_candidates(o, level="product", min_lift=1.2, min_confidence=0.5, min_pair_customers=2,
                                          min_support=0.6).empty

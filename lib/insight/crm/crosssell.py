@@ -56,7 +56,12 @@ def association_rules(orders, products: pd.DataFrame | None = None, level: str =
                       min_pair_customers: int = 1, max_items: int | None = 300, until=None) -> pd.DataFrame:
     """Every pair A -> B with customers_both, support, confidence, lift, sorted by lift (purchases up
     to the day `until`, all when None)."""
-    m, cust, items = basket_matrix(orders, products, level, max_items, until)
+    m, _, items = basket_matrix(orders, products, level, max_items, until)
+    return _rules(m, items, level, min_pair_customers)
+
+
+def _rules(m, items: pd.Index, level: str, min_pair_customers: int) -> pd.DataFrame:
+    """association_rules of a basket matrix (basket_matrix)."""
     n = m.shape[0]
     co = (m.T @ m).toarray()
     single = np.diag(co).copy()
@@ -97,12 +102,14 @@ def affinity_candidates(orders, products: pd.DataFrame | None = None, level: str
     """One row per customer and recommended item not yet bought (purchases up to the day `until`),
     from the strongest rule that recommends it (highest lift among the items the customer has).
     Columns: customer_id, item, because_of, lift, confidence, reason."""
-    m, cust, items = basket_matrix(orders, products, level, max_items, until)
-    if rules is None:
-        rules = association_rules(orders, products, level, min_pair_customers, max_items, until)
+    basket = None
+    if rules is None:       # one basket for the rules and the candidates (each costs a pass over who bought what)
+        basket = basket_matrix(orders, products, level, max_items, until)
+        rules = _rules(basket[0], basket[2], level, min_pair_customers)
     r = strong_rules(rules, min_lift, min_confidence, min_pair_customers, min_support)
     if r.empty:
         return pd.DataFrame(columns=["customer_id", "item", "because_of", "lift", "confidence", "reason"])
+    m, cust, items = basket if basket is not None else basket_matrix(orders, products, level, max_items, until)
     pos = {v: i for i, v in enumerate(items)}
     ai = r["antecedent"].map(pos).to_numpy()
     bi = r["consequent"].map(pos).to_numpy()
@@ -179,14 +186,18 @@ def usage_limit_candidates(usage: pd.DataFrame, subscriptions: pd.DataFrame, as_
 
 
 def candidates(customers: pd.DataFrame, as_of, orders=None, products=None, subscriptions=None, usage=None,
-               config=None) -> pd.DataFrame:
+               config=None, rules: pd.DataFrame | None = None) -> pd.DataFrame:
     """All candidates in one list: customer_id, segment, region, kind (renewal | upgrade |
-    cross_sell), item, reason. Churned customers (by as_of, or marked churned with no date) are left out."""
+    cross_sell), item, reason. Churned customers (by as_of, or marked churned with no date) are left out.
+    `rules`: association_rules(orders, products, config.level, until=as_of) when already computed (the
+    affinity candidates then need the basket only when some rule is strong)."""
     from insight.crm.churn import churn_frame
     if config is None:
         from insight.config.crm import CrossSellConfig
         config = CrossSellConfig()
     from insight.crm.purchases import undated_churners
+    if rules is not None and (rules.attrs.get("level") != config.level):
+        raise ValueError(f"the rules given are by {rules.attrs.get('level')!r}, the candidates by {config.level!r}")
     customers = customers.loc[~undated_churners(customers)]   # churned, date unknown: they have left all the same
     active = churn_frame(customers, as_of)
     active = active.loc[~active["churned"]].drop_duplicates("customer_id").set_index("customer_id")
@@ -199,7 +210,7 @@ def candidates(customers: pd.DataFrame, as_of, orders=None, products=None, subsc
             parts.append(ul.assign(kind="upgrade", item="more seats")[["customer_id", "kind", "item", "reason"]])
     if orders is not None:
         af = affinity_candidates(orders, products, config.level, config.min_lift, config.min_confidence, config.min_pair_customers,
-                                 min_support=config.min_support, until=as_of)
+                                 rules=rules, min_support=config.min_support, until=as_of)
         parts.append(af.assign(kind="cross_sell")[["customer_id", "kind", "item", "reason"]])
     if not parts:
         raise CrmInputError("cross-sell candidates need orders (affinity) or subscriptions (contract end, usage limits)")
