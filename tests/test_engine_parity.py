@@ -527,3 +527,19 @@ def test_journey_aggregations_edge_cases(journey_parquet):
 def test_journey_aggregations_on_pyspark(spark_con, journey_parquet):
     _journey_ok(spark_con.read_parquet(str(journey_parquet / "journey.parquet"), table_name="edge_journey"),
                 spark_con.read_parquet(str(journey_parquet / "customers.parquet"), table_name="edge_customers"))
+
+
+def test_a_repeated_question_to_a_study_table_is_answered_once(edge_parquet, monkeypatch):
+    """cohort_counts on the same engine table and arguments asks the engine once per process; each
+    caller gets its own copy (changing it does not change the next answer)."""
+    orders = E.connect().read_parquet(str(edge_parquet), table_name="edge_orders_memo")
+    calls = []
+    real = E._cohort_counts
+    monkeypatch.setattr(E, "_cohort_counts", lambda *a: calls.append(a) or real(*a))
+    first = E.cohort_counts(orders, "Q", UNTIL, leave_out=["B"])
+    first["size"].iloc[0] = -1
+    again = E.cohort_counts(orders, "Q", UNTIL, leave_out=["B"])
+    assert len(calls) == 1 and again["size"].to_dict() == ref_cohort_counts(edge_orders().query("customer_id != 'B'"), UNTIL)[0]
+    E.cohort_counts(orders, "M", UNTIL, leave_out=["B"])          # another question: asked
+    E.cohort_counts(edge_orders(), "Q", UNTIL, leave_out=["B"])   # a DataFrame: always asked
+    assert len(calls) == 3

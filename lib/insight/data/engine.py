@@ -396,6 +396,25 @@ def _period(date, grain: str):
     raise ValueError(f"grain must be M, Q or Y, not {grain!r}")
 
 
+_ANSWERS: dict = {}   # (study table, question) -> a small result, for this process
+
+
+def _remembered(source, question: tuple, compute):
+    """compute() once per process for a study table (its Parquet file does not change under a running
+    notebook) and the same question; a DataFrame's answer is computed each time (the frame may change).
+    A notebook that draws the same grid twice (cohort retention in two modes) asks the engine once."""
+    import copy
+
+    if isinstance(source, pd.DataFrame):
+        return compute()
+    key = (source.op(), question)
+    if key not in _ANSWERS:
+        _ANSWERS[key] = compute()
+        while len(_ANSWERS) > 32:
+            _ANSWERS.pop(next(iter(_ANSWERS)))
+    return copy.deepcopy(_ANSWERS[key])      # callers may change what they get
+
+
 def cohort_counts(orders, grain: str, until=None, *, cohorts: pd.Series | None = None,
                   leave_out: list | None = None) -> dict:
     """The counts behind a cohort retention grid (crm.retention.cohort_grid), over purchase days up
@@ -405,6 +424,13 @@ def cohort_counts(orders, grain: str, until=None, *, cohorts: pd.Series | None =
     size (cohort -> customers), active (cohort, offset -> customers who bought in that period),
     last_active (cohort, offset -> customers whose last purchase period is that offset), and the
     first/last purchase day and the customers left out that bought."""
+    question = ("cohort_counts", grain, None if until is None else pd.Timestamp(until),
+                None if cohorts is None else tuple(zip(cohorts.index.tolist(), cohorts.tolist())),
+                None if leave_out is None else tuple(sorted(map(str, leave_out))))
+    return _remembered(orders, question, lambda: _cohort_counts(orders, grain, until, cohorts, leave_out))
+
+
+def _cohort_counts(orders, grain, until, cohorts, leave_out) -> dict:
     d = purchase_days(orders)
     if until is not None:
         d = d.filter(d.date <= _ts(until))
