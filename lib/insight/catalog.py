@@ -18,7 +18,7 @@ it would show ..."); the rest of the report runs (see insight.sections).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from insight.paths import Project

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from insight.crm.attention_base import (
-    active_customers, days_between, in_period, require_columns, to_dates,
+    active_customers, days_between, in_period, require_columns,
 )
 
 IDENTIFY_COLUMNS = ("company", "name", "email", "phone", "region", "country", "segment", "industry", "employees",

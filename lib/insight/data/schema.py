@@ -7,7 +7,7 @@ timestamp); money in the study's currency as float; categorical values lower_sna
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 

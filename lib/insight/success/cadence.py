@@ -92,7 +92,6 @@ def cadence_status(customers: pd.DataFrame, interactions: pd.DataFrame,
         renew = grid["step"].eq("renewal_review") & shift.notna()
         grid.loc[renew, "lo"] = grid.loc[renew, "lo"] + shift[renew].astype(int)
         grid.loc[renew, "hi"] = grid.loc[renew, "hi"] + shift[renew].astype(int)
-    start = grid["signup_date"] + pd.to_timedelta(grid["lo"], unit="D")
     end = grid["signup_date"] + pd.to_timedelta(grid["hi"], unit="D")
     grid["due"] = (end <= as_of) & (end >= coverage_start) & ~(grid["churn_date"] <= end)
 

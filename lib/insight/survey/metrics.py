@@ -69,7 +69,6 @@ def metric_table(df: pd.DataFrame, qn: Questionnaire, questions: list[str] | Non
     `small_base` flagged small."""
     qs = [qn.question(q) for q in questions] if questions else [q for q in qn.questions if q.is_scale or q.type == "pmf"]
     w = _weights(df, weights)
-    frames = []
     if by is None:
         groups = [("all respondents", df.index)]
     else:

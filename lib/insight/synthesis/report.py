@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from insight.labels import label
-from insight.display import esc, p_label, show_figure, show_note, show_table
+from insight.display import p_label, show_figure, show_note, show_table
 from insight.findings import record_finding
 from insight.stats import interval_note
 from insight.synthesis import drivers as drv

@@ -1,7 +1,6 @@
 """Everything the synthesis notebook shows, computed in one call so the executive summary can come first."""
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 import pandas as pd
