@@ -45,6 +45,19 @@ def test_fast_isin_matches_set_membership():
     assert not ids.isin(pd.Series([], dtype="str")).any()
 
 
+def test_speedups_switch_off_leaves_pandas_untouched():
+    """INSIGHT_SPEEDUPS=0 (what `make bench BENCH_ARGS=--ablation` compares against) installs nothing."""
+    import subprocess
+    import sys
+    code = ("from insight.speedups import install; install(); "
+            "from pandas.core.arrays.string_arrow import ArrowStringArray as A; "
+            "print(getattr(A.isin, '_insight_fast', False))")
+    for flag, expect in (("0", "False"), ("1", "True")):
+        out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "INSIGHT_SPEEDUPS": flag},
+                             capture_output=True, text=True, check=True).stdout.strip()
+        assert out == expect, flag
+
+
 # --- transcripts ----------------------------------------------------------------------------------
 
 A = ("Interviewer: How was onboarding?\n"
@@ -155,6 +168,18 @@ def test_warm_kernels_run_notebooks_in_their_own_process(tmp_path, project_root)
     assert seen[0]["pid"] != seen[1]["pid"]
     assert all(r["cpu"] > 0 for r in res)
     assert forkkernel.ENV_SOCKET not in os.environ
+
+
+def test_fork_server_preloads_without_threads_of_duckdb():
+    """The server forks kernels, which is safe only while it runs no threads of its own: its preload
+    must not import duckdb (importing it starts a thread), while ibis (slow to import) is preloaded."""
+    import subprocess
+    import sys
+    code = ("import importlib, sys; from insight.forkkernel import PRELOAD\n"
+            "for m in PRELOAD: importlib.import_module(m)\n"
+            "print('duckdb' in sys.modules, 'ibis' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True"]
 
 
 def test_launcher_falls_back_to_a_plain_kernel(tmp_path, project_root, monkeypatch):

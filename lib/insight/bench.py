@@ -90,12 +90,13 @@ def bench_project(scale: float, root: Path) -> Project:
     return Project(root)
 
 
-def _timed_python(project: Project, code: str, label: str) -> dict:
+def _timed_python(project: Project, code: str, label: str, env: dict | None = None) -> dict:
     """Run `code` in a fresh interpreter of the project (it prints one JSON object); adds wall time,
-    CPU time and peak memory of that process tree."""
+    CPU time and peak memory of that process tree. `env`: extra environment variables."""
     t0, cpu0 = time.perf_counter(), _children_cpu()
     with PeakMemory() as mem:
-        res = subprocess.run([sys.executable, "-c", code], cwd=project.root, env=_env(project), capture_output=True, text=True)
+        res = subprocess.run([sys.executable, "-c", code], cwd=project.root, env=_env(project, env), capture_output=True,
+                             text=True)
     out = {"run": label, "exit": res.returncode, "total_seconds": round(time.perf_counter() - t0, 2),
            "cpu_seconds": round(_children_cpu() - cpu0, 1), "load_average_1min": round(os.getloadavg()[0], 2),
            **mem.figures()}
@@ -141,17 +142,18 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _env(project: Project) -> dict:
-    return {**os.environ, "INSIGHT_ROOT": str(project.root)}
+def _env(project: Project, extra: dict | None = None) -> dict:
+    return {**os.environ, "INSIGHT_ROOT": str(project.root), **(extra or {})}
 
 
-def run_report_timed(project: Project, study: str, label: str, force: bool, jobs: int | None) -> dict:
+def run_report_timed(project: Project, study: str, label: str, force: bool, jobs: int | None,
+                     env: dict | None = None) -> dict:
     cmd = [sys.executable, "-m", "insight", "report", study, "--quiet"] + (["--force"] if force else []) \
         + (["--jobs", str(jobs)] if jobs else [])
     t0 = time.perf_counter()
     cpu0 = _children_cpu()
     with PeakMemory() as mem:
-        res = subprocess.run(cmd, cwd=project.root, env=_env(project), capture_output=True, text=True)
+        res = subprocess.run(cmd, cwd=project.root, env=_env(project, env), capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if not (project.report_dir(study) / "manifest.json").exists():
         return {"run": label, "study": study, "exit": res.returncode, "stderr_tail": res.stderr[-600:]}
@@ -228,10 +230,39 @@ def engine_stages(project: Project, study: str, copies: int, backends: tuple[str
     return _timed_python(project, code, f"engine stages ({copies}x the prepared orders)")
 
 
+# What each home-made speed-up is worth: the same cold run and preparation with it switched off. The
+# guide's rule: a fork server or a patch of another library is kept only while a benchmark shows it pays.
+ABLATIONS = {"warm kernels off (plain ipykernel per notebook)": {"INSIGHT_WARM_KERNELS": "0"},
+             "pandas isin speed-up off": {"INSIGHT_SPEEDUPS": "0"}}
+
+
+def ablation(project: Project, study: str, jobs: int | None, emit, cold: dict, prep: dict) -> dict:
+    """Cold runs and the data preparation with each speed-up off, against the same figures with all on."""
+    out = {}
+    for name, env in ABLATIONS.items():
+        shutil.rmtree(project.study_cache(study), ignore_errors=True)
+        off = run_report_timed(project, study, f"cold, {name}", True, jobs, env)
+        emit(off)
+        row = {"cold_s": off.get("total_seconds"), "cold_cpu_s": off.get("cpu_seconds"),
+               "cold_s_saved": _saved(off.get("total_seconds"), cold.get("total_seconds")),
+               "cold_cpu_s_saved": _saved(off.get("cpu_seconds"), cold.get("cpu_seconds"))}
+        if "INSIGHT_SPEEDUPS" in env:
+            p = _timed_python(project, PREPARE.format(study=study), f"data preparation alone, {name}", env)
+            emit(p)
+            row.update(data_preparation_s=p.get("seconds_in_process"),
+                       data_preparation_s_saved=_saved(p.get("seconds_in_process"), prep.get("seconds_in_process")))
+        out[name] = row
+    return out
+
+
+def _saved(off, on):
+    return round(off - on, 2) if isinstance(off, (int, float)) and isinstance(on, (int, float)) else None
+
+
 TARGETS = "1M cold < 35 s, data preparation < 3 s; 10M cold < 180 s with peak total memory < 6 GiB; 10x data <= 3x time"
 
 
-def bench_scale(scale: float, study: str, jobs: int | None, base: Path, emit, plain: bool) -> dict:
+def bench_scale(scale: float, study: str, jobs: int | None, base: Path, emit, plain: bool, ablate: bool = False) -> dict:
     project = bench_project(scale, base / f"scale-{scale:g}")
     gen = _timed_python(project, GENERATE.format(study=study), f"demo generation (scale {scale:g}, cached when unchanged)")
     emit(gen)
@@ -252,6 +283,7 @@ def bench_scale(scale: float, study: str, jobs: int | None, base: Path, emit, pl
         p = run_plain(project, study)
         p["ratio_plain_over_workbook_cold"] = round(p["total_seconds"] / max(cold.get("total_seconds", 0), 1e-9), 2)
         emit(p)
+    ablated = ablation(project, study, jobs, emit, cold, prep) if ablate else None
     return {"scale": scale, "order_lines": prep.get("order_lines") or gen.get("order_lines"),
             "generation_s": gen.get("total_seconds"), "generation_cached": gen.get("cached"),
             "data_preparation_s": prep.get("seconds_in_process"), "cold_s": cold.get("total_seconds"),
@@ -260,7 +292,7 @@ def bench_scale(scale: float, study: str, jobs: int | None, base: Path, emit, pl
             "largest_html_mb": cold.get("largest_html_mb"),
             "html_total_mb": round(sum((cold.get("html_bytes") or {}).values()) / 2**20, 2),
             "failed": sorted(k for k, v in (cold.get("notebooks") or {}).items() if v.get("status") == "failed"),
-            "load_average_1min": cold.get("load_average_1min")}
+            "load_average_1min": cold.get("load_average_1min"), **({"ablation": ablated} if ablated else {})}
 
 
 def main(argv=None) -> int:
@@ -270,6 +302,8 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=None)
     ap.add_argument("--only-small", action="store_true", help="skip the 10x scale (e.g. too little memory)")
     ap.add_argument("--plain", action="store_true", help="also time plain papermill + nbconvert")
+    ap.add_argument("--ablation", action="store_true", help="at SCALE, also the cold run and preparation with each "
+                    "home-made speed-up switched off (warm kernels, the pandas isin patch): what each is worth")
     ap.add_argument("--stages", action="store_true", help="only time the engine aggregations at SCALE and 10x its "
                     "order lines (DuckDB; PySpark too when installed), on the prepared study of an earlier run")
     args = ap.parse_args(argv)
@@ -287,7 +321,7 @@ def main(argv=None) -> int:
         for copies in (1, 10):
             emit(engine_stages(project, args.study, copies, backends))
         return 0
-    rows = [bench_scale(args.scale, args.study, args.jobs, base, emit, args.plain)]
+    rows = [bench_scale(args.scale, args.study, args.jobs, base, emit, args.plain, args.ablation)]
     if not args.only_small:
         rows.append(bench_scale(args.scale * 10, args.study, args.jobs, base, emit, False))
     summary = {"run": "summary", "targets": TARGETS, "scales": rows}
@@ -299,6 +333,9 @@ def main(argv=None) -> int:
     print(f"\n{'':24}" + "".join(f"{'scale ' + format(r['scale'], 'g'):>16}" for r in rows))
     for k in keys:
         print(f"{k:24}" + "".join(f"{str(r.get(k)):>16}" for r in rows))
+    for r in rows:
+        for name, a in (r.get("ablation") or {}).items():
+            print(f"scale {r['scale']:g}, {name}: " + ", ".join(f"{k} {v}" for k, v in a.items()))
     print(f"targets: {TARGETS}" + (f"; measured 10x time ratio {summary['time_ratio_10x']}" if "time_ratio_10x" in summary else ""))
     return 0
 

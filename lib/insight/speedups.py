@@ -10,8 +10,11 @@
 
 It is installed by `insight.study` and `insight.data.prepare` (the paths every notebook and the
 data preparation take); analyses called directly on DataFrames work unchanged without it.
+INSIGHT_SPEEDUPS=0 leaves pandas as it is (`make bench BENCH_ARGS=--ablation` measures the difference).
 """
 from __future__ import annotations
+
+import os
 
 _INSTALLED = False
 _SMALL = 512  # below this many values the original loop is as fast
@@ -50,7 +53,7 @@ def _fast_isin(orig):
 
 def install() -> None:
     global _INSTALLED
-    if _INSTALLED:
+    if _INSTALLED or os.environ.get("INSIGHT_SPEEDUPS", "1") == "0":
         return
     try:
         from pandas.core.arrays.string_arrow import ArrowStringArray
