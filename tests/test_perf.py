@@ -175,11 +175,11 @@ def test_fork_server_preloads_without_threads_of_duckdb():
     must not import duckdb (importing it starts a thread), while ibis (slow to import) is preloaded."""
     import subprocess
     import sys
-    code = ("import importlib, sys; from insight.forkkernel import PRELOAD\n"
-            "for m in PRELOAD: importlib.import_module(m)\n"
-            "print('duckdb' in sys.modules, 'ibis' in sys.modules)")
+    code = ("import importlib, sys; from insight.forkkernel import PRELOAD, PRELOAD_PACKAGES, _modules\n"
+            "for m in [*PRELOAD, *_modules(PRELOAD_PACKAGES)]: importlib.import_module(m)\n"
+            "print('duckdb' in sys.modules, 'ibis' in sys.modules, 'insight.crm.value' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["False", "True"]
+    assert out == ["False", "True", "True"]
 
 
 def test_launcher_falls_back_to_a_plain_kernel(tmp_path, project_root, monkeypatch):

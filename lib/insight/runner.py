@@ -192,7 +192,10 @@ def _prepare_apart(params, project: Project, force: bool):
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
                              initializer=safety.die_with_parent) as pool:
         try:
-            return pool.submit(prepare_study_data, params, project, force=force, verify=True).result()
+            future = pool.submit(prepare_study_data, params, project, force=force, verify=True)
+            from insight.render import warm_up
+            warm_up(project)   # while the child prepares: the notebook workers forked later inherit it
+            return future.result()
         except BrokenProcessPool:
             raise _PreparationCrashed("data preparation stopped abruptly (killed, or out of memory: the study's tables "
                                "did not fit). Fix: free memory or run on a larger machine; the last good "
