@@ -83,7 +83,7 @@ def interact_indicators(pop: pd.DataFrame, interactions: pd.DataFrame | None, *,
     rows = [_row("interact", "contacted in the period", float(any_c.mean()) if n else np.nan, base=n),
             _row("interact", "actively (outbound) contacted", float(out_c.mean()) if n else np.nan, base=n)]
     req = it.loc[(it["direction"] == "inbound") & it["type"].isin(list(request_types))]
-    req = req.loc[req["customer_id"].astype(str).isin(set(ids))]
+    req = req.loc[req["customer_id"].astype(str).isin(ids.unique())]
     median = np.nan
     if "resolved_date" not in req.columns:
         rows.append(_row("interact", "requests answered in time", np.nan, detail="no resolved_date column"))

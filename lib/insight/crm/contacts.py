@@ -178,7 +178,7 @@ def findings(population: pd.DataFrame, cont: pd.DataFrame, *, direction: str = "
         return []
     ids = population["customer_id"].astype(str)
     reached = ids.isin(cont["customer_id"].astype(str).unique())
-    multi, contacted = multi_unit_share(cont.loc[cont["customer_id"].astype(str).isin(set(ids))])
+    multi, contacted = multi_unit_share(cont.loc[cont["customer_id"].astype(str).isin(ids.unique())])
     word = "actively contacted" if direction == "outbound" else "contacted"
     out = [dict(id="crm.contacts.coverage", source="crm", severity="info", metric=f"share {word}",
                 value=float(reached.mean()), base=n,

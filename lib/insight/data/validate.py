@@ -67,14 +67,13 @@ def keys_are_unique(df: pd.DataFrame, key: list[str]) -> bool:
         return False
     if len(df) < 100_000:
         return not df.duplicated(subset=key).any()
-    import duckdb
     import pyarrow   # not `pa`: that is pandera in this module
 
     try:
         keys = pyarrow.Table.from_pandas(df[key], preserve_index=False)
     except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError, TypeError, ValueError):
         return not df.duplicated(subset=key).any()
-    con = duckdb.connect()
+    con = _duckdb()
     try:
         con.register("keys", keys)
         cols = ", ".join('"' + c.replace('"', '""') + '"' for c in key)
@@ -86,6 +85,18 @@ def keys_are_unique(df: pd.DataFrame, key: list[str]) -> bool:
         return con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM keys GROUP BY ALL HAVING count(*) > 1)").fetchone()[0] == 0
     finally:
         con.close()
+
+
+def _duckdb():
+    """An in-memory DuckDB for one check, without the progress bar it would print into the study
+    owner's terminal while a check over millions of rows runs."""
+    import duckdb
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.Error:   # inside Jupyter without ipywidgets DuckDB refuses the setting: it shows no bar there
+        pass
+    return con
 
 
 def validate_table(name: str, df: pd.DataFrame, file: str, segments: list[str] | None = None) -> list[Problem]:
@@ -189,7 +200,6 @@ def _unknown_values(values: pd.Series, known: pd.Series) -> pd.Index:
     customers: about 1 s instead of 4 s of distinct values and hash lookups in pandas). Small ones,
     or values Arrow cannot hold as one type: distinct values first, then an object hash lookup."""
     if len(values) >= 100_000:
-        import duckdb
         import pyarrow   # not `pa`: that is pandera in this module
 
         try:
@@ -201,7 +211,7 @@ def _unknown_values(values: pd.Series, known: pd.Series) -> pd.Index:
             return "string" if pyarrow.types.is_string(t) or pyarrow.types.is_large_string(t) else str(t)
 
         if v is not None and kind(v.schema.field("v").type) == kind(k.schema.field("k").type):
-            con = duckdb.connect()
+            con = _duckdb()
             try:
                 con.register("vals", v)
                 con.register("known", k)
