@@ -578,3 +578,12 @@ def test_keys_are_unique_on_large_tables_agrees_with_pandas():
     mixed.loc[8, "a"] = 4
     assert not keys_are_unique(mixed, ["a", "b"])
     assert not keys_are_unique(df, ["a", "not_there"])
+    # the checks share one connection per process; a forked child (the runner prepares in one) opens
+    # its own instead of using the parent's, and gets the same answers
+    import os
+    pid = os.fork()
+    if pid == 0:
+        ok = keys_are_unique(df, ["a", "b"]) and not keys_are_unique(twice, ["a", "b"])
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

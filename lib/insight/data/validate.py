@@ -8,7 +8,10 @@ count, the first file rows and example values, and what to write in params or th
 """
 from __future__ import annotations
 
+import contextlib
 import difflib
+import os
+import threading
 
 import numpy as np
 import pandas as pd
@@ -73,9 +76,7 @@ def keys_are_unique(df: pd.DataFrame, key: list[str]) -> bool:
         keys = pyarrow.Table.from_pandas(df[key], preserve_index=False)
     except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError, TypeError, ValueError):
         return not df.duplicated(subset=key).any()
-    con = _duckdb()
-    try:
-        con.register("keys", keys)
+    with _duckdb(keys=keys) as con:
         cols = ", ".join('"' + c.replace('"', '""') + '"' for c in key)
         # first over a 64-bit hash of the key (equal keys hash alike, so distinct hashes prove distinct
         # keys); only when two hashes meet are the keys themselves grouped (a collision, or a duplicate)
@@ -83,20 +84,34 @@ def keys_are_unique(df: pd.DataFrame, key: list[str]) -> bool:
                        ).fetchone()[0] == 0:
             return True
         return con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM keys GROUP BY ALL HAVING count(*) > 1)").fetchone()[0] == 0
-    finally:
-        con.close()
 
 
-def _duckdb():
-    """An in-memory DuckDB for one check, without the progress bar it would print into the study
-    owner's terminal while a check over millions of rows runs."""
+_CHECKS = threading.local()
+
+
+@contextlib.contextmanager
+def _duckdb(**tables):
+    """The in-memory DuckDB of the checks (one per thread, opened once: a connection costs 15-20 ms,
+    a dozen per preparation), with `tables` (Arrow) registered for one check and unregistered after
+    it, so nothing stays held. No progress bar: it would print into the study owner's terminal while
+    a check over millions of rows runs."""
     import duckdb
-    con = duckdb.connect()
+    con = getattr(_CHECKS, "con", None)
+    if con is None or _CHECKS.pid != os.getpid():   # never a connection inherited through fork
+        _CHECKS.inherited = con   # kept, not closed: its locks and threads belong to the parent
+        con = duckdb.connect()
+        try:
+            con.execute("SET enable_progress_bar = false")
+        except duckdb.Error:   # inside Jupyter without ipywidgets DuckDB refuses the setting: it shows no bar there
+            pass
+        _CHECKS.con, _CHECKS.pid = con, os.getpid()
+    for name, table in tables.items():
+        con.register(name, table)
     try:
-        con.execute("SET enable_progress_bar = false")
-    except duckdb.Error:   # inside Jupyter without ipywidgets DuckDB refuses the setting: it shows no bar there
-        pass
-    return con
+        yield con
+    finally:
+        for name in tables:
+            con.unregister(name)
 
 
 def validate_table(name: str, df: pd.DataFrame, file: str, segments: list[str] | None = None) -> list[Problem]:
@@ -211,14 +226,9 @@ def _unknown_values(values: pd.Series, known: pd.Series) -> pd.Index:
             return "string" if pyarrow.types.is_string(t) or pyarrow.types.is_large_string(t) else str(t)
 
         if v is not None and kind(v.schema.field("v").type) == kind(k.schema.field("k").type):
-            con = _duckdb()
-            try:
-                con.register("vals", v)
-                con.register("known", k)
+            with _duckdb(vals=v, known=k) as con:
                 got = con.execute("SELECT DISTINCT v FROM vals ANTI JOIN known ON vals.v = known.k "
                                   "WHERE v IS NOT NULL").fetchall()
-            finally:
-                con.close()
             return pd.Index([r[0] for r in got], dtype=object)
     known_ix = pd.Index(known.dropna().unique().astype(object), dtype=object)
     distinct = pd.Index(values.dropna().unique().astype(object), dtype=object)
