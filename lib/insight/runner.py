@@ -179,7 +179,7 @@ class _PreparationCrashed(RuntimeError):
     pass
 
 
-def _prepare_apart(params, project: Project, force: bool):
+def _prepare_apart(params, project: Project, force: bool, warm_up: bool = False):
     """prepare_study_data in a forked child process that exits when it is done: the tables it held
     (gigabytes at millions of order lines; pandas and Arrow keep freed memory for reuse) go back to the
     machine before the notebooks run, instead of staying in the runner and in every worker it forks.
@@ -193,8 +193,9 @@ def _prepare_apart(params, project: Project, force: bool):
                              initializer=safety.die_with_parent) as pool:
         try:
             future = pool.submit(prepare_study_data, params, project, force=force, verify=True)
-            from insight.render import warm_up
-            warm_up(project)   # while the child prepares: the notebook workers forked later inherit it
+            if warm_up:   # while the child prepares: the notebook workers forked later inherit it
+                from insight import render
+                render.warm_up(project)
             return future.result()
         except BrokenProcessPool:
             raise _PreparationCrashed("data preparation stopped abruptly (killed, or out of memory: the study's tables "
@@ -312,12 +313,13 @@ def _run_report(study: str, options: RunOptions, project: Project, servers: cont
         return 2
     if (code := _take_study(servers, project, study)):
         return code
-    if options.force or not (project.report_dir(study) / MANIFEST).exists():
+    full = options.force or not (project.report_dir(study) / MANIFEST).exists()
+    if full:
         # a full run is coming: the server imports the analysis packages while the data are prepared
         _start_warm_kernels(servers, project.cache_dir / "runs" / study)
     from insight.data.prepare import DataError
     try:
-        prepared = _prepare_apart(params, project, options.force)
+        prepared = _prepare_apart(params, project, options.force, warm_up=full)
     except DataError as exc:
         print(exc.report() if hasattr(exc, "report") else str(exc), file=sys.stderr)
         return 2

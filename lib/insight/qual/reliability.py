@@ -75,18 +75,20 @@ def weighted_kappa(a, b, weights: str | None = "linear", categories=None, confid
     a, b = list(a), list(b)
     if len(a) != len(b):
         raise ValueError(f"weighted_kappa needs the same units for both coders (got {len(a)} and {len(b)} codes)")
-    keep = [i for i in range(len(a)) if pd.notna(a[i]) and pd.notna(b[i])]
-    a, b = [a[i] for i in keep], [b[i] for i in keep]
-    cats = list(categories) if categories is not None else sorted(set(a) | set(b))
-    if len(a) < 2 or len(set(a) | set(b)) < 2:
+    # units both coders coded (missing as pd.isna, value by value, but in one vectorised pass)
+    keep = ~(pd.Series(a, dtype=object).isna().to_numpy() | pd.Series(b, dtype=object).isna().to_numpy())
+    a, b = [x for x, k in zip(a, keep) if k], [y for y, k in zip(b, keep) if k]
+    seen = set(a) | set(b)
+    cats = list(categories) if categories is not None else sorted(seen)
+    if len(a) < 2 or len(seen) < 2:
         return (float("nan"), float("nan"), float("nan"))
     pos = {c: i for i, c in enumerate(cats)}
-    unknown = sorted((set(a) | set(b)) - set(pos), key=str)
+    unknown = sorted(seen - set(pos), key=str)
     if unknown:
         raise ValueError(f"codes {unknown} are not among the categories {cats}; add them to the categories")
     table = np.zeros((len(cats), len(cats)))
-    for x, y in zip(a, b):
-        table[pos[x], pos[y]] += 1
+    np.add.at(table, (np.fromiter((pos[x] for x in a), dtype=np.intp, count=len(a)),
+                      np.fromiter((pos[y] for y in b), dtype=np.intp, count=len(b))), 1)
     wt = {None: None, "linear": "linear", "quadratic": "quadratic"}.get(weights, "bad")
     if wt == "bad":
         raise ValueError(f"weights must be 'linear', 'quadratic' or None, not {weights!r}")
