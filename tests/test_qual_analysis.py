@@ -1,6 +1,8 @@
 """Qualitative analyses on small hand-made data with hand-computed expectations."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -93,6 +95,23 @@ def test_co_occurrence_units():
     # participants: P1 {a,b}, P2 {b,c}, P3 {a}, P4 {c}, P5 {a,b}, P6 {d}
     assert part.loc["a", "b"] == 2 and part.loc["b", "c"] == 1 and part.loc["a", "a"] == 3
     assert qa.top_pairs(part).iloc[0].tolist() == ["a", "b", 2]
+
+
+def test_co_occurrence_matches_a_crosstab_on_many_units():
+    """The indicator-matrix product equals the crosstab of the (unit, code) pairs (reference), with
+    repeated pairs and missing codes, codes in sorted order."""
+    import numpy as np
+    rng = np.random.default_rng(3)
+    n = 5000
+    seg = pd.DataFrame({"segment_id": rng.integers(0, 1200, n).astype(str),
+                        "code": rng.choice(["z", "m", "a", "q", None], n)})
+    qd = SimpleNamespace(segments=seg)
+    got = qa.co_occurrence(qd, unit="segment")
+    pairs = seg.dropna().drop_duplicates()
+    x = pd.crosstab(pairs["segment_id"], pairs["code"]).clip(upper=1)
+    ref = x.T @ x
+    assert list(got.index) == ["a", "m", "q", "z"] == list(got.columns)
+    assert (got.to_numpy() == ref.to_numpy()).all() and got.attrs["units"] == pairs["segment_id"].nunique()
 
 
 def test_saturation_curve():

@@ -168,9 +168,13 @@ def co_occurrence(qd: QualData, unit: str = "segment") -> pd.DataFrame:
     if pairs.empty:
         m = pd.DataFrame()
     else:
-        x = pd.crosstab(pairs[key], pairs["code"]).clip(upper=1)
-        m = x.T @ x
-        m.index.name, m.columns.name = "code", "code"
+        # unit x code indicator (each pair once, so 0/1) as a dense array, then X'X: the same counts
+        # as a crosstab of the pairs, without building a frame of every unit (300,000 at the largest demo)
+        codes = pd.Index(sorted(pairs["code"].unique()), name="code")
+        units, _ = pd.factorize(pairs[key])
+        x = np.zeros((int(units.max()) + 1, len(codes)))
+        x[units, codes.get_indexer(pairs["code"])] = 1.0
+        m = pd.DataFrame((x.T @ x).round().astype("int64"), index=codes, columns=codes.copy())
     m.attrs["unit"] = "same segment (excerpt)" if unit == "segment" else "same participant"
     m.attrs["units"] = int(pairs[key].nunique()) if len(pairs) else 0
     return m

@@ -99,8 +99,13 @@ def saturation_plot(curve: pd.DataFrame, batch: int = 3):
     """Cumulative distinct codes (line) and new codes (bars) per additional interview."""
     _fonts()
     fig, ax = plt.subplots(figsize=(7.5, 3.8))
-    ax.bar(curve["interview"], curve["new_codes"], color="#56b4e9", label="new codes in this interview")
-    ax.plot(curve["interview"], curve["cumulative_codes"], color="#0072b2", marker="o", ms=3,
+    n = curve["interview"].to_numpy()
+    if len(curve) <= 150:
+        ax.bar(n, curve["new_codes"], color="#56b4e9", label="new codes in this interview")
+    else:   # hundreds of interviews: the same bars as one outline (thousands of bars take seconds to draw)
+        ax.stairs(curve["new_codes"].to_numpy(), np.append(n - 0.5, n[-1] + 0.5), fill=True, color="#56b4e9",
+                  label="new codes in this interview")
+    ax.plot(n, curve["cumulative_codes"], color="#0072b2", marker="o" if len(curve) <= 150 else None, ms=3,
             label="codes found so far")
     if len(curve) > batch:
         ax.axvspan(curve["interview"].iloc[-batch] - 0.5, curve["interview"].iloc[-1] + 0.5, color="#eeeeee",
