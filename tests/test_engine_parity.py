@@ -278,6 +278,25 @@ def test_revenue_per_customer_edge_cases(orders_on):
     assert abs(got["E"] - 45.0) < MONEY and abs(got["C"] + 12.0) < MONEY    # unflagged credits are netted here
 
 
+# revenue in the 182 days before and from each anchor on (lines not flagged is_return), hand-computed
+# from edge_orders: A's o3 falls on its anchor (after), E's credit counts, F's window starts
+# 2024-01-01 (182 days before 2024-07-01) so o8 is out, Z has no lines, C's unflagged return counts
+SPEND_ANCHORS = pd.DataFrame({"key": ["k1", "k2", "k3", "k4", "k5"], "customer_id": ["A", "E", "F", "Z", "C"],
+                              "at": pd.to_datetime(["2024-02-10", "2024-02-02", "2024-07-01", "2024-03-01", "2024-01-20"])})
+SPEND = {"k1": (35.0, 30.0), "k2": (50.0, -5.0), "k3": (19.99, 0.0), "k4": (0.0, 0.0), "k5": (0.0, -12.0)}
+
+
+def _spend_ok(orders):
+    got = E.spend_around(orders, SPEND_ANCHORS, days=182)
+    assert list(got.index) == list(SPEND)
+    for k, (before, after) in SPEND.items():
+        assert abs(got.loc[k, "before"] - before) < MONEY and abs(got.loc[k, "after"] - after) < MONEY, k
+
+
+def test_spend_around_edge_cases(orders_on):
+    _spend_ok(orders_on)
+
+
 # purchases per customer and product, 2024-01-01 .. 2024-04-30 (whole days: D's 23:00 line counts),
 # hand-computed from edge_orders: returns, credits and C's unflagged return are not purchases
 PRODUCT_SALES = {("A", "p1"): (30.0, 2), ("A", "p2"): (5.0, 1), ("A", "p3"): (30.0, 1), ("B", "p1"): (100.0, 1),
@@ -372,6 +391,7 @@ def test_pyspark_edge_cases(spark_con, edge_parquet, tmp_path):
     assert sorted(got.index) == sorted(want) and all(abs(got[k] - v) < MONEY for k, v in want.items())
     _product_sales_ok(orders)
     _customer_sales_ok(orders)
+    _spend_ok(orders)
     usage_frame().to_parquet(tmp_path / "usage.parquet", index=False, coerce_timestamps="us")
     _usage_ok(spark_con.read_parquet(str(tmp_path / "usage.parquet"), table_name="edge_usage"))
 

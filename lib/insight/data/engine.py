@@ -520,6 +520,29 @@ def revenue_per_customer(orders, start=None, end=None) -> pd.Series:
     return got.set_index("customer_id")["revenue"].astype(float).sort_index()
 
 
+def spend_around(orders, anchors: pd.DataFrame, days: int = 182) -> pd.DataFrame:
+    """Revenue before and after a moment per anchor: `anchors` has key, customer_id and at (one row
+    per key, e.g. a survey respondent and when they answered). Over the lines of _flagged_lines of
+    the anchor's customer: before = at - days <= order_date < at, after = at <= order_date < at + days.
+    The anchors go to the engine (a small table) and one row per key comes back, index key, zeros for
+    keys without lines; the order lines stay where they are."""
+    import ibis
+
+    t = _flagged_lines(orders)
+    a = _memtable(pd.DataFrame({"key": anchors["key"].astype(object).to_numpy(),
+                                "customer_id": anchors["customer_id"].astype(str).astype(object).to_numpy(),
+                                "at": pd.to_datetime(anchors["at"]).astype("datetime64[us]").to_numpy()}))
+    j = t.join(a, t.customer_id == a.customer_id)
+    span = _interval(days)
+    before = (j.order_date >= j["at"] - span) & (j.order_date < j["at"])
+    after = (j.order_date >= j["at"]) & (j.order_date < j["at"] + span)
+    out = j.group_by("key").agg(before=ibis.ifelse(before, j.revenue, 0.0).sum(),
+                                after=ibis.ifelse(after, j.revenue, 0.0).sum())
+    got = _fetch(out).set_index("key")[["before", "after"]].astype(float)
+    keys = pd.Index(pd.unique(anchors["key"].astype(object).to_numpy()), name="key")
+    return got.reindex(keys).fillna(0.0)
+
+
 def customer_sales(orders, start=None, end=None) -> pd.DataFrame:
     """Per customer_id (as text; index, sorted), over the lines of _flagged_lines: revenue, orders
     (distinct order_id) and, when the table has product_id, main_product (the product with the most

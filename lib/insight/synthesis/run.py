@@ -71,7 +71,7 @@ def synthesize(study) -> Synthesis:
     else:
         s.notes.append("No survey in this study: group differences and key drivers need survey answers.")
     if resp is not None and study.has("customers") and "customer_id" in resp.columns:
-        orders = study.table("orders") if study.has("orders") else None
+        orders = study.engine.table("orders") if study.has("orders") else None   # summed per respondent on the engine
         linked = triangulate.link_survey_to_crm(resp, study.table("customers"), orders, cfg.say_do_months)
         if len(linked):
             s.say_do = triangulate.say_do_gap(linked)

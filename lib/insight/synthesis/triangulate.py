@@ -2,7 +2,6 @@
 praise a product and cancel anyway — never decide from one source)."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
@@ -16,10 +15,12 @@ def nps_category(score: pd.Series) -> pd.Series:
     return cat
 
 
-def link_survey_to_crm(responses: pd.DataFrame, customers: pd.DataFrame, orders: pd.DataFrame | None = None,
+def link_survey_to_crm(responses: pd.DataFrame, customers: pd.DataFrame, orders=None,
                        months: int = 9, nps_col: str = "q_nps") -> pd.DataFrame:
     """One row per completed respondent linked to a customer: NPS category, whether the customer churned
-    within `months` after answering, and (with orders) revenue in the 6 months before and after."""
+    within `months` after answering, and (with orders: a DataFrame or a study table on the engine)
+    revenue of the lines not flagged as returns in the 182 days before answering and from then on
+    (insight.data.engine.spend_around: only one row per respondent comes back)."""
     need = {"customer_id", "submitted_at", nps_col}
     missing = need - set(responses.columns)
     if missing:
@@ -33,14 +34,12 @@ def link_survey_to_crm(responses: pd.DataFrame, customers: pd.DataFrame, orders:
     horizon = linked["answered"] + pd.DateOffset(months=months)
     linked["churned_after"] = churn.notna() & (churn > linked["answered"]) & (churn <= horizon)
     linked["nps_category"] = nps_category(linked[nps_col])
-    if orders is not None and not orders.empty:
-        o = orders[~orders.get("is_return", pd.Series(False, index=orders.index)).astype(bool)]
-        o = o[["customer_id", "order_date", "revenue"]].merge(linked[["respondent_id", "customer_id", "answered"]],
-                                                              on="customer_id")
-        delta = (pd.to_datetime(o["order_date"]) - o["answered"]).dt.days
-        o["before"] = np.where((delta < 0) & (delta >= -182), o["revenue"], 0.0)
-        o["after"] = np.where((delta >= 0) & (delta < 182), o["revenue"], 0.0)
-        spend = o.groupby("respondent_id")[["before", "after"]].sum()
+    from insight.data.engine import is_table, spend_around
+
+    if orders is not None and (is_table(orders) or not orders.empty):
+        anchors = linked[["respondent_id", "customer_id", "answered"]].rename(columns={"respondent_id": "key",
+                                                                                      "answered": "at"})
+        spend = spend_around(orders, anchors, days=182)
         linked = linked.merge(spend, left_on="respondent_id", right_index=True, how="left")
         linked[["before", "after"]] = linked[["before", "after"]].fillna(0.0)
         linked["cut_spend"] = (linked["before"] > 0) & (linked["after"] < 0.5 * linked["before"])
