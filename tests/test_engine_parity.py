@@ -507,6 +507,11 @@ def _journey_ok(events, customers):
         wide[len(times) - 1] = wide.get(len(times) - 1, 0) + 1
     assert wide == {3: 1, 1: 1, 2: 2, 0: 1}                      # 30 days: v2 signs up; v5 ... trial after 24 d
     assert E.journey_funnel_counts(events, JSTEPS, 30, by=()).set_index("last")["visitors"].to_dict() == wide
+    narrow: dict = {}
+    for times, *_ in want.values():
+        narrow[len(times) - 1] = narrow.get(len(times) - 1, 0) + 1
+    both = E.journey_funnel_windows(events, JSTEPS, [7.0, 30.0])     # the several windows of one read
+    assert {w: c.set_index("last")["visitors"].to_dict() for w, c in both.items()} == {7.0: narrow, 30.0: wide}
     # leads: hand-made. v5 qualified day 6.5, onboarded day 20 (13.5 d later), trial day 30 without purchase;
     # v6 qualified, never onboarded; v1 and v3 trials (v1 converts on day 9)
     leads = E.journey_leads(events, customers, qualified="qualified", onboarded="onboarded", trial="trial",
