@@ -338,6 +338,27 @@ def test_encodings_detected(tmp_path, text, encoding, expected):
     assert f"encoding {expected}" in prep.details["customers"][0]
 
 
+@pytest.mark.parametrize("text, encoding, expected", [
+    # a few lines of Chinese in GBK: too short for charset-normalizer, which guesses cp1252 or cp949
+    ("客户,金额\nA,100\n", "gbk", "gb18030"),
+    ("id,name\n1,王芳\n2,李娜\n", "gbk", "gb18030"),
+    ("订单号,客户,日期,金额\nO1,C1,2024-01-05,120.5\n", "gbk", "gb18030"),
+    ("备注\n“好”，非常满意！\n", "gbk", "gb18030"),
+    ("产品\n华为Mate60手机\n", "gbk", "gb18030"),
+    # short Western files stay Western: an accented letter read as GB18030 lands inside a word
+    ("name,city\nMüller,Köln\n", "cp1252", "cp1252"),
+    ("id,note\n1,naïve résumé\n", "cp1252", "cp1252"),
+    ("x\nStraße\n", "cp1252", "cp1252"),
+    ("x\nÉmile\n", "cp1252", "cp1252"),
+    # Japanese keeps charset-normalizer's answer
+    ("名前,都市\n田中,東京\n", "shift_jis", "cp932"),
+])
+def test_short_files_decoded_in_their_encoding(text, encoding, expected):
+    from insight.data.loaders import decode
+    got, enc, reason = decode(text.encode(encoding))
+    assert (got, enc, reason) == (text, expected, None)
+
+
 def test_declared_encoding_used_and_wrong_one_reported(tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "c.csv").write_bytes(ZH.encode("gb18030"))

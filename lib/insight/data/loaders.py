@@ -137,6 +137,37 @@ def _sniff_binary(raw: bytes) -> str | None:
     return None
 
 
+_SHORT = 4096   # non-ASCII bytes below which a statistical guess of the encoding is unreliable
+_KOREAN = {"cp949", "euc_kr", "johab", "iso2022_kr"}
+
+
+def _short_chinese(raw: bytes) -> bool:
+    """A short export in GBK/GB18030 (a supported encoding) that charset-normalizer, with too little
+    text to go on, takes for Korean or a Western code page: it decodes as GB18030, its non-ASCII
+    letters are Chinese ideographs, and few of them touch a Latin letter (a Western accented letter
+    read as GB18030 swallows the letter after it and lands inside a word: Müller, Åse, Straße).
+    Korean in a short file is read as Chinese by this rule (its bytes decode alike); Korean is not
+    among the encodings the loader supports, and `encoding:` in params declares it."""
+    import unicodedata
+
+    if sum(b >= 0x80 for b in raw) >= _SHORT:
+        return False
+    try:
+        text = raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return False
+    letters = [i for i, ch in enumerate(text) if ord(ch) >= 0x80 and unicodedata.category(ch).startswith("L")]
+    hanzi = [i for i in letters if 0x4E00 <= ord(text[i]) <= 0x9FFF]
+    if not hanzi or len(hanzi) < 0.95 * len(letters):
+        return False
+
+    def latin(i):
+        return 0 <= i < len(text) and text[i].isascii() and text[i].isalpha()
+
+    touching = sum(latin(i - 1) or latin(i + 1) for i in hanzi)
+    return touching <= 0.3 * len(hanzi)
+
+
 def decode(raw: bytes, declared: str = "auto") -> tuple[str | None, str, str | None]:
     """(text, encoding used, reason it failed)."""
     if declared and declared.lower() != "auto":
@@ -168,6 +199,8 @@ def decode(raw: bytes, declared: str = "auto") -> tuple[str | None, str, str | N
     guess = (best.encoding if best else "").lower().replace("-", "_")
     if guess in ("gbk", "gb2312"):
         guess = "gb18030"  # the superset Windows writes for "Chinese (Simplified)"
+    if (guess in _KOREAN or guess not in _CJK) and _short_chinese(raw):
+        guess = "gb18030"
     if guess in _CJK:
         try:
             return raw.decode(guess), guess, None
