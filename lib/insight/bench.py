@@ -230,28 +230,21 @@ def engine_stages(project: Project, study: str, copies: int, backends: tuple[str
     return _timed_python(project, code, f"engine stages ({copies}x the prepared orders)")
 
 
-# What each home-made speed-up is worth: the same cold run and preparation with it switched off. The
-# guide's rule: a fork server or a patch of another library is kept only while a benchmark shows it pays.
-ABLATIONS = {"warm kernels off (plain ipykernel per notebook)": {"INSIGHT_WARM_KERNELS": "0"},
-             "pandas isin speed-up off": {"INSIGHT_SPEEDUPS": "0"}}
+# What each home-made speed-up is worth: the same cold run with it switched off. The rule: a home-made
+# server (or a patch of another library) is kept only while a benchmark shows it pays.
+ABLATIONS = {"warm kernels off (plain ipykernel per notebook)": {"INSIGHT_WARM_KERNELS": "0"}}
 
 
-def ablation(project: Project, study: str, jobs: int | None, emit, cold: dict, prep: dict) -> dict:
-    """Cold runs and the data preparation with each speed-up off, against the same figures with all on."""
+def ablation(project: Project, study: str, jobs: int | None, emit, cold: dict) -> dict:
+    """A cold run with each speed-up off, against the cold run with all on."""
     out = {}
     for name, env in ABLATIONS.items():
         shutil.rmtree(project.study_cache(study), ignore_errors=True)
         off = run_report_timed(project, study, f"cold, {name}", True, jobs, env)
         emit(off)
-        row = {"cold_s": off.get("total_seconds"), "cold_cpu_s": off.get("cpu_seconds"),
-               "cold_s_saved": _saved(off.get("total_seconds"), cold.get("total_seconds")),
-               "cold_cpu_s_saved": _saved(off.get("cpu_seconds"), cold.get("cpu_seconds"))}
-        if "INSIGHT_SPEEDUPS" in env:
-            p = _timed_python(project, PREPARE.format(study=study), f"data preparation alone, {name}", env)
-            emit(p)
-            row.update(data_preparation_s=p.get("seconds_in_process"),
-                       data_preparation_s_saved=_saved(p.get("seconds_in_process"), prep.get("seconds_in_process")))
-        out[name] = row
+        out[name] = {"cold_s": off.get("total_seconds"), "cold_cpu_s": off.get("cpu_seconds"),
+                     "cold_s_saved": _saved(off.get("total_seconds"), cold.get("total_seconds")),
+                     "cold_cpu_s_saved": _saved(off.get("cpu_seconds"), cold.get("cpu_seconds"))}
     return out
 
 
@@ -283,7 +276,7 @@ def bench_scale(scale: float, study: str, jobs: int | None, base: Path, emit, pl
         p = run_plain(project, study)
         p["ratio_plain_over_workbook_cold"] = round(p["total_seconds"] / max(cold.get("total_seconds", 0), 1e-9), 2)
         emit(p)
-    ablated = ablation(project, study, jobs, emit, cold, prep) if ablate else None
+    ablated = ablation(project, study, jobs, emit, cold) if ablate else None
     return {"scale": scale, "order_lines": prep.get("order_lines") or gen.get("order_lines"),
             "generation_s": gen.get("total_seconds"), "generation_cached": gen.get("cached"),
             "data_preparation_s": prep.get("seconds_in_process"), "cold_s": cold.get("total_seconds"),
@@ -302,8 +295,8 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=None)
     ap.add_argument("--only-small", action="store_true", help="skip the 10x scale (e.g. too little memory)")
     ap.add_argument("--plain", action="store_true", help="also time plain papermill + nbconvert")
-    ap.add_argument("--ablation", action="store_true", help="at SCALE, also the cold run and preparation with each "
-                    "home-made speed-up switched off (warm kernels, the pandas isin patch): what each is worth")
+    ap.add_argument("--ablation", action="store_true", help="at SCALE, also the cold run with the home-made speed-up "
+                    "switched off (the fork server of warm kernels): what it is worth")
     ap.add_argument("--stages", action="store_true", help="only time the engine aggregations at SCALE and 10x its "
                     "order lines (DuckDB; PySpark too when installed), on the prepared study of an earlier run")
     args = ap.parse_args(argv)

@@ -1,65 +1,48 @@
-"""Work-arounds for pandas performance traps that bite at benchmark scale (1M order lines).
+"""Fast paths through public library APIs where pandas is slow at benchmark scale (1M order lines).
 
-`install()` is idempotent and changes no result, only how fast it is computed:
+- `isin(s, values)`: `s.isin(values)` for text columns. pandas 3.1's `isin` on its default `str` dtype
+  (Arrow strings) builds one Arrow scalar per element of `values` in a Python loop: a million customer
+  ids cost 5 s, 40,000 distinct ids 0.2 s. Here the values go to `pyarrow.compute.is_in` as one Arrow
+  array (0.02 s for the million), with pandas' own rules: a missing value matches a missing value
+  among `values`, values of another type never match text. Anything else (other dtypes, few values,
+  values Arrow cannot hold as text) is pandas' `isin` itself.
 
-- pandas 3's `ArrowStringArray.isin(values)` (the default `str` dtype) builds one pyarrow scalar
-  per element of `values` in a Python loop: `customers["customer_id"].isin(orders["customer_id"])`
-  with a million orders costs seconds. Here, when `values` is large, it is first reduced to its
-  distinct values (in C: pyarrow's `unique` for Arrow strings, pandas' hash table otherwise);
-  membership is the same set test, so the result is identical.
-
-It is installed by `insight.study` and `insight.data.prepare` (the paths every notebook and the
-data preparation take); analyses called directly on DataFrames work unchanged without it.
-INSIGHT_SPEEDUPS=0 leaves pandas as it is (`make bench BENCH_ARGS=--ablation` measures the difference).
+The analyses call it where `values` can be a whole column or index of customers; an analyst's own
+`series.isin(...)` works unchanged (only slower on millions of values). It replaces a patch of
+pandas' internals that earlier versions installed (the benchmark measured both: the same saving).
 """
 from __future__ import annotations
 
-import os
+import numpy as np
+import pandas as pd
 
-_INSTALLED = False
-_SMALL = 512  # below this many values the original loop is as fast
+_SMALL = 512  # below this many values pandas' loop is as fast
 
 
-def _fast_isin(orig):
-    import numpy as np
-    import pandas as pd
+def isin(s: "pd.Series | pd.Index", values) -> "pd.Series | np.ndarray":
+    """`s.isin(values)`: a boolean Series on `s`'s index for a Series, a boolean array for an Index."""
+    dtype = s.dtype
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return s.isin(values)
+    try:
+        n = len(values)
+    except TypeError:
+        return s.isin(values)
+    if n <= _SMALL:
+        return s.isin(values)
     import pyarrow as pa
     import pyarrow.compute as pc
-    from pandas.core.arrays.string_arrow import ArrowStringArray
 
-    def isin(self, values):
-        try:
-            n = len(values)
-        except TypeError:
-            return orig(self, values)
-        if n <= _SMALL:
-            return orig(self, values)
-        arr = values.array if isinstance(values, (pd.Series, pd.Index)) else values
-        if isinstance(arr, ArrowStringArray):
-            distinct = pc.unique(arr._pa_array)
-            if isinstance(distinct, pa.ChunkedArray):
-                distinct = distinct.combine_chunks()
-            if len(distinct) == 0:
-                return np.zeros(len(self), dtype=bool)
-            distinct = distinct.cast(self._pa_array.type)
-            return np.array(pc.is_in(self._pa_array, value_set=distinct), dtype=np.bool_)
-        if isinstance(arr, (np.ndarray, pd.api.extensions.ExtensionArray)):
-            return orig(self, pd.unique(arr))
-        return orig(self, values)
-
-    isin._insight_fast = True
-    return isin
-
-
-def install() -> None:
-    global _INSTALLED
-    if _INSTALLED or os.environ.get("INSIGHT_SPEEDUPS", "1") == "0":
-        return
+    vals = values.array if isinstance(values, (pd.Series, pd.Index)) else values
+    if isinstance(vals, (set, frozenset, dict)):
+        vals = list(vals)
     try:
-        from pandas.core.arrays.string_arrow import ArrowStringArray
-    except ImportError:  # pragma: no cover - another pandas layout: nothing to fix
-        _INSTALLED = True
-        return
-    if not getattr(ArrowStringArray.isin, "_insight_fast", False):
-        ArrowStringArray.isin = _fast_isin(ArrowStringArray.isin)
-    _INSTALLED = True
+        right = pa.array(vals, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+        return s.isin(values)
+    if not (pa.types.is_string(right.type) or pa.types.is_large_string(right.type) or pa.types.is_null(right.type)):
+        return s.isin(values)   # e.g. numbers: pandas' rule is that they never match text
+    left = pa.array(s.array)
+    found = pc.is_in(left, value_set=pc.unique(right).cast(left.type))
+    mask = np.asarray(found, dtype=bool)
+    return pd.Series(mask, index=s.index, name=s.name) if isinstance(s, pd.Series) else mask

@@ -58,8 +58,6 @@ class Study:
         if name not in self._frames:
             import pandas as pd
 
-            from insight.speedups import install
-            install()
             df = pd.read_parquet(self.prepared.tables[name])
             for c in df.columns:   # stored as microseconds (readable by Spark); pandas works in nanoseconds
                 if str(df[c].dtype) == "datetime64[us]":

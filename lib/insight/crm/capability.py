@@ -29,6 +29,7 @@ import pandas as pd
 from insight.crm.attention_base import (
     active_customers, days_between, in_period, require_columns,
 )
+from insight.speedups import isin
 
 IDENTIFY_COLUMNS = ("company", "name", "email", "phone", "region", "country", "segment", "industry", "employees",
                     "signup_date", "owner", "acquisition_channel")
@@ -78,12 +79,12 @@ def interact_indicators(pop: pd.DataFrame, interactions: pd.DataFrame | None, *,
     require_columns(interactions, "interactions", ["customer_id", "date", "direction", "type"], "the interact dimension")
     it = in_period(interactions, "date", period)
     ids = pop["customer_id"].astype(str)
-    any_c = ids.isin(it["customer_id"].astype(str).unique())
-    out_c = ids.isin(it.loc[it["direction"] == "outbound", "customer_id"].astype(str).unique())
+    any_c = isin(ids, it["customer_id"].astype(str).unique())
+    out_c = isin(ids, it.loc[it["direction"] == "outbound", "customer_id"].astype(str).unique())
     rows = [_row("interact", "contacted in the period", float(any_c.mean()) if n else np.nan, base=n),
             _row("interact", "actively (outbound) contacted", float(out_c.mean()) if n else np.nan, base=n)]
     req = it.loc[(it["direction"] == "inbound") & it["type"].isin(list(request_types))]
-    req = req.loc[req["customer_id"].astype(str).isin(ids.unique())]
+    req = req.loc[isin(req["customer_id"].astype(str), ids.unique())]
     median = np.nan
     if "resolved_date" not in req.columns:
         rows.append(_row("interact", "requests answered in time", np.nan, detail="no resolved_date column"))
@@ -110,7 +111,7 @@ def know_indicators(pop: pd.DataFrame, sources: dict[str, pd.DataFrame | None]) 
             rows.append(_row("know", f"with {name}", np.nan, scored=False, detail=f"no {name} table"))
             continue
         measurable = True
-        has = ids.isin(table["customer_id"].dropna().astype(str).unique())
+        has = isin(ids, table["customer_id"].dropna().astype(str).unique())
         heard |= has
         rows.append(_row("know", f"with {name}", float(has.mean()) if n else np.nan, scored=False, base=n))
     rows.insert(0, _row("know", "with any voice-of-customer data", float(heard.mean()) if (n and measurable) else np.nan,

@@ -27,6 +27,7 @@ from insight.crm.purchases import (CrmInputError, account_customers, as_dates, a
                                    tenure_churn_dates, undated_churners)
 from insight.data.engine import purchase_day_counts, usage_windows
 from insight.stats import is_significant
+from insight.speedups import isin
 
 AT_RISK_RULES = (
     "A customer active at the cutoff is at risk when at least one of these holds: "
@@ -459,7 +460,7 @@ def at_risk(customers: pd.DataFrame, cutoff, orders: pd.DataFrame | None = None,
     if subscriptions is not None:
         rules_used.append("renewal_without_engagement")
         require(subscriptions, "subscriptions", ["customer_id", "start_date", "end_date"], "the renewal rule of the at-risk list")
-        s = subscriptions.loc[subscriptions["customer_id"].isin(idx)].copy()
+        s = subscriptions.loc[isin(subscriptions["customer_id"], idx)].copy()
         s["start_date"] = as_dates(s, "subscriptions", "start_date")
         s["end_date"] = as_dates(s, "subscriptions", "end_date")
         due = as_dates(s, "subscriptions", "renewal_date") if "renewal_date" in s else s["end_date"]
@@ -479,7 +480,7 @@ def at_risk(customers: pd.DataFrame, cutoff, orders: pd.DataFrame | None = None,
             idate = as_dates(i, "interactions", "date")
             recent = (idate <= C) & (idate > C - pd.Timedelta(days=config.engagement_days))
             contacted = pd.Index(i.loc[recent, "customer_id"].unique())
-        flag = pd.Series(idx.isin(next_due.index) & ~idx.isin(contacted), index=idx)
+        flag = pd.Series(isin(idx, next_due.index) & ~isin(idx, contacted), index=idx)
         out["renewal_without_engagement"] = flag
         nd = next_due.reindex(idx)
         reasons.append(_reason(flag, "renewal due " + nd.dt.strftime("%Y-%m-%d").fillna("") +

@@ -16,6 +16,7 @@ from insight.crm.attention_base import (
     AttentionDataError, add_product_names, check_values, fmt_pct, in_period, period_bounds, period_label,
     require_columns, to_dates,
 )
+from insight.speedups import isin
 
 
 def contacts(interactions, *, direction: str = "outbound", period=None, freq: str = "quarter",
@@ -124,7 +125,7 @@ def uncontacted(population: pd.DataFrame, cont: pd.DataFrame, *, by: list[str] |
     """Customers of the population nobody contacted: (the customers — ids and attributes only, no
     personal data — and a summary per attribute: customers, not contacted, share not contacted)."""
     require_columns(population, "customers", ["customer_id"], "the uncontacted customers")
-    reached = population["customer_id"].isin(cont["customer_id"].unique())
+    reached = isin(population["customer_id"], cont["customer_id"].unique())
     keep = ["customer_id"] + [c for c in by if c in population.columns]
     none = population.loc[~reached, keep + [c for c in ("status", "signup_date") if c in population.columns]]
     rows = []
@@ -177,8 +178,8 @@ def findings(population: pd.DataFrame, cont: pd.DataFrame, *, direction: str = "
     if n == 0:
         return []
     ids = population["customer_id"].astype(str)
-    reached = ids.isin(cont["customer_id"].astype(str).unique())
-    multi, contacted = multi_unit_share(cont.loc[cont["customer_id"].astype(str).isin(ids.unique())])
+    reached = isin(ids, cont["customer_id"].astype(str).unique())
+    multi, contacted = multi_unit_share(cont.loc[isin(cont["customer_id"].astype(str), ids.unique())])
     word = "actively contacted" if direction == "outbound" else "contacted"
     out = [dict(id="crm.contacts.coverage", source="crm", severity="info", metric=f"share {word}",
                 value=float(reached.mean()), base=n,

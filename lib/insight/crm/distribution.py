@@ -22,6 +22,7 @@ import pandas as pd
 
 from insight.crm.purchases import CrmInputError, collapse, period_name, require
 from insight.data.engine import product_sales
+from insight.speedups import isin
 
 
 def _check_products(orders, products: pd.DataFrame) -> None:
@@ -209,10 +210,10 @@ def buyer_rate_comparison(sales: pd.DataFrame, customers: pd.DataFrame, by: str,
     require(customers, "customers", ["customer_id", by])
     buyers = sales.loc[sales[level] == item, "customer_id"].unique()
     c = customers.loc[customers[by].notna(), ["customer_id", by]].drop_duplicates("customer_id")
-    c = c.loc[c["customer_id"].isin(sales["customer_id"])]   # customers who bought anything
+    c = c.loc[isin(c["customer_id"], sales["customer_id"])]   # customers who bought anything
     if group not in set(c[by].unique()):
         raise CrmInputError(f"customers.{by} has no value {group!r}; values: {sorted(map(str, c[by].unique()))}")
-    bought = c["customer_id"].isin(buyers)
+    bought = isin(c["customer_id"], buyers)
     ing = c[by] == group
     k1, n1 = int(bought[ing].sum()), int(ing.sum())
     k0, n0 = int(bought[~ing].sum()), int((~ing).sum())

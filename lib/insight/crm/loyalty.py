@@ -27,6 +27,7 @@ import pandas as pd
 from insight.crm.purchases import CrmInputError, account_customers, as_dates, as_numbers, require
 from insight.data.engine import purchase_day_counts
 from insight.stats import is_significant
+from insight.speedups import isin
 
 LOYALTY_METHOD = (
     "Each component is put on a 0-100 scale: a survey answer as (answer - lowest) / (highest - lowest) x 100 on its answer "
@@ -100,7 +101,7 @@ def loyalty_frame(components: dict, customers: pd.DataFrame, as_of, survey: pd.D
         if survey is None:
             raise CrmInputError("the loyalty index uses survey answers (trust, satisfaction, ...) but the study has no survey_responses")
         resp = latest_responses(survey)
-        resp = resp.loc[resp.index.isin(cust.index)]
+        resp = resp.loc[isin(resp.index, cust.index)]
         missing = [v["measure"] for v in comps.values() if v["source"] == "survey" and v["measure"] not in resp.columns]
         if missing:
             raise CrmInputError(f"table 'survey_responses' lacks question column(s) {', '.join(missing)} used by the loyalty index; "

@@ -12,6 +12,7 @@ import pandas as pd
 
 from insight.checks import InputError, require_columns
 from insight.checks import as_dates as _as_dates
+from insight.speedups import isin
 
 
 class CrmInputError(InputError):
@@ -73,7 +74,7 @@ def purchases(orders: pd.DataFrame, customers: pd.DataFrame | None = None) -> pd
     o["revenue"] = as_numbers(o, "orders", "revenue")
     o = o.loc[o["order_date"].notna()]
     if customers is not None:
-        o = o.loc[o["customer_id"].isin(customers["customer_id"])]
+        o = o.loc[isin(o["customer_id"], customers["customer_id"])]
     return o
 
 

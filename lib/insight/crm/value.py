@@ -29,6 +29,7 @@ from scipy import optimize, special
 
 from insight.crm.purchases import CrmInputError
 from insight.data.engine import customer_orders, purchase_day_counts, purchase_day_rows, purchase_span
+from insight.speedups import isin
 
 RFM_METHOD = (
     "Recency = days from the last purchase to the reference date; frequency = number of days with a "
@@ -428,7 +429,7 @@ def tracking(orders: pd.DataFrame, split, end=None, unit_days: float = 7.0, mode
     if not len(edges) or edges[-1] < end_day + 1:        # the last period ends on the end day (may be shorter)
         edges = np.append(edges, float(end_day + 1))
     n_periods = len(edges)
-    rep = tx.loc[tx["repeat"] & tx["customer_id"].isin(cohort.index), "day"].to_numpy()
+    rep = tx.loc[tx["repeat"] & isin(tx["customer_id"], cohort.index), "day"].to_numpy()
     actual = np.histogram(rep, bins=np.concatenate([[0], edges]))[0].astype(float)
     first_day = np.sort(cohort.to_numpy(dtype=float))
     # each customer can repeat from the day after the first purchase: exposure (edge - s - 1) / unit

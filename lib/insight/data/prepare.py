@@ -47,9 +47,7 @@ from insight.data.schema import TABLES
 from insight.data.validate import check_references, missing_warnings, validate_table
 from insight.params import Problem
 from insight.paths import PACKAGE_DIR, Project
-from insight.speedups import install as _install_speedups
-
-_install_speedups()
+from insight.speedups import isin
 
 FORMAT_VERSION = 1
 RESTRICTED = {"survey_responses": "started_at", "qual_sources": "date"}
@@ -593,7 +591,7 @@ def restrict_to_period(name: str, df: pd.DataFrame, params: Params, details: dic
                 f"{params.study.period.end} left out (by {col})")
             df = df.loc[keep].reset_index(drop=True)
     if name == "coded_segments" and kept_sources is not None:
-        keep = df["source_id"].isin(kept_sources).to_numpy(dtype=bool)
+        keep = isin(df["source_id"], kept_sources).to_numpy(dtype=bool)
         if not keep.all():
             details.setdefault("coded_segments", []).append(
                 f"{int((~keep).sum()):,} coded segments of sources outside the study period left out")

@@ -13,6 +13,7 @@ import pandas as pd
 from insight.labels import label, label_list, labels_of
 from insight.qual.model import INTERVIEW_KINDS, UNCODED_KINDS, QualData, QualDataError, has_cjk, mask_personal, shorten
 from insight.stats import is_significant
+from insight.speedups import isin
 
 
 def display_dates(df: pd.DataFrame) -> pd.DataFrame:
@@ -346,7 +347,7 @@ def _group_check(qd: QualData, h, supporters: set) -> tuple[str | None, float, f
     in_ref = attr.isin([str(g) for g in q.groups[1:]]) if len(q.groups) > 1 else (~in_focus & (attr != "unknown"))
     if not in_focus.any() or not in_ref.any():
         return None, np.nan, np.nan, f"no {focus} participant, or nobody to compare them with, among those heard"
-    has = people["participant_id"].astype(str).isin(supporters)
+    has = isin(people["participant_id"].astype(str), supporters)
     return focus, float(has[in_focus].mean()), float(has[in_ref].mean()), ""
 
 
@@ -378,7 +379,7 @@ def probing_depth(qd: QualData, kinds=INTERVIEW_KINDS, probe_phrases=None) -> pd
 
     phrases = DEFAULT_PROBE_PHRASES if probe_phrases is None else probe_phrases
     src = qd.sources[qd.sources["kind"].isin(list(kinds))]
-    seg = qd.segments[qd.segments["source_id"].isin(src["source_id"])].drop_duplicates(["segment_id"])
+    seg = qd.segments[isin(qd.segments["source_id"], src["source_id"])].drop_duplicates(["segment_id"])
     segs = seg.groupby("source_id").agg(coded_segments=("segment_id", "nunique"),
                                         from_probes=("is_probe", "sum"))
     turns = parse_transcripts(src["text"], phrases)   # every transcript in one vectorised pass
@@ -466,7 +467,7 @@ def probe_yield(qd: QualData, kinds=INTERVIEW_KINDS) -> pd.DataFrame:
     """Which codes surface mainly in answers to probes (the deeper drivers)? Per code: coded
     segments, from probes, share from probes."""
     src = qd.sources[qd.sources["kind"].isin(list(kinds))]
-    seg = qd.segments[qd.segments["source_id"].isin(src["source_id"])].drop_duplicates(["segment_id", "code"])
+    seg = qd.segments[isin(qd.segments["source_id"], src["source_id"])].drop_duplicates(["segment_id", "code"])
     g = seg.groupby("code").agg(segments=("segment_id", "nunique"), from_probes=("is_probe", "sum"))
     g["share_from_probes"] = g["from_probes"] / g["segments"]
     return g.sort_values("share_from_probes", ascending=False).reset_index()
@@ -483,7 +484,7 @@ def immersion_timeline(qd: QualData, max_chars: int = 160) -> pd.DataFrame:
     if src.empty:
         return pd.DataFrame(columns=cols)
     src["date"] = pd.to_datetime(src["date"], errors="coerce")
-    seg = qd.segments[qd.segments["source_id"].isin(src["source_id"])].drop_duplicates(["source_id", "code"])
+    seg = qd.segments[isin(qd.segments["source_id"], src["source_id"])].drop_duplicates(["source_id", "code"])
     out = src[["source_id", "date", "participant_id", "title", "text"]].merge(
         seg[["source_id", "code", "excerpt"]], on="source_id", how="left")
     out["code"] = out["code"].fillna("uncoded")
@@ -554,7 +555,7 @@ def expert_key_points(qd: QualData, n: int = 3, max_chars: int = 220) -> pd.Data
     if src.empty:
         return pd.DataFrame(columns=cols)
     names = qd.participants["name"].dropna().tolist() if "name" in qd.participants else []
-    seg = qd.segments[qd.segments["source_id"].isin(src["source_id"])].dropna(subset=["excerpt"])
+    seg = qd.segments[isin(qd.segments["source_id"], src["source_id"])].dropna(subset=["excerpt"])
     rows = []
     if len(seg):
         counts = seg.groupby(["source_id", "code"]).size().rename("k").reset_index()
@@ -566,7 +567,7 @@ def expert_key_points(qd: QualData, n: int = 3, max_chars: int = 220) -> pd.Data
         top = top.merge(best, on=["source_id", "code"])
         top["rank"] = top.groupby("source_id").cumcount() + 1
         rows.append(top.rename(columns={"excerpt": "key_point"})[["source_id", "rank", "code", "key_point"]])
-    uncoded = src[~src["source_id"].isin(seg["source_id"])].dropna(subset=["text"])
+    uncoded = src[~isin(src["source_id"], seg["source_id"])].dropna(subset=["text"])
     if len(uncoded):
         sents = uncoded[["source_id", "text"]].assign(sentence=uncoded["text"].astype(str).str.split(_SENT)).explode("sentence")
         sents["sentence"] = sents["sentence"].astype(str).str.strip()

@@ -16,6 +16,7 @@ import pandas as pd
 from insight.checks import InputError
 
 from insight.data.schema import QUAL_KINDS, TABLES
+from insight.speedups import isin
 
 TABLE_NAMES = ("participants", "qual_sources", "codebook", "coded_segments")
 INTERVIEW_KINDS = ("interview_1to1", "group_interview", "phone_interview", "video_interview", "focus_group")
@@ -117,7 +118,7 @@ class QualData:
                     "code(s) to the codebook (with a definition), or correct the code in the coding export.")
             if len(self.sources):
                 srcs = set(self.sources["source_id"].astype(str))
-                bad = seg[~seg["source_id"].astype(str).isin(srcs)]
+                bad = seg[~isin(seg["source_id"].astype(str), srcs)]
                 if len(bad):
                     problems.append(
                         f"{where}: coded_segments.source_id refers to source(s) missing from qual_sources: "
@@ -190,7 +191,7 @@ class QualData:
         """The subset whose sources are of these kinds (segments follow their sources)."""
         kinds = list(kinds)
         src = self.sources[self.sources["kind"].isin(kinds)]
-        seg = self.segments[self.segments["source_id"].isin(src["source_id"])]
+        seg = self.segments[isin(self.segments["source_id"], src["source_id"])]
         return QualData(self.participants, src, self.codebook, seg, origin=self.origin)
 
     def coded_participants(self) -> pd.DataFrame:

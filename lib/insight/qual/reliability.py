@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from insight.qual.model import QualDataError
+from insight.speedups import isin
 
 
 def cohen_kappa(a, b, labels=None) -> float:
@@ -224,7 +225,7 @@ def decisions(segments: pd.DataFrame, coders=None) -> pd.DataFrame:
                                 f"{', '.join(sorted(seg['coder'].unique()))}). Fix: correct the names in params.")
         seg = seg[seg["coder"].isin(coders)]
     n_coders = seg.groupby("segment_id")["coder"].nunique()
-    seg = seg[seg["segment_id"].isin(n_coders.index[n_coders >= 2])]
+    seg = seg[isin(seg["segment_id"], n_coders.index[n_coders >= 2])]
     if seg.empty:
         return pd.DataFrame(columns=["segment_id", "coder"])
     wide = pd.crosstab([seg["segment_id"], seg["coder"]], seg["code"]).clip(upper=1)

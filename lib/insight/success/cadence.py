@@ -17,6 +17,7 @@ import pandas as pd
 from insight.config.success import CADENCE_STEPS
 from insight.success._common import (Comparison, SuccessDataError, as_dates, compare_rates, customer_base,
                                      evidence_for, pct, require)
+from insight.speedups import isin
 
 STEP_LABELS = {
     "initial_assessment": "Initial assessment",
@@ -120,7 +121,7 @@ def customer_cadence(customers: pd.DataFrame, status: pd.DataFrame, as_of=None) 
     and on time, compliance (on-time share of due reviews) and `missed_checkup` (the one-month
     check-up was due and not held on time; NA when it was not due)."""
     cust = customer_base(customers, as_of)
-    cust = cust[cust["customer_id"].isin(status["customer_id"])]
+    cust = cust[isin(cust["customer_id"], status["customer_id"])]
     wide = status.pivot(index="customer_id", columns="step", values="status")
     wide.columns = [f"{c}_status" for c in wide.columns]
     agg = status.groupby("customer_id").agg(n_due=("due", "sum"),
@@ -310,7 +311,7 @@ def windows_table(windows: dict[str, tuple[int, int]]) -> pd.DataFrame:
 
 def renewal_timing_note(renewals: pd.Series, cust_status: pd.DataFrame) -> str:
     """How the one-year review was timed, for the windows table's note."""
-    n = int(cust_status["customer_id"].isin(renewals.index).sum()) if len(renewals) else 0
+    n = int(isin(cust_status["customer_id"], renewals.index).sum()) if len(renewals) else 0
     if not n:
         return ("No subscription renewal dates in the data: the one-year review is timed from signup, "
                 "its window ending on the signup's anniversary.")

@@ -27,6 +27,7 @@ from insight.checks import InputError
 from scipy import stats
 
 from insight.config.scope import DIMENSION_LABELS, SAMPLE_DIMENSIONS
+from insight.speedups import isin
 
 STATUS_LABELS = {
     "none": "⚠ none recruited",
@@ -723,7 +724,7 @@ def recruited_heard(study) -> tuple[int, int]:
     for name in ("qual_sources", "coded_segments"):
         if study.has(name) and "participant_id" in study.table(name).columns:
             ids |= set(study.table(name)["participant_id"].dropna().astype(str))
-    return len(rec), int(rec["participant_id"].astype(str).isin(ids).sum()) if "participant_id" in rec else 0
+    return len(rec), int(isin(rec["participant_id"].astype(str), ids).sum()) if "participant_id" in rec else 0
 
 
 def study_wave(study, responses: pd.DataFrame) -> int | None:
