@@ -175,6 +175,18 @@ def test_fork_server_preloads_without_threads_of_duckdb():
     assert out == ["False", "True", "True"]
 
 
+def test_kernels_talk_over_their_own_unix_sockets():
+    """Two notebooks starting at once once got the same free TCP port (chosen, released, then bound by
+    the kernel: "Address already in use"); kernels now use IPC sockets with a prefix of their own in
+    the temporary folder (not "kernel-ipc" in the notebook's folder)."""
+    import tempfile
+    from insight.forkkernel import kernel_manager_class
+    cls = kernel_manager_class()
+    a, b = cls(kernel_name="python3"), cls(kernel_name="python3")
+    assert a.transport == b.transport == "ipc"
+    assert a.ip != b.ip and os.path.dirname(a.ip) == tempfile.gettempdir()
+
+
 def test_launcher_falls_back_to_a_plain_kernel(tmp_path, project_root, monkeypatch):
     from insight import forkkernel
     from insight.runner import execute_job

@@ -385,8 +385,25 @@ def kernel_manager_class():
     which writes the exit status of a kernel found dead to $INSIGHT_KERNEL_EXIT_FILE (a plain kernel:
     -signal or the status; through the launcher: 128 + signal or the status), for the runner's message."""
     from jupyter_client import AsyncKernelManager
+    from traitlets import default
 
     class ForkKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _default_transport(self):
+            # Unix sockets named after the kernel's connection file, not TCP ports: two notebooks starting
+            # at once can be handed the same free port (chosen, released, then bound by the kernel), and
+            # the second kernel dies with "Address already in use"
+            return "ipc"
+
+        @default("ip")
+        def _default_ip(self):
+            # the sockets' path prefix (<prefix>-1 .. -5): unique per kernel and in the temporary folder,
+            # never "kernel-ipc" in the notebook's folder, where two kernels would share the names
+            # (jupyter_client removes the files when the kernel shuts down)
+            import tempfile
+            import uuid
+            return os.path.join(tempfile.gettempdir(), f"insight-k-{uuid.uuid4().hex[:16]}")
+
         async def is_alive(self) -> bool:
             alive = await AsyncKernelManager.is_alive(self)
             target = os.environ.get(ENV_EXIT_FILE)
