@@ -150,3 +150,38 @@ def test_pdf_says_what_to_install_when_chromium_is_missing(monkeypatch, tmp_path
     monkeypatch.delenv("INSIGHT_CHROMIUM", raising=False)
     with pytest.raises(PdfError, match=r"apt-get install chromium.*HTML reports do not need it"):
         build_pdf("2024-annual", Project(ROOT))
+
+
+def test_report_exporter_gives_the_page_nbconvert_would(tmp_path):
+    """render.exporter skips HTMLExporter's closing BeautifulSoup pass (alt text for images without it,
+    tabindex inside .jp-Notebook) and the lab template's bleach pass over highlighted code: on a
+    notebook with prose, hostile code, a table, an image with and without alt text, the page is the
+    same document as stock nbconvert's with the same template (compared after the same parse), and
+    the hostile code stays text."""
+    from bs4 import BeautifulSoup
+    from nbconvert import HTMLExporter
+
+    from insight.render import _PIXEL, exporter
+
+    v4 = nbformat.v4
+    hostile = 'x = "</div><script>alert(1)</script>" & 1 < 2  # <img src=x onerror=alert(2)>'
+    nb = v4.new_notebook(cells=[
+        v4.new_markdown_cell("# Title\n\nProse with *emphasis*, a date 2024-03-31 and a [link](https://example.org)."),
+        v4.new_code_cell(hostile, outputs=[v4.new_output(
+            "display_data", data={"text/html": '<table><tr><td class="n">1 &amp; 2</td></tr></table>'})]),
+        v4.new_code_cell("fig", outputs=[v4.new_output("display_data", data={"image/png": _PIXEL, "text/plain": "fig"})]),
+        v4.new_code_cell("show_figure(f)", outputs=[v4.new_output(
+            "display_data", data={"text/html": f'<figure><img alt="A chart" src="data:image/png;base64,{_PIXEL}"/></figure>'})]),
+    ])
+    nb.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
+    ours = exporter(Project(ROOT))
+    stock = HTMLExporter(config=ours.config)
+    assert type(ours) is not HTMLExporter and isinstance(ours, HTMLExporter)
+    resources = {"insight": {"title": "t"}, "metadata": {"name": "t"}}
+    mine, _ = ours.from_notebook_node(nb, resources=dict(resources))
+    theirs, _ = stock.from_notebook_node(nb, resources=dict(resources))
+    assert str(BeautifulSoup(mine, features="html.parser")) == theirs
+    page = BeautifulSoup(mine, features="html.parser")
+    assert not page.find_all("script") and not page.find_all(attrs={"onerror": True})   # the code stays text
+    assert hostile in page.get_text()
+    assert [i.get("alt") for i in page.find_all("img")] == ["No description has been provided for this image", "A chart"]

@@ -12,6 +12,7 @@ _DATE = re.compile(r"(?<![\w-])(\d{4}-\d{2}-\d{2})(?![\w-])")
 _RAW = re.compile(r"<(style|script|pre|textarea)\b.*?</\1>", re.S | re.I)
 _HEADING = re.compile(r'<h([23]) id="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
 _TAGS = re.compile(r"<[^>]+>")
+_IMG_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\balt\s*=)([^>]*?)\s*(/?)>", re.I)
 
 
 def _toc(body: str) -> str:
@@ -80,8 +81,36 @@ def warm_up(project: Project) -> None:
         pass
 
 
-def _new_exporter(project: Project):
+def _report_exporter_class():
     from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    class ReportExporter(HTMLExporter):
+        """nbconvert's HTMLExporter without its last step: a BeautifulSoup re-parse of the whole page
+        (html.parser over every embedded PNG, about half of the rendering time) that adds alt text to
+        images without it and a tabindex to cells inside a .jp-Notebook element. The report template
+        has no .jp-Notebook; the alt text is added here by a pattern over <img> tags (an analyst's
+        plt.show() has none; our figures always do). tests/test_report_reader.py checks that the page
+        is the same document as stock nbconvert's. The rest is HTMLExporter.from_notebook_node of the
+        pinned nbconvert."""
+
+        def from_notebook_node(self, nb, resources=None, **kw):
+            langinfo = nb.metadata.get("language_info", {})
+            lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+            self.register_filter("highlight_code", self.filters.get(
+                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            resources = self._init_resources(resources)
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            body, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+            return _IMG_WITHOUT_ALT.sub(r'<img\1 alt="No description has been provided for this image"\2>', body), resources
+
+    return ReportExporter
+
+
+def _new_exporter(project: Project):
     from traitlets.config import Config
 
     c = Config()
@@ -93,7 +122,7 @@ def _new_exporter(project: Project):
     c.TagRemovePreprocessor.enabled = True
     c.TagRemovePreprocessor.remove_cell_tags = {"remove-cell", "remove_cell"}
     c.TagRemovePreprocessor.remove_input_tags = {"remove-input", "remove_input"}
-    return HTMLExporter(config=c)
+    return _report_exporter_class()(config=c)
 
 
 # papermill's parameters cell (the notebook's defaults, e.g. study = "2024-annual") and the cell it
