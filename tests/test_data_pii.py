@@ -62,6 +62,24 @@ def test_pseudonymise_is_keyed_hmac_stable_and_key_dependent():
     assert pseudonymise(s, b"key-one").equals(a)
 
 
+@pytest.mark.parametrize("key", [b"key-one", b"k" * 64, b"a key longer than SHA-256's block of sixty-four bytes, hashed first", "clé"])
+def test_pseudonyms_of_many_values_are_the_same_hmac(key, monkeypatch):
+    """From pii._ON_DUCKDB distinct values on, the HMAC runs in DuckDB (RFC 2104 spelled out in SQL):
+    every pseudonym equals the standard library's HMAC-SHA256, whichever way it was computed, so a
+    customer id pseudonymised in a small table and in a large one stays the same pseudonym."""
+    import insight.data.pii as pii
+
+    values = [f" C{i:06d}\t" for i in range(pii._ON_DUCKDB + 50)] + \
+        ["Åse Ünal", "", " ", "日本語のテキスト", "\x1cid\u3000", "e" * 300, 42, 3.5, None]
+    s = pd.Series(values, dtype=object)
+    raw = key.encode("utf-8") if isinstance(key, str) else key
+    ref = ["anon-" + hmac.new(raw, str(v).strip().encode("utf-8"), hashlib.sha256).hexdigest()[:10] for v in values[:-1]]
+    big = pseudonymise(s, key)
+    assert big.iloc[:-1].tolist() == ref and pd.isna(big.iloc[-1])
+    monkeypatch.setattr(pii, "_ON_DUCKDB", len(values) + 1)   # the same values through the Python loop
+    assert pseudonymise(s, key).equals(big)
+
+
 def test_key_file_created_once_owner_only(tmp_path, monkeypatch):
     monkeypatch.delenv("INSIGHT_PII_KEY", raising=False)
     project = Project(tmp_path)

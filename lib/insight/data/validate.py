@@ -8,16 +8,14 @@ count, the first file rows and example values, and what to write in params or th
 """
 from __future__ import annotations
 
-import contextlib
 import difflib
-import os
-import threading
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
+from insight.data import scratch
 from insight.data.loaders import ROW
 from insight.data.mapping import allowed_values, norm_label
 from insight.data.problems import examples_text, many, problem, rows_text
@@ -76,7 +74,7 @@ def keys_are_unique(df: pd.DataFrame, key: list[str]) -> bool:
         keys = pyarrow.Table.from_pandas(df[key], preserve_index=False)
     except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError, TypeError, ValueError):
         return not df.duplicated(subset=key).any()
-    with _duckdb(keys=keys) as con:
+    with scratch.duckdb(keys=keys) as con:
         cols = ", ".join('"' + c.replace('"', '""') + '"' for c in key)
         # first over a 64-bit hash of the key (equal keys hash alike, so distinct hashes prove distinct
         # keys); only when two hashes meet are the keys themselves grouped (a collision, or a duplicate)
@@ -84,34 +82,6 @@ def keys_are_unique(df: pd.DataFrame, key: list[str]) -> bool:
                        ).fetchone()[0] == 0:
             return True
         return con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM keys GROUP BY ALL HAVING count(*) > 1)").fetchone()[0] == 0
-
-
-_CHECKS = threading.local()
-
-
-@contextlib.contextmanager
-def _duckdb(**tables):
-    """The in-memory DuckDB of the checks (one per thread, opened once: a connection costs 15-20 ms,
-    a dozen per preparation), with `tables` (Arrow) registered for one check and unregistered after
-    it, so nothing stays held. No progress bar: it would print into the study owner's terminal while
-    a check over millions of rows runs."""
-    import duckdb
-    con = getattr(_CHECKS, "con", None)
-    if con is None or _CHECKS.pid != os.getpid():   # never a connection inherited through fork
-        _CHECKS.inherited = con   # kept, not closed: its locks and threads belong to the parent
-        con = duckdb.connect()
-        try:
-            con.execute("SET enable_progress_bar = false")
-        except duckdb.Error:   # inside Jupyter without ipywidgets DuckDB refuses the setting: it shows no bar there
-            pass
-        _CHECKS.con, _CHECKS.pid = con, os.getpid()
-    for name, table in tables.items():
-        con.register(name, table)
-    try:
-        yield con
-    finally:
-        for name in tables:
-            con.unregister(name)
 
 
 def validate_table(name: str, df: pd.DataFrame, file: str, segments: list[str] | None = None) -> list[Problem]:
@@ -226,7 +196,7 @@ def _unknown_values(values: pd.Series, known: pd.Series) -> pd.Index:
             return "string" if pyarrow.types.is_string(t) or pyarrow.types.is_large_string(t) else str(t)
 
         if v is not None and kind(v.schema.field("v").type) == kind(k.schema.field("k").type):
-            with _duckdb(vals=v, known=k) as con:
+            with scratch.duckdb(vals=v, known=k) as con:
                 got = con.execute("SELECT DISTINCT v FROM vals ANTI JOIN known ON vals.v = known.k "
                                   "WHERE v IS NOT NULL").fetchall()
             return pd.Index([r[0] for r in got], dtype=object)
