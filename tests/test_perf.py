@@ -163,6 +163,51 @@ def test_warm_kernels_run_notebooks_in_their_own_process(tmp_path, project_root)
     assert forkkernel.ENV_SOCKET not in os.environ
 
 
+def test_kernel_handshake_without_idle_waits(tmp_path, project_root, monkeypatch):
+    """The runner's kernels are connected to and shut down without jupyter_client's idle waits (0.2 s
+    of IOPub silence after kernel_info, 0.1 s polls at shutdown): the notebook's outputs are still each
+    cell's own (nbclient takes only the messages answering its request, even with stray IOPub traffic
+    right after the handshake), and a kernel that does not end when asked (a thread that keeps its
+    process alive) is still stopped by jupyter_client's escalation. INSIGHT_FAST_HANDSHAKE=0 gives
+    jupyter_client's own client back."""
+    import gc
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    from insight import forkkernel
+    from insight.runner import KERNEL_ENV, execute_job
+
+    fast = forkkernel.kernel_manager_class()(kernel_name="python3")
+    assert issubclass(fast.client_factory, AsyncKernelClient) and fast.client_factory is not AsyncKernelClient
+    monkeypatch.setenv("INSIGHT_FAST_HANDSHAKE", "0")
+    assert forkkernel.kernel_manager_class()(kernel_name="python3").client_factory is AsyncKernelClient
+    monkeypatch.delenv("INSIGHT_FAST_HANDSHAKE")
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell('study = "2024-annual"', metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("import sys, threading, time\n"
+                                          "print('first', flush=True); print('err', file=sys.stderr)"),
+                nbformat.v4.new_code_cell("6 * 7"),
+                nbformat.v4.new_code_cell("import gc; frozen = gc.get_freeze_count()\n"
+                                          "threading.Thread(target=time.sleep, args=(600,)).start()   # not a daemon\n"
+                                          "print(frozen > 0)")]
+    (tmp_path / "nbs").mkdir()
+    (tmp_path / "work").mkdir()
+    nbformat.write(nb, str(tmp_path / "nbs" / "stuck.ipynb"))
+    job = {"name": "stuck", "path": str(tmp_path / "nbs" / "stuck.ipynb"), "study": "2024-annual",
+           "root": str(project_root), "work_dir": str(tmp_path / "work"), "meta": {"title": "stuck"}}
+    with forkkernel.Server(tmp_path / "work", env=KERNEL_ENV):
+        res = execute_job(job)
+    assert res["status"] == "ok", res
+    assert res["duration"] < 60                      # stopped, not waited for (the thread sleeps 600 s)
+    out = nbformat.read(str(tmp_path / "work" / "stuck.ipynb"), as_version=4)
+    out.cells = [c for c in out.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    assert [(o.get("name"), o.get("text")) for o in out.cells[1].outputs] == [("stdout", "first\n"), ("stderr", "err\n")]
+    assert [o["data"]["text/plain"] for o in out.cells[2].outputs] == ["42"]
+    assert out.cells[3].outputs[0]["text"] == "True\n"   # the server's imports are frozen out of the collector
+    assert gc.get_freeze_count() == 0                # (in the server only, not in the runner)
+
+
 def test_fork_server_preloads_without_threads_of_duckdb():
     """The server forks kernels, which is safe only while it runs no threads of its own: its preload
     must not import duckdb (importing it starts a thread), while ibis (slow to import) is preloaded."""

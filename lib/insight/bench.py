@@ -232,7 +232,9 @@ def engine_stages(project: Project, study: str, copies: int, backends: tuple[str
 
 # What each home-made speed-up is worth: the same cold run with it switched off. The rule: a home-made
 # server (or a patch of another library) is kept only while a benchmark shows it pays.
-ABLATIONS = {"warm kernels off (plain ipykernel per notebook)": {"INSIGHT_WARM_KERNELS": "0"}}
+ABLATIONS = {"warm kernels off (plain ipykernel per notebook)": {"INSIGHT_WARM_KERNELS": "0"},
+             "jupyter_client's own handshake waits (0.2 s IOPub silence, 0.1 s exit polls)": {"INSIGHT_FAST_HANDSHAKE": "0"},
+             "nbconvert's own HTMLExporter (its closing BeautifulSoup pass)": {"INSIGHT_STOCK_EXPORTER": "1"}}
 
 
 def ablation(project: Project, study: str, jobs: int | None, emit, cold: dict) -> dict:
@@ -295,8 +297,9 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=None)
     ap.add_argument("--only-small", action="store_true", help="skip the 10x scale (e.g. too little memory)")
     ap.add_argument("--plain", action="store_true", help="also time plain papermill + nbconvert")
-    ap.add_argument("--ablation", action="store_true", help="at SCALE, also the cold run with the home-made speed-up "
-                    "switched off (the fork server of warm kernels): what it is worth")
+    ap.add_argument("--ablation", action="store_true", help="at SCALE, also a cold run with each home-made speed-up "
+                    "switched off in turn (the fork server of warm kernels, the kernel handshake without idle waits, "
+                    "the HTML exporter without its re-parse): what each is worth")
     ap.add_argument("--stages", action="store_true", help="only time the engine aggregations at SCALE and 10x its "
                     "order lines (DuckDB; PySpark too when installed), on the prepared study of an earlier run")
     args = ap.parse_args(argv)

@@ -232,6 +232,11 @@ def serve(path: str) -> None:
     from insight.safety import die_with_parent
     die_with_parent(signal.SIGTERM)   # during the imports SIGTERM simply ends the process
     _preload()
+    # what the server imported is never collected: moved out of the collector's sight (gc.freeze, made
+    # for forking servers), so that a kernel's collections do not walk, and thereby copy, the pages of
+    # millions of imported objects (a kernel's start went from 60-170 ms to 60 ms of initialisation)
+    import gc
+    gc.freeze()
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     if os.path.exists(path):
@@ -380,14 +385,91 @@ class Server:
         shutil.rmtree(os.path.dirname(self.path), ignore_errors=True)
 
 
+# How long a notebook's runner waits on its kernel besides the work itself. jupyter_client's defaults
+# cost about 0.4 s a notebook (10 s of a 25-notebook report): the client's sockets retry a connection
+# to a kernel that is not yet listening every 100 ms, `wait_for_ready` waits for 0.2 s of silence on
+# IOPub after the kernel answered, and the shutdown polls the kernel process every 100 ms.
+RECONNECT_MS = 5         # the client's sockets retry a connection to a starting kernel this often
+EXIT_POLL = 0.005        # seconds between looks at a kernel that was asked to shut down
+
+
+def fast_handshake() -> bool:
+    """INSIGHT_FAST_HANDSHAKE=0 gives jupyter_client's own waits (for `make bench --ablation`)."""
+    return os.environ.get("INSIGHT_FAST_HANDSHAKE", "1") != "0"
+
+
+def kernel_client_class():
+    """An AsyncKernelClient whose `wait_for_ready` returns as soon as the kernel has answered a
+    kernel_info request and its IOPub channel is shown to be connected (a message arrived on it),
+    without then waiting for 0.2 s of silence on IOPub: nbclient takes only the IOPub messages whose
+    parent is the request it sent, so a late status message of the handshake is never mistaken for
+    a cell's output. The protocol is otherwise jupyter_client's: kernel_info again until answered,
+    a dead kernel or the timeout raise RuntimeError."""
+    import asyncio
+    from queue import Empty
+
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    class ReadyKernelClient(AsyncKernelClient):
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
+            deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+            while True:
+                self.kernel_info()
+                try:
+                    msg = await self.shell_channel.get_msg(timeout=1)
+                except Empty:
+                    msg = None
+                if msg is not None and msg["msg_type"] == "kernel_info_reply":
+                    try:   # IOPub is connected when a message comes through it (the welcome or a status)
+                        await self.iopub_channel.get_msg(timeout=0.2)
+                    except Empty:
+                        pass
+                    else:
+                        self._handle_kernel_info_reply(msg)
+                        break
+                if not await self.is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+                await asyncio.sleep(0)
+            while True:   # what is already queued on IOPub is dropped; nothing is waited for
+                try:
+                    await self.iopub_channel.get_msg(timeout=0)
+                except Empty:
+                    break
+
+    return ReadyKernelClient
+
+
 def kernel_manager_class():
     """An AsyncKernelManager whose python kernels start through the fork server (when one runs), and
     which writes the exit status of a kernel found dead to $INSIGHT_KERNEL_EXIT_FILE (a plain kernel:
-    -signal or the status; through the launcher: 128 + signal or the status), for the runner's message."""
+    -signal or the status; through the launcher: 128 + signal or the status), for the runner's message.
+    Unless INSIGHT_FAST_HANDSHAKE=0, its kernels are connected to and shut down without idle waits
+    (kernel_client_class, RECONNECT_MS, EXIT_POLL)."""
+    import asyncio
+
     from jupyter_client import AsyncKernelManager
     from traitlets import default
 
+    fast = fast_handshake()
+
     class ForkKernelManager(AsyncKernelManager):
+        if fast:
+            @default("client_factory")
+            def _default_client_factory(self):
+                return kernel_client_class()
+
+            @default("context")
+            def _default_context(self):
+                import zmq
+                import zmq.asyncio
+
+                self._created_context = True
+                ctx = zmq.asyncio.Context()
+                ctx.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)   # default for every socket of this context
+                return ctx
+
         @default("transport")
         def _default_transport(self):
             # Unix sockets named after the kernel's connection file, not TCP ports: two notebooks starting
@@ -416,6 +498,21 @@ def kernel_manager_class():
                     except OSError:
                         pass
             return alive
+
+        async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+            """jupyter_client's shutdown, but a kernel asked to stop is looked at every few milliseconds
+            (EXIT_POLL) instead of every 0.1 s; one that is still running after shutdown_wait_time is
+            left to jupyter_client's own escalation (interrupt, terminate, kill)."""
+            if fast and not now and not restart and self.has_kernel and self.owns_kernel:
+                await self.interrupt_kernel()   # as jupyter_client does first (a cell may still run)
+                await self.request_shutdown()
+                end = time.monotonic() + max(self.shutdown_wait_time, 0) / 2
+                while time.monotonic() < end and await AsyncKernelManager.is_alive(self):
+                    await asyncio.sleep(EXIT_POLL)
+                # gone: jupyter_client only tidies up (its "kill" of an ended process sends nothing, where
+                # a second shutdown request would sit 0.1 s in the control socket's linger)
+                now = not await AsyncKernelManager.is_alive(self)
+            await AsyncKernelManager.shutdown_kernel(self, now=now, restart=restart)
 
         def format_kernel_cmd(self, extra_arguments=None):
             cmd = super().format_kernel_cmd(extra_arguments)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import html
+import os
 import re
 from pathlib import Path
 
@@ -122,6 +123,9 @@ def _new_exporter(project: Project):
     c.TagRemovePreprocessor.enabled = True
     c.TagRemovePreprocessor.remove_cell_tags = {"remove-cell", "remove_cell"}
     c.TagRemovePreprocessor.remove_input_tags = {"remove-input", "remove_input"}
+    if os.environ.get("INSIGHT_STOCK_EXPORTER") == "1":   # nbconvert's own HTMLExporter (make bench --ablation)
+        from nbconvert import HTMLExporter
+        return HTMLExporter(config=c)
     return _report_exporter_class()(config=c)
 
 

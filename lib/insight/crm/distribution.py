@@ -23,6 +23,7 @@ import pandas as pd
 from insight.crm.purchases import CrmInputError, collapse, period_name, require
 from insight.data.engine import product_sales
 from insight.speedups import isin
+from insight.stats import p_adjust
 
 
 def _check_products(orders, products: pd.DataFrame) -> None:
@@ -165,7 +166,6 @@ def concentration(sales: pd.DataFrame, by: str, level: str = "category", min_ind
     customer's revenue spent on the product group, customers of the group against all others
     (Mann-Whitney U, rank-biserial effect size, Holm-adjusted p over all cells). notable = index >=
     min_index, adjusted p < alpha and at least min_customers buyers in the cell. Sorted by index."""
-    from statsmodels.stats.multitest import multipletests
 
     rev = share_table(sales, by, level, "revenue", normalize=None)
     overall = rev.sum(axis=0) / rev.to_numpy().sum()
@@ -191,10 +191,7 @@ def concentration(sales: pd.DataFrame, by: str, level: str = "category", min_ind
     cells = np.array(cells, dtype=float).reshape(-1, 4)
     out["rank_biserial"], out["rank_biserial_low"], out["rank_biserial_high"] = cells[:, 0], cells[:, 1], cells[:, 2]
     out["p_value"] = cells[:, 3]
-    ok = out["p_value"].notna()
-    out["p_holm"] = np.nan
-    if ok.any():
-        out.loc[ok, "p_holm"] = multipletests(out.loc[ok, "p_value"], method="holm")[1]
+    out["p_holm"] = p_adjust(out["p_value"].to_numpy(dtype=float), "holm")
     out["notable"] = (out["index"] >= min_index) & (out["p_holm"] < alpha) & (out["buyers"] >= min_customers)
     out.attrs["base"] = int(grp.notna().sum())
     return out.sort_values("index", ascending=False)

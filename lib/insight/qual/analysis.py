@@ -12,7 +12,7 @@ import pandas as pd
 
 from insight.labels import label, label_list, labels_of
 from insight.qual.model import INTERVIEW_KINDS, UNCODED_KINDS, QualData, QualDataError, has_cjk, mask_personal, shorten
-from insight.stats import is_significant
+from insight.stats import is_significant, p_adjust
 from insight.speedups import isin
 
 
@@ -108,7 +108,6 @@ def concentration(qd: QualData, attribute: str, value: str, codes=None) -> pd.Da
     Fisher's exact test (two-sided), with Holm-adjusted
     p-values over the codes tested. Sorted by adjusted p."""
     from scipy.stats import fisher_exact
-    from statsmodels.stats.multitest import multipletests
 
     freq = code_frequency(qd, by=attribute, codes=codes)
     groups = set(freq["group"])
@@ -130,7 +129,7 @@ def concentration(qd: QualData, attribute: str, value: str, codes=None) -> pd.Da
     ors = np.array([odds_ratio_ci(t) for t in tables], dtype=float).reshape(-1, 3)
     out["odds_ratio_low"], out["odds_ratio_high"] = ors[:, 1], ors[:, 2]
     out["p_value"] = [r.pvalue for r in res]
-    out["p_adjusted"] = multipletests(out["p_value"], method="holm")[1] if len(out) else []
+    out["p_adjusted"] = p_adjust(out["p_value"].to_numpy(dtype=float), "holm")
     out = out.reset_index().rename(columns={"index": "code"})
     return out.sort_values(["p_adjusted", "difference"], ascending=[True, False]).reset_index(drop=True)
 
