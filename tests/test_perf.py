@@ -232,6 +232,33 @@ def test_kernels_talk_over_their_own_unix_sockets():
     assert a.ip != b.ip and os.path.dirname(a.ip) == tempfile.gettempdir()
 
 
+def test_sockets_of_killed_kernels_are_removed_by_the_next_run(tmp_path, monkeypatch):
+    """A kernel killed with its worker leaves its five Unix socket files in the temporary folder; they are
+    named after the process that started the kernel, and the next run removes those whose process is
+    gone (insight.safety.clean_stale), never a live kernel's."""
+    import subprocess
+    import sys
+    import tempfile
+
+    from insight import safety
+    from insight.forkkernel import kernel_manager_class
+    from insight.paths import Project
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    ip = kernel_manager_class()(kernel_name="python3").ip
+    assert os.path.basename(ip).startswith(f"{safety.KERNEL_IPC_PREFIX}{os.getpid()}-")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    gone = [tmp_path / f"{safety.KERNEL_IPC_PREFIX}{dead}-0123456789ab-{i}" for i in range(1, 6)]
+    live = [Path(ip + f"-{i}") for i in range(1, 6)]
+    other = tmp_path / f"{safety.KERNEL_IPC_PREFIX}notapid-1"
+    for f in [*gone, *live, other]:
+        f.write_text("")
+    removed = safety.clean_stale(Project(tmp_path / "project"), "toy")
+    assert sorted(removed) == sorted(gone)
+    assert all(f.exists() for f in [*live, other]) and not any(f.exists() for f in gone)
+
+
 def test_launcher_falls_back_to_a_plain_kernel(tmp_path, project_root, monkeypatch):
     from insight import forkkernel
     from insight.runner import execute_job

@@ -484,7 +484,11 @@ def kernel_manager_class():
             # (jupyter_client removes the files when the kernel shuts down)
             import tempfile
             import uuid
-            return os.path.join(tempfile.gettempdir(), f"insight-k-{uuid.uuid4().hex[:16]}")
+
+            from insight.safety import KERNEL_IPC_PREFIX
+            # named after this process, so that the next run removes the files of a killed kernel
+            # (insight.safety.stale_kernel_sockets)
+            return os.path.join(tempfile.gettempdir(), f"{KERNEL_IPC_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}")
 
         async def is_alive(self) -> bool:
             alive = await AsyncKernelManager.is_alive(self)

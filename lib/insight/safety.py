@@ -33,6 +33,7 @@ from insight.paths import Project
 
 TMP_MARK = ".insight-tmp-"   # every temporary file written by atomic_write carries this in its name
 FORK_DIR_PREFIX = "insight-fk-"
+KERNEL_IPC_PREFIX = "insight-k-"   # + <pid of the process that started the kernel>-<random>-<channel>, in the temp folder
 
 
 class Busy(RuntimeError):
@@ -362,9 +363,29 @@ def fork_server_dirs(work_dir: Path) -> list[Path]:
     return [Path(work_dir), Path(tempfile.gettempdir())]
 
 
+def stale_kernel_sockets() -> list[Path]:
+    """Remove the Unix socket files of kernels whose starting process is gone (a kernel killed with its
+    notebook's worker leaves its five sockets in the temporary folder; a kernel that ends normally
+    removes them itself). Returns what was removed."""
+    import tempfile
+
+    removed = []
+    try:
+        entries = list(Path(tempfile.gettempdir()).glob(KERNEL_IPC_PREFIX + "*"))
+    except OSError:
+        return removed
+    for f in entries:
+        pid = _tmp_pid(f.name, KERNEL_IPC_PREFIX)   # older names had 16 random hex digits there: not a pid
+        if pid is not None and 0 < pid < 1 << 22 and not _pid_alive(pid) and not f.is_dir():
+            _unlink(f)
+            removed.append(f)
+    return removed
+
+
 def clean_stale(project: Project, study: str) -> list[Path]:
     """Remove what killed runs left (called under the study lock): temporary files in the study's
-    report and run folders, half-built data caches and fork-server folders whose process is gone.
+    report and run folders, half-built data caches, fork-server folders and kernel sockets whose
+    process is gone.
     Returns what was removed."""
     removed: list[Path] = []
     folders = [project.report_dir(study), project.report_dir(study) / "findings",
@@ -383,6 +404,7 @@ def clean_stale(project: Project, study: str) -> list[Path]:
             if d.is_dir() and pid is not None and not _pid_alive(pid):
                 shutil.rmtree(d, ignore_errors=True)
                 removed.append(d)
+    removed += stale_kernel_sockets()
     for base in fork_server_dirs(project.cache_dir / "runs" / study):
         try:
             entries = list(base.glob(FORK_DIR_PREFIX + "*"))
