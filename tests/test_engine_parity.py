@@ -396,6 +396,38 @@ def test_pyspark_edge_cases(spark_con, edge_parquet, tmp_path):
     _usage_ok(spark_con.read_parquet(str(tmp_path / "usage.parquet"), table_name="edge_usage"))
 
 
+def test_purchase_days_kept_once_in_the_study_store(tmp_path, monkeypatch):
+    """On DuckDB the purchase days of a study's orders are written once into the study store (the
+    first notebook that asks) and read by every later process; the aggregations over them are the
+    pandas reference's, and a changed definition (other SQL) gets a file of its own."""
+    from insight.data.prepare import Prepared
+
+    folder = tmp_path / "fingerprint"
+    folder.mkdir()
+    edge_orders().to_parquet(folder / "orders.parquet", index=False, coerce_timestamps="us")
+    prepared = Prepared(tables={"orders": folder / "orders.parquet"})
+    until = pd.Timestamp("2024-06-30")
+    want = ref_customer_orders(edge_orders(), until)
+    monkeypatch.setattr(E, "_KEPT", {})
+    _same(E.customer_orders(E.StudyEngine(prepared).table("orders"), until, returns=True), want)
+    (kept,) = (folder / "derived").glob("purchase_days-*.parquet")
+    assert not list((folder / "derived").glob(".tmp-*"))
+
+    writes = []
+    monkeypatch.setattr(E, "_KEPT", {})                 # as in another notebook's process
+    eng = E.StudyEngine(prepared)
+    real = type(eng.con).to_parquet
+    monkeypatch.setattr(type(eng.con), "to_parquet", lambda self, *a, **k: writes.append(a) or real(self, *a, **k))
+    _same(E.customer_orders(eng.table("orders"), until, returns=True), want)
+    size, active, _ = ref_cohort_counts(edge_orders(), until)
+    assert E.cohort_counts(eng.table("orders"), "Q", until)["size"].to_dict() == size
+    assert writes == [] and list((folder / "derived").glob("purchase_days-*.parquet")) == [kept]
+    o = eng.table("orders")
+    sold = o.filter(o.revenue > 0)
+    eng.derived("purchase_days", sold.group_by("customer_id").agg(n=sold.count()))
+    assert len(writes) == 1 and len(list((folder / "derived").glob("purchase_days-*.parquet"))) == 2
+
+
 # --- the demo study -----------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,7 @@ import os
 import re
 import threading
 import warnings
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -183,7 +184,40 @@ class StudyEngine:
                 raise EngineError(f"data.engine {self.label}: cannot read the prepared {name!r} table {path} "
                                   f"({type(exc).__name__}: {_short(exc)}). Fix: on a cluster, put the study cache "
                                   "(.cache/studies) on storage every worker can read") from exc
+            _STUDY_TABLES[self._tables[name].op()] = self
         return self._tables[name]
+
+    def derived(self, what: str, expr: "ir.Table") -> "ir.Table":
+        """`expr`, a table derived from this study's tables (e.g. the purchase days of the orders), kept
+        in the study store: on DuckDB written once as Parquet next to the prepared tables (named after
+        a hash of its SQL, so a changed definition or other data never reuse it) by the first notebook
+        that asks, under a file lock (the other notebooks of the run wait for it and read it), and
+        read lazily like a prepared table. Other engines keep it on the engine for the process
+        (ibis Table.cache) as before: the store's files are local to this machine."""
+        if self.spec.url or self.spec.backend != "duckdb":
+            return _cached(expr)
+        import hashlib
+
+        sql = str(self.con.compile(expr))
+        folder = Path(next(iter(self.prepared.tables.values()))).parent / "derived"
+        path = folder / f"{what}-{hashlib.blake2b(sql.encode(), digest_size=8).hexdigest()}.parquet"
+        if path.name not in self._tables:
+            if not path.is_file():
+                from insight.data.prepare import _lock
+
+                with _lock(folder / f".{path.stem}.lock"):
+                    if not path.is_file():
+                        tmp = folder / f".tmp-{path.stem}-{os.getpid()}.parquet"
+                        try:
+                            self.con.to_parquet(expr, str(tmp))
+                            os.replace(tmp, path)
+                        finally:
+                            tmp.unlink(missing_ok=True)
+            self._tables[path.name] = self.con.read_parquet(str(path), table_name=f"insight_{path.stem.replace('-', '_')}")
+        return self._tables[path.name]
+
+
+_STUDY_TABLES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # a study table's ibis op -> its StudyEngine
 
 
 # --- inputs -------------------------------------------------------------------------------------
@@ -306,22 +340,28 @@ _KEPT: dict = {}    # (orders table, what) -> the table materialised on its engi
 
 
 def _kept(source: "ir.Table", what: str, expr: "ir.Table") -> "ir.Table":
-    """`expr` (derived from the study table `source`) materialised once on the engine (ibis
-    Table.cache: a temporary table on DuckDB, Postgres or a warehouse; a persisted DataFrame on Spark)
-    and reused by every later aggregation in the process. A notebook asks several questions of the
+    """`expr` (derived from the study table `source`) materialised once and reused by every later
+    aggregation in the process: for a study's own table on DuckDB in the study store, written once
+    for all the notebooks of a run (StudyEngine.derived); otherwise on the engine (ibis Table.cache:
+    a temporary table on DuckDB, Postgres or a warehouse; a persisted DataFrame on Spark). A notebook asks several questions of the
     same purchase days (cohort sizes, active and last-active counts, RFM, the at-risk windows): at 10M
     order lines each scan and regrouping of the lines costs seconds, a scan of the kept purchase days
     (about a third of the rows, three columns) a fraction. A backend that cannot keep tables gets the
     expression as it is."""
     key = (source.op(), what)
     if key not in _KEPT:
-        try:
-            _KEPT[key] = expr.cache()
-        except Exception:   # e.g. a read-only warehouse role without temporary tables
-            _KEPT[key] = expr
+        store = _STUDY_TABLES.get(source.op())
+        _KEPT[key] = store.derived(what, expr) if store is not None else _cached(expr)
         while len(_KEPT) > 8:                       # a few studies' tables at most, oldest out first
             _KEPT.pop(next(iter(_KEPT)))
     return _KEPT[key]
+
+
+def _cached(expr: "ir.Table") -> "ir.Table":
+    try:
+        return expr.cache()
+    except Exception:   # e.g. a read-only warehouse role without temporary tables
+        return expr
 
 
 def purchase_day_rows(orders) -> pd.DataFrame:
