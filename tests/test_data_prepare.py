@@ -608,3 +608,68 @@ def test_keys_are_unique_on_large_tables_agrees_with_pandas():
         os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_key_check_on_rows_in_key_order_is_exact():
+    """Rows in key order are decided by comparing neighbours (no grouping): sorted on the whole key, or on
+    its first columns with the rest one column of few values (a bit per value within each run of equal
+    first columns). Hand-made cases, each against what the rows hold."""
+    import pyarrow
+
+    from insight.data.validate import _unique_if_sorted
+
+    def decide(**cols):
+        t = pyarrow.table(cols)
+        return _unique_if_sorted([t.column(i) for i in range(t.num_columns)])
+
+    assert decide(a=["a1", "a2", "a3"]) is True
+    assert decide(a=["a1", "a2", "a2", "a3"]) is False                       # equal neighbours
+    assert decide(a=["a1", "a3", "a2"]) is None                              # not in order: grouped instead
+    assert decide(a=[1, 1, 2], b=["x", "y", "x"]) is True                    # sorted on the whole key
+    assert decide(a=[1, 1, 2, 2], b=["y", "x", "x", "x"]) is False           # run 2 holds x twice
+    assert decide(a=[1, 1, 1, 2, 2], b=["y", "z", "x", "z", "y"]) is True     # rest unsorted, distinct per run
+    assert decide(a=[1, 1, 1, 2, 2], b=["y", "x", "y", "z", "x"]) is False    # y twice in run 1, not neighbours
+    assert decide(a=[1, 1, 2, 3], b=["x", "x", "y", "z"][::-1]) is True
+    d = pyarrow.array([pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-01"), pd.Timestamp("2024-02-01")])
+    assert decide(c=["C1", "C1", "C1"], m=d, f=["p", "q", "p"]) is True     # sorted on (c, m); f distinct per run
+    assert decide(c=["C1", "C1", "C1"], m=d, f=["q", "q", "p"]) is False
+    assert decide(c=["C1", "C1", "C1"], m=d, f=["q", "p", "p"]) is True      # p in two months: no duplicate
+    many = [f"v{i:03d}" for i in range(65)]                                 # more than 64 values: grouped
+    assert decide(a=[1] * 65, b=many[::-1]) is None
+    assert decide(a=[1] * 64, b=many[:64][::-1]) is True
+    assert decide(a=[1] * 65, b=many[:64][::-1] + ["v000"]) is False
+    assert decide(a=["a1", None, "a2"]) is None                             # missing values: grouped
+    assert decide(a=[1.0, 2.0, 3.0]) is None                                # floats (NaN, -0.0): grouped
+    assert decide(a=[1, 2, 2], b=[3, 1, 2]) is True                         # ints, rest of many values but
+    assert decide(a=[2, 1], b=[1, 1]) is None                               # ... first column out of order
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_duplicate_keys_in_a_large_table_named_as_before(ordered):
+    """From 100,000 rows the key check runs on Arrow (neighbours when the rows are in key order, else a
+    grouping); duplicates found either way are named row by row by pandera, as for a small table."""
+    import numpy as np
+
+    from insight.data.validate import keys_are_unique, validate_table
+    from insight.data.loaders import ROW
+
+    n = 150_000
+    months = pd.date_range("2023-01-01", periods=3, freq="MS")
+    df = pd.DataFrame({"customer_id": pd.array([f"C{i // 6:06d}" for i in range(n)], dtype="str"),
+                       "month": np.tile(np.repeat(months.to_numpy(), 2), n // 6),
+                       "feature": pd.array(["core", "api"] * (n // 2), dtype="str"),
+                       "active_users": pd.array(np.ones(n, dtype=np.int64), dtype="Int64")})
+    if not ordered:
+        df = df.iloc[::-1].reset_index(drop=True)
+    df[ROW] = range(2, n + 2)
+    assert keys_are_unique(df, ["customer_id", "month", "feature"])
+    assert validate_table("usage", df, "usage.csv") == []
+    dup = df.copy()
+    both = np.flatnonzero(((dup["customer_id"] == "C000166") & (dup["month"] == months[2])).to_numpy())
+    dup.loc[both, "feature"] = "core"                       # C000166's two March rows: core and core
+    assert not keys_are_unique(dup, ["customer_id", "month", "feature"])
+    [p] = validate_table("usage", dup, "usage.csv")
+    assert p.key == "usage.customer_id+month+feature"
+    first, second = sorted(df[ROW].to_numpy()[both])
+    assert f"(rows {first}, {second}; e.g. 'C000166 / 2023-03-01 / core'" in p.message
+    assert "2 rows share their key (customer_id + month + feature) with another row" in p.message
