@@ -673,3 +673,54 @@ def test_duplicate_keys_in_a_large_table_named_as_before(ordered):
     first, second = sorted(df[ROW].to_numpy()[both])
     assert f"(rows {first}, {second}; e.g. 'C000166 / 2023-03-01 / core'" in p.message
     assert "2 rows share their key (customer_id + month + feature) with another row" in p.message
+
+
+@pytest.mark.parametrize("storage", ["arrow", "object"])
+def test_text_scans_answer_as_pandas(storage):
+    """insight.data.mapping.Text answers by Arrow scans what the pandas expressions it replaces answer,
+    and by those expressions for text not held in Arrow."""
+    from insight.data.mapping import Text
+
+    cases = [["a", "b"], [" a", "b"], ["a", "b "], ["a", None, "b"], [None, None], [], ["", "x"], [None, "", None],
+             [None, "12.0", "3"], ["7.0"], ["smb", None, "enterprise"], ["smb", "Mid-Market"], ["a\t", "\tb"]]
+    for values in cases:
+        s = pd.Series(values, dtype="str" if storage == "arrow" else object)
+        t = Text(s)
+        assert (t.arrow is not None) == (storage == "arrow")
+        assert t.spaced() == bool(len(s) and (s.str.startswith(" ").any() or s.str.endswith(" ").any())), values
+        assert t.has_empty() == bool((s == "").to_numpy(dtype=bool, na_value=False).any()), values
+        nn = s.dropna()
+        assert t.first() == (nn.iloc[0] if len(nn) else None), values
+        allowed = ("smb", "enterprise", "a", "b")
+        assert t.all_in(allowed) == (not (s.notna() & ~s.isin(allowed)).any()), values
+        assert t.all_in(()) == (not s.notna().any()), values
+
+
+def test_dates_at_midnight_are_not_normalised_again():
+    from insight.data.mapping import _at_midnight
+
+    s = pd.Series(pd.to_datetime(["2024-01-31", None, "1969-12-31", "1900-02-28"]))
+    assert _at_midnight(s) and s.dt.normalize().equals(s)
+    for late in ["2024-01-31 00:00:00.000000001", "1969-12-31 23:59:59", "1900-02-28 12:00"]:
+        t = pd.Series(pd.to_datetime([late, None]))
+        assert not _at_midnight(t)
+    assert _at_midnight(pd.Series(pd.to_datetime([None, None])))
+    assert _at_midnight(pd.Series([], dtype="datetime64[ns]"))
+
+
+def test_text_columns_are_cleaned_as_before(tmp_path):
+    """The steps of reading a text column (strip, blank -> missing, '17850.0' -> '17850', label variants)
+    still run when the scans find something to do, in Arrow-held and object columns alike."""
+    from insight.data.mapping import Mapper
+    from insight.data.schema import Col
+
+    m = Mapper("customers", pd.DataFrame({"_row": [2]}), None, "c.csv")
+    for dtype in ("str", object):
+        out = m._to_str(Col("customer_id", "str"), pd.Series([" 17850.0", "12.0 ", "", None, "3.0"], dtype=dtype))
+        assert [None if pd.isna(v) else v for v in out] == ["17850", "12", None, None, "3"]
+        out = m._to_str(Col("customer_id", "str"), pd.Series(["17850.0", "A1"], dtype=dtype))
+        assert out.tolist() == ["17850.0", "A1"]
+        seg = m.table.col("segment")
+        out = m._to_str(seg, pd.Series(["Mid-Market", None, "smb", " SMB"], dtype=dtype))
+        assert [None if pd.isna(v) else v for v in out] == ["mid_market", None, "smb", "smb"]
+        assert str(out.dtype) == "str"
