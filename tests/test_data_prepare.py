@@ -724,3 +724,27 @@ def test_text_columns_are_cleaned_as_before(tmp_path):
         out = m._to_str(seg, pd.Series(["Mid-Market", None, "smb", " SMB"], dtype=dtype))
         assert [None if pd.isna(v) else v for v in out] == ["mid_market", None, "smb", "smb"]
         assert str(out.dtype) == "str"
+
+
+def test_references_in_a_large_table_found_by_arrow():
+    """From 100,000 rows text ids are looked up with Arrow's is_in: missing values are neither unknown
+    nor known, an id absent from the other table is named with its rows, as for a small table."""
+    import numpy as np
+
+    from insight.data.loaders import ROW
+    from insight.data.validate import _unknown_values, check_references
+
+    n = 150_000
+    ids = np.array([f"C{i % 1000:04d}" for i in range(n)], dtype=object)
+    ids[::7] = None
+    ids[[10, 20, 30_000]] = ["X1", "X2", "X1"]
+    orders = pd.DataFrame({"customer_id": pd.array(ids, dtype="str"), ROW: range(2, n + 2)})
+    customers = pd.DataFrame({"customer_id": pd.array([f"C{i:04d}" for i in range(1000)] + [None], dtype="str")})
+    assert sorted(_unknown_values(orders["customer_id"], customers["customer_id"])) == ["X1", "X2"]
+    assert list(_unknown_values(orders["customer_id"].where(orders["customer_id"] < "X"), customers["customer_id"])) == []
+    errors, _ = check_references({"orders": orders}, {"orders": "o.csv", "customers": "c.csv"},
+                                 {"customers": customers})
+    [p] = errors
+    assert p.key == "orders.customer_id"
+    assert "3 rows refer to 2 customer_id values missing from the customers table (c.csv) (rows 12, 22, 30002" in p.message
+    assert "'X1', 'X2'" in p.message

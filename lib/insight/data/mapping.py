@@ -499,14 +499,15 @@ class Mapper:
 
 
 _DAY_NS = 86_400 * 10**9
+_NAT = np.iinfo(np.int64).min
 
 
 def _at_midnight(s: pd.Series) -> bool:
     """Every value of a datetime64[ns] column (missing ones aside) is at midnight, so that
     `s.dt.normalize()` would give the same values (dates from a Parquet file or a database usually are)."""
     ns = s.to_numpy(dtype="datetime64[ns]").view("int64")
-    off = ns % _DAY_NS
-    return not np.any(off[ns != np.iinfo(np.int64).min])   # NaT aside
+    # NaT (the smallest int64) is not a whole number of days: the values off midnight are the NaTs
+    return np.count_nonzero(ns % _DAY_NS) == np.count_nonzero(ns == _NAT)
 
 
 def _guess_date_format(values: list[str]) -> str | None:

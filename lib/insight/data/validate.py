@@ -238,8 +238,8 @@ def check_references(frames: dict[str, pd.DataFrame], files: dict[str, str],
 
 
 def _unknown_values(values: pd.Series, known: pd.Series) -> pd.Index:
-    """The distinct non-missing `values` absent from `known`. Large columns: one anti-join in DuckDB
-    over the columns as Arrow (both cores, no copy of the strings; 22M usage rows against 500k
+    """The distinct non-missing `values` absent from `known`. Large columns of text: Arrow's is_in; of
+    other types: one anti-join in DuckDB over the columns as Arrow (both cores, no copy of the strings; 22M usage rows against 500k
     customers: about 1 s instead of 4 s of distinct values and hash lookups in pandas). Small ones,
     or values Arrow cannot hold as one type: distinct values first, then an object hash lookup."""
     if len(values) >= 100_000:
@@ -253,6 +253,18 @@ def _unknown_values(values: pd.Series, known: pd.Series) -> pd.Index:
         def kind(t):   # string and large_string compare alike; any other type must match exactly
             return "string" if pyarrow.types.is_string(t) or pyarrow.types.is_large_string(t) else str(t)
 
+        if v is not None and kind(v.schema.field("v").type) == kind(k.schema.field("k").type) == "string":
+            # ids as text (the usual case): one hash lookup per value in Arrow, which holds up better than
+            # DuckDB's two threads on a busy machine (1M order lines: 18 ms; DuckDB 22 ms idle, more when
+            # the writer thread and other work take the cores)
+            import pyarrow.compute as pc
+
+            vals = v.column("v")
+            found = pc.is_in(vals, value_set=pc.unique(k.column("k")).cast(vals.type), skip_nulls=True)
+            if (pc.sum(found).as_py() or 0) + vals.null_count == len(vals):
+                return pd.Index([], dtype=object)
+            absent = pc.and_(pc.invert(found), pc.is_valid(vals))
+            return pd.Index(pc.unique(pc.filter(vals, absent)).to_pylist(), dtype=object)
         if v is not None and kind(v.schema.field("v").type) == kind(k.schema.field("k").type):
             with scratch.duckdb(vals=v, known=k) as con:
                 got = con.execute("SELECT DISTINCT v FROM vals ANTI JOIN known ON vals.v = known.k "
