@@ -748,3 +748,17 @@ def test_references_in_a_large_table_found_by_arrow():
     assert p.key == "orders.customer_id"
     assert "3 rows refer to 2 customer_id values missing from the customers table (c.csv) (rows 12, 22, 30002" in p.message
     assert "'X1', 'X2'" in p.message
+
+
+def test_parquet_read_without_block_copies_is_the_same_frame(tmp_path):
+    """insight.data.loaders.read_parquet (split blocks, Arrow freed as converted) gives pandas.read_parquet's
+    frame: values, dtypes (nullable ints, text, dates, missing values) and column order."""
+    from insight.data.loaders import read_parquet
+
+    df = pd.DataFrame({"id": pd.array(["a", None, "c"], dtype="str"), "q": [1.5, None, 3.0], "r": [1.0, 2.0, 3.0],
+                       "n": pd.array([1, None, 3], dtype="Int64"), "k": [1, 2, 3], "b": [True, False, True],
+                       "d": pd.to_datetime(["2024-01-01", None, "2024-03-01"])})
+    df.to_parquet(tmp_path / "t.parquet", index=False)
+    got, want = read_parquet(tmp_path / "t.parquet"), pd.read_parquet(tmp_path / "t.parquet")
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert list(got.dtypes) == list(want.dtypes) and list(got.columns) == list(df.columns)

@@ -40,7 +40,7 @@ import pandas as pd
 from insight.config import Params
 from insight.data import pii
 from insight.config.data import QUAL_TABLES
-from insight.data.loaders import ROW, Loaded, qual_files, read_qual, read_source, read_table
+from insight.data.loaders import ROW, Loaded, qual_files, read_parquet, read_qual, read_source, read_table
 from insight.data.mapping import map_table
 from insight.data.problems import DataError
 from insight.data.schema import TABLES
@@ -316,7 +316,7 @@ class DemoTables(Mapping):
     def __getitem__(self, name: str) -> pd.DataFrame:
         if name not in self.names:
             raise KeyError(name)
-        return pd.read_parquet(self.folder / f"{name}.parquet")
+        return read_parquet(self.folder / f"{name}.parquet")
 
     def rows(self, name: str) -> int:
         """A table's row count from its Parquet footer (nothing read)."""
