@@ -762,3 +762,61 @@ def test_parquet_read_without_block_copies_is_the_same_frame(tmp_path):
     got, want = read_parquet(tmp_path / "t.parquet"), pd.read_parquet(tmp_path / "t.parquet")
     pd.testing.assert_frame_equal(got, want, check_exact=True)
     assert list(got.dtypes) == list(want.dtypes) and list(got.columns) == list(df.columns)
+
+
+@pytest.mark.parametrize("budget", [0, 64 << 20])
+def test_small_tables_queue_behind_a_write(tmp_path, monkeypatch, budget):
+    """Small tables (QUEUED_BYTES in all) are handed to the writer while it still writes an earlier
+    table instead of waiting for it; with no budget each waits for the write before it (one table
+    written while the next is prepared). The files and manifest are complete either way."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from insight.data import prepare
+
+    monkeypatch.setattr(prepare, "QUEUED_BYTES", budget)
+    real, busy, during = prepare._write_parquet, threading.Event(), []
+
+    def slow_first(df, path):
+        if path.name == "customers.parquet":   # the first table: the writer is busy for a while
+            busy.set()
+            time.sleep(0.5)
+            busy.clear()
+        return real(df, path)
+
+    submit = ThreadPoolExecutor.submit
+
+    def watched(self, fn, *args, **kwargs):
+        if fn is slow_first:
+            during.append((args[1].name, busy.is_set()))
+        return submit(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(ThreadPoolExecutor, "submit", watched)
+    monkeypatch.setattr(prepare, "_write_parquet", slow_first)
+    params, project = study(tmp_path)
+    prepared = prepare_study_data(params, project)
+    assert sorted(prepared.tables) == ["customers", "orders", "products"]
+    for name, path in prepared.tables.items():
+        assert prepared.checksums[name] == [path.stat().st_size, prepare.file_hash(path)]
+    handed_while_busy = [name for name, b in during if b]
+    if budget:
+        assert handed_while_busy                  # queued behind the slow write
+    else:
+        assert handed_while_busy == []            # each waited for it
+
+
+def test_a_failed_write_of_a_queued_table_leaves_nothing(tmp_path, monkeypatch):
+    from insight.data import prepare
+
+    real = prepare._write_parquet
+
+    def fails_on_orders(df, path):
+        if path.name == "orders.parquet":
+            raise OSError("disk full")
+        return real(df, path)
+
+    monkeypatch.setattr(prepare, "_write_parquet", fails_on_orders)
+    params, project = study(tmp_path)
+    with pytest.raises(OSError, match="disk full"):
+        prepare_study_data(params, project)
+    assert cache_is_empty(project)
