@@ -820,3 +820,19 @@ def test_a_failed_write_of_a_queued_table_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         prepare_study_data(params, project)
     assert cache_is_empty(project)
+
+
+@pytest.mark.parametrize("n", [12, 150_000])
+def test_unknown_ids_same_for_arrow_text_and_objects(n):
+    """Ids held in Arrow on both sides are looked up with is_in at any size; ids as Python objects take
+    the pandas path (small) or DuckDB/Arrow (large): the same distinct unknown values either way."""
+    import numpy as np
+
+    from insight.data.validate import _unknown_values
+
+    ids = np.array([["C1", "C2", "X9", None, "C3", "é", "X9", "C10"][i % 8] for i in range(n)], dtype=object)
+    known = ["C1", "C2", "C3", None, "c10"]
+    for vd in ("str", object):
+        for kd in ("str", object):
+            got = _unknown_values(pd.Series(ids, dtype=vd), pd.Series(known, dtype=kd))
+            assert sorted(got) == ["C10", "X9", "é"] and got.dtype == object, (vd, kd)
