@@ -90,3 +90,20 @@ def test_key_file_created_once_owner_only(tmp_path, monkeypatch):
     assert load_key(project) == k1
     monkeypatch.setenv("INSIGHT_PII_KEY", "from-env")
     assert load_key(project) == b"from-env"
+
+
+def test_mask_series_prefilters_skip_no_email_or_phone():
+    """mask_series runs the email pattern only on texts with an "@" and the phone pattern only on texts
+    with 8 digits at most two characters apart: the tightest phone ("+12 (34) 5678": 8 digits, gaps
+    " (" and ") "), non-ASCII digits and spaces, a phone after a newline, a token already in the text."""
+    texts = ["+12 (34) 5678", "+12 (34) 567", "mail a.b@c.co or +44 (0)20 7946 0958", "x@y.cn, 2 rue", "no digits",
+             "year 2024, order 12345678", "call \u0660\u0662\u0660 \u0667\u0669\u0664\u0666 \u0660\u0669\u0665\u0668",
+             "call \uff10\uff12\uff10 \uff17\uff19\uff14\uff16 \uff10\uff19\uff15\uff18 now", "+1 (555)\u00a0123 4567",
+             "ids 12-34-56-78", None, "tel:138 0013 8000\nbye", "[phone] kept, 555-987-6543"]
+    out, n_email, n_phone = mask_series(pd.Series(texts * 2, dtype="str"))
+    expected = ["[phone]", "+12 (34) 567", "mail [email] or [phone]", "[email], 2 rue", "no digits",
+                "year 2024, order 12345678", "call [phone]", "call [phone] now", "[phone]", "ids 12-34-56-78", None,
+                "tel:[phone]\nbye", "[phone] kept, [phone]"]
+    assert [None if pd.isna(v) else v for v in out] == expected * 2
+    assert [mask_text(t) for t in texts] == expected           # the same as one text at a time
+    assert (n_email, n_phone) == (4, 14) and str(out.dtype) == "str"

@@ -608,3 +608,231 @@ def test_keys_are_unique_on_large_tables_agrees_with_pandas():
         os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_key_check_on_rows_in_key_order_is_exact():
+    """Rows in key order are decided by comparing neighbours (no grouping): sorted on the whole key, or on
+    its first columns with the rest one column of few values (a bit per value within each run of equal
+    first columns). Hand-made cases, each against what the rows hold."""
+    import pyarrow
+
+    from insight.data.validate import _unique_if_sorted
+
+    def decide(**cols):
+        t = pyarrow.table(cols)
+        return _unique_if_sorted([t.column(i) for i in range(t.num_columns)])
+
+    assert decide(a=["a1", "a2", "a3"]) is True
+    assert decide(a=["a1", "a2", "a2", "a3"]) is False                       # equal neighbours
+    assert decide(a=["a1", "a3", "a2"]) is None                              # not in order: grouped instead
+    assert decide(a=[1, 1, 2], b=["x", "y", "x"]) is True                    # sorted on the whole key
+    assert decide(a=[1, 1, 2, 2], b=["y", "x", "x", "x"]) is False           # run 2 holds x twice
+    assert decide(a=[1, 1, 1, 2, 2], b=["y", "z", "x", "z", "y"]) is True     # rest unsorted, distinct per run
+    assert decide(a=[1, 1, 1, 2, 2], b=["y", "x", "y", "z", "x"]) is False    # y twice in run 1, not neighbours
+    assert decide(a=[1, 1, 2, 3], b=["x", "x", "y", "z"][::-1]) is True
+    d = pyarrow.array([pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-01"), pd.Timestamp("2024-02-01")])
+    assert decide(c=["C1", "C1", "C1"], m=d, f=["p", "q", "p"]) is True     # sorted on (c, m); f distinct per run
+    assert decide(c=["C1", "C1", "C1"], m=d, f=["q", "q", "p"]) is False
+    assert decide(c=["C1", "C1", "C1"], m=d, f=["q", "p", "p"]) is True      # p in two months: no duplicate
+    many = [f"v{i:03d}" for i in range(65)]                                 # more than 64 values: grouped
+    assert decide(a=[1] * 65, b=many[::-1]) is None
+    assert decide(a=[1] * 64, b=many[:64][::-1]) is True
+    assert decide(a=[1] * 65, b=many[:64][::-1] + ["v000"]) is False
+    assert decide(a=["a1", None, "a2"]) is None                             # missing values: grouped
+    assert decide(a=[1.0, 2.0, 3.0]) is None                                # floats (NaN, -0.0): grouped
+    assert decide(a=[1, 2, 2], b=[3, 1, 2]) is True                         # ints, rest of many values but
+    assert decide(a=[2, 1], b=[1, 1]) is None                               # ... first column out of order
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_duplicate_keys_in_a_large_table_named_as_before(ordered):
+    """From 100,000 rows the key check runs on Arrow (neighbours when the rows are in key order, else a
+    grouping); duplicates found either way are named row by row by pandera, as for a small table."""
+    import numpy as np
+
+    from insight.data.validate import keys_are_unique, validate_table
+    from insight.data.loaders import ROW
+
+    n = 150_000
+    months = pd.date_range("2023-01-01", periods=3, freq="MS")
+    df = pd.DataFrame({"customer_id": pd.array([f"C{i // 6:06d}" for i in range(n)], dtype="str"),
+                       "month": np.tile(np.repeat(months.to_numpy(), 2), n // 6),
+                       "feature": pd.array(["core", "api"] * (n // 2), dtype="str"),
+                       "active_users": pd.array(np.ones(n, dtype=np.int64), dtype="Int64")})
+    if not ordered:
+        df = df.iloc[::-1].reset_index(drop=True)
+    df[ROW] = range(2, n + 2)
+    assert keys_are_unique(df, ["customer_id", "month", "feature"])
+    assert validate_table("usage", df, "usage.csv") == []
+    dup = df.copy()
+    both = np.flatnonzero(((dup["customer_id"] == "C000166") & (dup["month"] == months[2])).to_numpy())
+    dup.loc[both, "feature"] = "core"                       # C000166's two March rows: core and core
+    assert not keys_are_unique(dup, ["customer_id", "month", "feature"])
+    [p] = validate_table("usage", dup, "usage.csv")
+    assert p.key == "usage.customer_id+month+feature"
+    first, second = sorted(df[ROW].to_numpy()[both])
+    assert f"(rows {first}, {second}; e.g. 'C000166 / 2023-03-01 / core'" in p.message
+    assert "2 rows share their key (customer_id + month + feature) with another row" in p.message
+
+
+@pytest.mark.parametrize("storage", ["arrow", "object"])
+def test_text_scans_answer_as_pandas(storage):
+    """insight.data.mapping.Text answers by Arrow scans what the pandas expressions it replaces answer,
+    and by those expressions for text not held in Arrow."""
+    from insight.data.mapping import Text
+
+    cases = [["a", "b"], [" a", "b"], ["a", "b "], ["a", None, "b"], [None, None], [], ["", "x"], [None, "", None],
+             [None, "12.0", "3"], ["7.0"], ["smb", None, "enterprise"], ["smb", "Mid-Market"], ["a\t", "\tb"]]
+    for values in cases:
+        s = pd.Series(values, dtype="str" if storage == "arrow" else object)
+        t = Text(s)
+        assert (t.arrow is not None) == (storage == "arrow")
+        assert t.spaced() == bool(len(s) and (s.str.startswith(" ").any() or s.str.endswith(" ").any())), values
+        assert t.has_empty() == bool((s == "").to_numpy(dtype=bool, na_value=False).any()), values
+        nn = s.dropna()
+        assert t.first() == (nn.iloc[0] if len(nn) else None), values
+        allowed = ("smb", "enterprise", "a", "b")
+        assert t.all_in(allowed) == (not (s.notna() & ~s.isin(allowed)).any()), values
+        assert t.all_in(()) == (not s.notna().any()), values
+
+
+def test_dates_at_midnight_are_not_normalised_again():
+    from insight.data.mapping import _at_midnight
+
+    s = pd.Series(pd.to_datetime(["2024-01-31", None, "1969-12-31", "1900-02-28"]))
+    assert _at_midnight(s) and s.dt.normalize().equals(s)
+    for late in ["2024-01-31 00:00:00.000000001", "1969-12-31 23:59:59", "1900-02-28 12:00"]:
+        t = pd.Series(pd.to_datetime([late, None]))
+        assert not _at_midnight(t)
+    assert _at_midnight(pd.Series(pd.to_datetime([None, None])))
+    assert _at_midnight(pd.Series([], dtype="datetime64[ns]"))
+
+
+def test_text_columns_are_cleaned_as_before(tmp_path):
+    """The steps of reading a text column (strip, blank -> missing, '17850.0' -> '17850', label variants)
+    still run when the scans find something to do, in Arrow-held and object columns alike."""
+    from insight.data.mapping import Mapper
+    from insight.data.schema import Col
+
+    m = Mapper("customers", pd.DataFrame({"_row": [2]}), None, "c.csv")
+    for dtype in ("str", object):
+        out = m._to_str(Col("customer_id", "str"), pd.Series([" 17850.0", "12.0 ", "", None, "3.0"], dtype=dtype))
+        assert [None if pd.isna(v) else v for v in out] == ["17850", "12", None, None, "3"]
+        out = m._to_str(Col("customer_id", "str"), pd.Series(["17850.0", "A1"], dtype=dtype))
+        assert out.tolist() == ["17850.0", "A1"]
+        seg = m.table.col("segment")
+        out = m._to_str(seg, pd.Series(["Mid-Market", None, "smb", " SMB"], dtype=dtype))
+        assert [None if pd.isna(v) else v for v in out] == ["mid_market", None, "smb", "smb"]
+        assert str(out.dtype) == "str"
+
+
+def test_references_in_a_large_table_found_by_arrow():
+    """From 100,000 rows text ids are looked up with Arrow's is_in: missing values are neither unknown
+    nor known, an id absent from the other table is named with its rows, as for a small table."""
+    import numpy as np
+
+    from insight.data.loaders import ROW
+    from insight.data.validate import _unknown_values, check_references
+
+    n = 150_000
+    ids = np.array([f"C{i % 1000:04d}" for i in range(n)], dtype=object)
+    ids[::7] = None
+    ids[[10, 20, 30_000]] = ["X1", "X2", "X1"]
+    orders = pd.DataFrame({"customer_id": pd.array(ids, dtype="str"), ROW: range(2, n + 2)})
+    customers = pd.DataFrame({"customer_id": pd.array([f"C{i:04d}" for i in range(1000)] + [None], dtype="str")})
+    assert sorted(_unknown_values(orders["customer_id"], customers["customer_id"])) == ["X1", "X2"]
+    assert list(_unknown_values(orders["customer_id"].where(orders["customer_id"] < "X"), customers["customer_id"])) == []
+    errors, _ = check_references({"orders": orders}, {"orders": "o.csv", "customers": "c.csv"},
+                                 {"customers": customers})
+    [p] = errors
+    assert p.key == "orders.customer_id"
+    assert "3 rows refer to 2 customer_id values missing from the customers table (c.csv) (rows 12, 22, 30002" in p.message
+    assert "'X1', 'X2'" in p.message
+
+
+def test_parquet_read_without_block_copies_is_the_same_frame(tmp_path):
+    """insight.data.loaders.read_parquet (split blocks, Arrow freed as converted) gives pandas.read_parquet's
+    frame: values, dtypes (nullable ints, text, dates, missing values) and column order."""
+    from insight.data.loaders import read_parquet
+
+    df = pd.DataFrame({"id": pd.array(["a", None, "c"], dtype="str"), "q": [1.5, None, 3.0], "r": [1.0, 2.0, 3.0],
+                       "n": pd.array([1, None, 3], dtype="Int64"), "k": [1, 2, 3], "b": [True, False, True],
+                       "d": pd.to_datetime(["2024-01-01", None, "2024-03-01"])})
+    df.to_parquet(tmp_path / "t.parquet", index=False)
+    got, want = read_parquet(tmp_path / "t.parquet"), pd.read_parquet(tmp_path / "t.parquet")
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert list(got.dtypes) == list(want.dtypes) and list(got.columns) == list(df.columns)
+
+
+@pytest.mark.parametrize("budget", [0, 64 << 20])
+def test_small_tables_queue_behind_a_write(tmp_path, monkeypatch, budget):
+    """Small tables (QUEUED_BYTES in all) are handed to the writer while it still writes an earlier
+    table instead of waiting for it; with no budget each waits for the write before it (one table
+    written while the next is prepared). The files and manifest are complete either way."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from insight.data import prepare
+
+    monkeypatch.setattr(prepare, "QUEUED_BYTES", budget)
+    real, busy, during = prepare._write_parquet, threading.Event(), []
+
+    def slow_first(df, path):
+        if path.name == "customers.parquet":   # the first table: the writer is busy for a while
+            busy.set()
+            time.sleep(0.5)
+            busy.clear()
+        return real(df, path)
+
+    submit = ThreadPoolExecutor.submit
+
+    def watched(self, fn, *args, **kwargs):
+        if fn is slow_first:
+            during.append((args[1].name, busy.is_set()))
+        return submit(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(ThreadPoolExecutor, "submit", watched)
+    monkeypatch.setattr(prepare, "_write_parquet", slow_first)
+    params, project = study(tmp_path)
+    prepared = prepare_study_data(params, project)
+    assert sorted(prepared.tables) == ["customers", "orders", "products"]
+    for name, path in prepared.tables.items():
+        assert prepared.checksums[name] == [path.stat().st_size, prepare.file_hash(path)]
+    handed_while_busy = [name for name, b in during if b]
+    if budget:
+        assert handed_while_busy                  # queued behind the slow write
+    else:
+        assert handed_while_busy == []            # each waited for it
+
+
+def test_a_failed_write_of_a_queued_table_leaves_nothing(tmp_path, monkeypatch):
+    from insight.data import prepare
+
+    real = prepare._write_parquet
+
+    def fails_on_orders(df, path):
+        if path.name == "orders.parquet":
+            raise OSError("disk full")
+        return real(df, path)
+
+    monkeypatch.setattr(prepare, "_write_parquet", fails_on_orders)
+    params, project = study(tmp_path)
+    with pytest.raises(OSError, match="disk full"):
+        prepare_study_data(params, project)
+    assert cache_is_empty(project)
+
+
+@pytest.mark.parametrize("n", [12, 150_000])
+def test_unknown_ids_same_for_arrow_text_and_objects(n):
+    """Ids held in Arrow on both sides are looked up with is_in at any size; ids as Python objects take
+    the pandas path (small) or DuckDB/Arrow (large): the same distinct unknown values either way."""
+    import numpy as np
+
+    from insight.data.validate import _unknown_values
+
+    ids = np.array([["C1", "C2", "X9", None, "C3", "é", "X9", "C10"][i % 8] for i in range(n)], dtype=object)
+    known = ["C1", "C2", "C3", None, "c10"]
+    for vd in ("str", object):
+        for kd in ("str", object):
+            got = _unknown_values(pd.Series(ids, dtype=vd), pd.Series(known, dtype=kd))
+            assert sorted(got) == ["C10", "X9", "é"] and got.dtype == object, (vd, kd)

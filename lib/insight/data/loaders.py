@@ -34,6 +34,16 @@ _FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm
             ".parquet": "parquet", ".pq": "parquet"}
 
 
+# Arrow -> pandas without gathering columns of one dtype into a 2-D block (a copy of each) and freeing
+# each Arrow column once converted: the same frame (values, dtypes, column order), less time and memory
+PARQUET_TO_PANDAS = {"split_blocks": True, "self_destruct": True}
+
+
+def read_parquet(path) -> pd.DataFrame:
+    """pandas.read_parquet(path), converted with PARQUET_TO_PANDAS."""
+    return pd.read_parquet(path, to_pandas_kwargs=dict(PARQUET_TO_PANDAS))
+
+
 @dataclass
 class Loaded:
     frame: pd.DataFrame
@@ -373,7 +383,7 @@ def _read_parquet(name: str, path: Path, shown: str) -> tuple[Loaded | None, lis
     if path.stat().st_size == 0:
         return None, [problem(shown, name, "the file is empty", "write the table again")]
     try:
-        df = pd.read_parquet(path)
+        df = read_parquet(path)
     except Exception as exc:  # pyarrow raises several types
         return None, [problem(shown, name, f"{path.name} is not a readable Parquet file ({type(exc).__name__}: {exc})",
                               "write it again with pandas.DataFrame.to_parquet, or set `format:` to match the file")]

@@ -45,6 +45,62 @@ def norm_label(value: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", str(value).strip().lower()).strip("_")
 
 
+class Text:
+    """Cheap questions about a text column, answered by one Arrow scan each when the column is held in
+    Arrow (pandas' default `str`), else by pandas: the same answers as the pandas expressions named."""
+
+    def __init__(self, s: pd.Series):
+        self.s = s
+        self.arrow = None
+        dtype = s.dtype
+        if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+            import pyarrow as pa
+
+            arrow = pa.array(s.array)   # the column's own Arrow data (no copy)
+            if pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type):
+                self.arrow = arrow
+
+    def spaced(self) -> bool:
+        """s.str.startswith(" ").any() or s.str.endswith(" ").any()"""
+        if self.arrow is None:
+            return bool(self.s.str.startswith(" ").any() or self.s.str.endswith(" ").any())
+        import pyarrow.compute as pc
+
+        return bool(pc.any(pc.starts_with(self.arrow, " ")).as_py() or pc.any(pc.ends_with(self.arrow, " ")).as_py())
+
+    def has_empty(self) -> bool:
+        """(s == "").any(), missing values not counted"""
+        if self.arrow is None:
+            return bool((self.s == "").to_numpy(dtype=bool, na_value=False).any())
+        import pyarrow.compute as pc
+
+        shortest = pc.min(pc.binary_length(self.arrow)).as_py()   # None when every value is missing
+        return shortest == 0
+
+    def first(self) -> str | None:
+        """s.dropna().iloc[0], None when every value is missing"""
+        if self.arrow is None:
+            nn = self.s.dropna()
+            return nn.iloc[0] if len(nn) else None
+        import pyarrow.compute as pc
+
+        a = self.arrow
+        if a.null_count == len(a):
+            return None
+        at = 0 if a.null_count == 0 else pc.index(pc.is_valid(a), True).as_py()
+        return a[at].as_py()
+
+    def all_in(self, allowed) -> bool:
+        """not (s.notna() & ~s.isin(allowed)).any(): every value present is one of `allowed`"""
+        if self.arrow is None or not all(isinstance(v, str) for v in allowed):
+            return not bool((self.s.notna() & ~self.s.isin(allowed)).any())
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        found = pc.sum(pc.is_in(self.arrow, value_set=pa.array(list(allowed), type=self.arrow.type))).as_py() or 0
+        return found + self.arrow.null_count == len(self.arrow)
+
+
 class Mapper:
     """Apply one table's mapping; collect problems (errors), warnings and notes."""
 
@@ -246,17 +302,23 @@ class Mapper:
         if pd.api.types.is_datetime64_any_dtype(s.dtype):
             s = s.dt.strftime("%Y-%m-%d")
         out = s if s.dtype == "str" else s.astype("str")   # missing values stay missing
-        if len(out) and (out.str.startswith(" ").any() or out.str.endswith(" ").any()):
+        # each step below runs only when a scan of the column's Arrow data says it changes something
+        # (Text): most columns need none of them
+        text = Text(out)
+        if len(out) and text.spaced():
             out = out.str.strip()
-        empty = (out == "").to_numpy(dtype=bool, na_value=False)
-        if empty.any():
+            text = Text(out)
+        if text.has_empty():
+            empty = (out == "").to_numpy(dtype=bool, na_value=False)
             out = out.mask(empty, None)
+            text = Text(out)
         # ids exported through a float column ("17850.0") read as text: drop the ".0"
-        nn = out.dropna()
-        if len(nn) and nn.iloc[0].endswith(".0") and nn.str.fullmatch(r"-?\d+\.0+").all():
+        first = text.first()
+        if first is not None and first.endswith(".0") and out.dropna().str.fullmatch(r"-?\d+\.0+").all():
             out = out.str.replace(r"\.0+$", "", regex=True)
+            text = Text(out)
         allowed = allowed_values(self.table, col, self.segments)
-        if allowed is not None:
+        if allowed is not None and not text.all_in(allowed):
             bad = out.notna() & ~out.isin(allowed)
             if bad.any():  # accept case and spacing variants of the canonical labels
                 canon = {norm_label(a): a for a in allowed}
@@ -281,6 +343,8 @@ class Mapper:
                          + (" (write 1234.5, without thousands separators or currency signs)" if True else ""))
             s = num
         if col.dtype == "int":
+            if pd.api.types.is_integer_dtype(s.dtype):   # whole numbers already: nothing to check
+                return s.astype("Int64")
             vals = s.to_numpy(dtype=float, na_value=np.nan)
             frac = ~np.isnan(vals) & (vals != np.round(vals))
             if frac.any():
@@ -329,7 +393,7 @@ class Mapper:
         if getattr(out.dt, "tz", None) is not None:
             out = out.dt.tz_convert("UTC").dt.tz_localize(None)
         out = out.astype("datetime64[ns]") if out.dtype != "datetime64[ns]" else out
-        return out.dt.normalize() if col.dtype == "date" else out
+        return out.dt.normalize() if col.dtype == "date" and not _at_midnight(out) else out
 
     # -- derived columns --------------------------------------------------------------------------
     def compute(self):
@@ -432,6 +496,18 @@ class Mapper:
             self.notes.append(f"columns not used (not part of the canonical table, dropped): {', '.join(dropped)}")
         self.dropped = dropped
         return self.df[canon + extra + [ROW]]
+
+
+_DAY_NS = 86_400 * 10**9
+_NAT = np.iinfo(np.int64).min
+
+
+def _at_midnight(s: pd.Series) -> bool:
+    """Every value of a datetime64[ns] column (missing ones aside) is at midnight, so that
+    `s.dt.normalize()` would give the same values (dates from a Parquet file or a database usually are)."""
+    ns = s.to_numpy(dtype="datetime64[ns]").view("int64")
+    # NaT (the smallest int64) is not a whole number of days: the values off midnight are the NaTs
+    return np.count_nonzero(ns % _DAY_NS) == np.count_nonzero(ns == _NAT)
 
 
 def _guess_date_format(values: list[str]) -> str | None:

@@ -85,29 +85,42 @@ def mask_text(s):
     return PHONE_RE.sub(_phone_sub, s)
 
 
+# a phone number holds at least 8 digits (_phone_ok), at most two other characters apart in PHONE_RE
+# ("+44 (0)20": a separator and a parenthesis): a text without such a stretch cannot hold one
+_PHONE_DIGITS = r"\d(?:\D{0,2}\d){7}"
+
+
 def mask_series(series: "pd.Series") -> tuple["pd.Series", int, int]:
     """Masked copy of a text column, with the number of emails and phone numbers masked.
-    Works on the distinct texts (pd.factorize), so repeated texts are masked once."""
+    Works on the distinct texts (pd.factorize), so repeated texts are masked once; the email pattern
+    runs only on texts with an "@" and the phone pattern only on texts with a stretch of digits that
+    can be a phone number (_PHONE_DIGITS), found by Arrow's scans (pandas' own str.contains, which
+    keeps Python's meaning of \\d on non-ASCII text); the other texts could not change."""
     import numpy as np
     import pandas as pd
 
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     u = pd.Series(uniques, dtype="str") if len(uniques) else pd.Series([], dtype="str")
     n_before = u.str.count(re.escape(PHONE_TOKEN)).fillna(0).to_numpy()
-    emails = u.str.count(EMAIL_RE.pattern).fillna(0).to_numpy()
-    u = u.str.replace(EMAIL_RE, EMAIL_TOKEN, regex=True)
+    emails = np.zeros(len(u), dtype=np.int64)
+    at = u.str.contains("@", regex=False, na=False).to_numpy(dtype=bool)
+    if at.any():
+        emails[at] = u[at].str.count(EMAIL_RE.pattern).fillna(0).to_numpy()
+        u = u.copy()
+        u.loc[at] = u.loc[at].str.replace(EMAIL_RE, EMAIL_TOKEN, regex=True)
     # only texts holding two digits in a row can hold a phone number: the callback runs on those alone
-    cand = u.str.contains(r"\d{2}", regex=True, na=False).to_numpy(dtype=bool)
+    cand = u.str.contains(r"\d{2}", regex=True, na=False).to_numpy(dtype=bool, copy=True)
+    if cand.any():
+        cand[cand] = u[cand].str.contains(_PHONE_DIGITS, regex=True, na=False).to_numpy(dtype=bool)
     if cand.any():
         u = u.copy()
         u.loc[cand] = u.loc[cand].str.replace(PHONE_RE, _phone_sub, regex=True)
     phones = u.str.count(re.escape(PHONE_TOKEN)).fillna(0).to_numpy() - n_before
     valid = codes >= 0
-    out = np.empty(len(series), dtype=object)
-    out[valid] = u.to_numpy(dtype=object)[codes[valid]]
-    out[~valid] = None
     n_email = int(emails[codes[valid]].sum()) if len(uniques) else 0
     n_phone = int(phones[codes[valid]].sum()) if len(uniques) else 0
+    # one take over the distinct masked texts (code -1, a missing value, stays missing)
+    out = u.array.take(codes, allow_fill=True)
     return pd.Series(out, index=series.index, name=series.name, dtype="str"), n_email, n_phone
 
 

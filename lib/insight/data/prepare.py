@@ -40,7 +40,7 @@ import pandas as pd
 from insight.config import Params
 from insight.data import pii
 from insight.config.data import QUAL_TABLES
-from insight.data.loaders import ROW, Loaded, qual_files, read_qual, read_source, read_table
+from insight.data.loaders import ROW, Loaded, qual_files, read_parquet, read_qual, read_source, read_table
 from insight.data.mapping import map_table
 from insight.data.problems import DataError
 from insight.data.schema import TABLES
@@ -303,6 +303,10 @@ def _prune(root: Path, keep: Path, keep_n: int = KEEP_CACHES) -> None:
 
 # --- building -----------------------------------------------------------------------------------
 
+# small tables handed to the writer may wait behind the table it is writing, up to this many bytes in
+# all, while the next tables are prepared (a larger one waits for the writer first)
+QUEUED_BYTES = 64 << 20
+
 DEMO_KEEP = 2   # generated companies kept in .cache/demo/ (e.g. the benchmark scale and the default)
 
 
@@ -316,7 +320,7 @@ class DemoTables(Mapping):
     def __getitem__(self, name: str) -> pd.DataFrame:
         if name not in self.names:
             raise KeyError(name)
-        return pd.read_parquet(self.folder / f"{name}.parquet")
+        return read_parquet(self.folder / f"{name}.parquet")
 
     def rows(self, name: str) -> int:
         """A table's row count from its Parquet footer (nothing read)."""
@@ -492,6 +496,7 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
     from concurrent.futures import ThreadPoolExecutor
     writer = ThreadPoolExecutor(max_workers=1)   # Arrow encodes and compresses without the GIL
     pending: dict[str, object] = {}
+    sizes: dict[str, int] = {}   # bytes of each table handed to the writer
 
     def finish(name: str, df: pd.DataFrame) -> None:
         df, personal[name] = protect(name, df, specs.get(name), params, key)
@@ -500,8 +505,17 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
         rows[name] = len(out)
         prepared.sources[name] = files[name]
         if folder is not None:
-            for other in list(pending):   # one table written while the next is prepared, not more
-                _collect(other)
+            for other in [o for o, f in pending.items() if f.done()]:
+                _collect(other)   # written: let the frame go
+            # one table written while the next is prepared, not more; except that small tables (all of
+            # them waiting together under QUEUED_BYTES in memory) queue behind a write under way instead
+            # of waiting for it, so the writer and the preparation of the next tables overlap
+            size = int(out.memory_usage(index=False).sum())
+            small = size + sum(sizes[o] for o in pending if sizes[o] <= QUEUED_BYTES)
+            if pending and small > QUEUED_BYTES:
+                for other in list(pending):
+                    _collect(other)
+            sizes[name] = size
             pending[name] = writer.submit(_write_parquet, out, folder / f"{name}.parquet")
 
     def _collect(name: str) -> None:
