@@ -105,6 +105,8 @@ def test_full_then_incremental(toy, monkeypatch):
     # the executive summary ranks the reports' own findings (the synthesis's own lines stay in its report)
     assert "The 2 most important findings" in index and index.count("→&nbsp;Alpha") >= 1
 
+    # their run times are remembered for the project (a cold run of another study starts the longest first)
+    assert set(runner.read_durations(toy)) == {"alpha", "beta", "synth"}
     # parallel: alpha and beta ran in two processes at the same time
     findings = json.loads((toy.report_dir("toy") / "findings.json").read_text())
     t = {f["id"]: f["extra"] for f in findings if f["id"].endswith(".timing")}
@@ -234,3 +236,19 @@ def test_a_section_whose_table_is_missing_is_left_out_with_a_note(toy):
     index = (toy.report_dir("toy") / "index.html").read_text(encoding="utf-8")
     assert "What more data would add" in index and "section “Cohorts”: cohort grids" in index
     assert "Needs survey</a>" not in index and "Needs survey (the whole report)" in index
+
+
+def test_longest_expected_notebook_starts_first():
+    """The order of a run: by the notebook's last time in this study, else its last time in any study of
+    the project, else a guess from the rows of the tables it reads (sections included)."""
+    from insight.catalog import NotebookInfo, SectionInfo
+
+    big = NotebookInfo("funnel", Path("f.ipynb"), "f.ipynb", "F", requires=("journey_events",))
+    mixed = NotebookInfo("churn", Path("c.ipynb"), "c.ipynb", "C", requires=("customers",),
+                         sections=(SectionInfo("cohorts", "Cohorts", needs=("orders|usage",)),))
+    small = NotebookInfo("tiny", Path("t.ipynb"), "t.ipynb", "T", requires=("customers",))
+    rows = {"journey_events": 6_000_000, "customers": 400_000, "orders": 10_000_000}
+    guess = {nb.name: runner.expected_seconds(nb, {}, {}, rows) for nb in (big, mixed, small)}
+    assert guess == {"funnel": 0.5 + 9.0, "churn": 0.5 + 15.6, "tiny": 0.5 + 0.6}
+    assert runner.expected_seconds(small, {}, {"tiny": 30.0}, rows) == 30.0              # known in another study
+    assert runner.expected_seconds(small, {"duration": 2.0}, {"tiny": 30.0}, rows) == 2.0  # this study's own

@@ -347,6 +347,7 @@ def _run_report(study: str, options: RunOptions, project: Project, servers: cont
     }
 
     selected = set(options.only)
+    history = read_durations(project)
     ran_now: set[str] = set()
     entries: dict[str, dict] = {}
     plan: dict[int, list[NotebookInfo]] = {}
@@ -410,12 +411,14 @@ def _run_report(study: str, options: RunOptions, project: Project, servers: cont
                          "work_dir": str(work_dir), "meta": meta, "cell_timeout": params.report.cell_timeout,
                          "sections_skipped": entry["sections_skipped"]})
         ran_now |= {j["name"] for j in todo}
-        # longest first (by the last run's time), so that no long notebook starts last on an idle pool
-        todo.sort(key=lambda j: -float(old_nbs.get(j["name"], {}).get("duration") or 0))
+        # longest first, so that no long notebook starts last while the other workers go idle
+        infos = {nb.name: nb for nb in plan[stage]}
+        todo.sort(key=lambda j: -expected_seconds(infos[j["name"]], old_nbs.get(j["name"], {}), history, prepared.rows))
         if len(todo) >= 2:   # one notebook alone starts as fast in a plain kernel
             _start_warm_kernels(servers, work_dir)
         failed += _run_jobs(todo, jobs, entries, report_dir, progress)
     servers.close()
+    write_durations(project, {n: entries[n].get("duration") for n in ran_now if entries[n].get("status") == "ok"})
     manifest = {"study": study, "title": params.study.title, "updated": _now(), "commit": commit,
                 "data_fingerprint": data_fp, "fingerprints": dict(prepared.fingerprints),
                 "warnings": [_problem_dict(w) for w in prepared.warnings], "notebooks": entries}
@@ -434,6 +437,40 @@ def _run_report(study: str, options: RunOptions, project: Project, servers: cont
         print(f"{study}: {ok} rendered, {unchanged} unchanged, {failed} failed in {total:.1f} s -> "
               f"{(report_dir / 'index.html').relative_to(project.root)}", flush=True)
     return 1 if failed else 0
+
+
+DURATIONS = "durations.json"   # in .cache/runs/: each notebook's last good run time, whichever study ran it
+
+
+def read_durations(project: Project) -> dict[str, float]:
+    try:
+        data = json.loads((project.cache_dir / "runs" / DURATIONS).read_text(encoding="utf-8"))
+        return {str(k): float(v) for k, v in data.items() if isinstance(v, (int, float))}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def write_durations(project: Project, durations: dict) -> None:
+    """Remember the run times of the notebooks that ran (best effort: only the order of later runs uses it)."""
+    known = read_durations(project)
+    known.update({k: float(v) for k, v in durations.items() if isinstance(v, (int, float))})
+    try:
+        _atomic_write(project.cache_dir / "runs" / DURATIONS, json.dumps(known, indent=1, sort_keys=True))
+    except (OSError, safety.PublishError):
+        pass
+
+
+def expected_seconds(nb: NotebookInfo, last: dict, history: dict[str, float], rows: dict[str, int]) -> float:
+    """How long a notebook is expected to run, to start the longest first: its last run in this study,
+    else its last run in any study of the project (.cache/runs/durations.json: a new study, or a cold
+    run after the reports were removed), else a guess from the rows of the tables it reads (a second
+    and a half per million rows, the order of magnitude of the demo's notebooks)."""
+    for known in (last.get("duration"), history.get(nb.name)):
+        if isinstance(known, (int, float)) and known > 0:
+            return float(known)
+    needs = list(nb.requires) + [n for sec in nb.sections for n in sec.needs]
+    read = {alt.strip() for n in needs for alt in n.split("|") if alt.strip() in rows}
+    return 0.5 + 1.5 * sum(rows[t] for t in read) / 1e6
 
 
 def _problem_dict(p) -> dict:
