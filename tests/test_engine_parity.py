@@ -581,6 +581,24 @@ def test_journey_aggregations_edge_cases(journey_parquet):
                 con.read_parquet(str(journey_parquet / "customers.parquet"), table_name="edge_customers"))
 
 
+def test_journey_visitors_kept_once_in_the_study_store(journey_parquet, tmp_path, monkeypatch):
+    """Through a study's own tables (StudyEngine) the visitors' first touch, segment and customer are
+    written once into the study store and every journey aggregation over them gives the hand-made
+    answers (twice: the second time from the kept file, in a fresh process's state)."""
+    import shutil
+
+    from insight.data.prepare import Prepared
+
+    for name in ("journey", "customers"):
+        shutil.copy(journey_parquet / f"{name}.parquet", tmp_path / f"{name}.parquet")
+    prepared = Prepared(tables={"journey_events": tmp_path / "journey.parquet", "customers": tmp_path / "customers.parquet"})
+    for _ in range(2):
+        monkeypatch.setattr(E, "_KEPT", {})
+        eng = E.StudyEngine(prepared)
+        _journey_ok(eng.table("journey_events"), eng.table("customers"))
+        assert len(list((tmp_path / "derived").glob("journey_visitors-*.parquet"))) == 1
+
+
 def test_journey_aggregations_on_pyspark(spark_con, journey_parquet):
     _journey_ok(spark_con.read_parquet(str(journey_parquet / "journey.parquet"), table_name="edge_journey"),
                 spark_con.read_parquet(str(journey_parquet / "customers.parquet"), table_name="edge_customers"))

@@ -692,7 +692,8 @@ def journey_rows(events) -> "ir.Table":
     an engine table without visitor, time or step are left out (the preparation rejects such rows)."""
     import ibis
 
-    if isinstance(events, pd.DataFrame):
+    source = None if isinstance(events, pd.DataFrame) else events
+    if source is None:
         from insight.success.journey import _events
 
         ev = _events(events)
@@ -710,7 +711,10 @@ def journey_rows(events) -> "ir.Table":
                  channel=text("channel"),
                  **{c: (t[c].cast("string") if c == "customer_id" else text(c)) if c in t.columns else ibis.null("string")
                     for c in _JOURNEY_OPTIONAL})
-    return t.filter(t.visitor_id.notnull() & t.timestamp.notnull() & t.step.notnull())
+    out = t.filter(t.visitor_id.notnull() & t.timestamp.notnull() & t.step.notnull())
+    if source is not None:
+        _SOURCES[out.op()] = source   # what derived tables of these rows are kept under (_visitors_of)
+    return out
 
 
 def journey_in_period(events, start, end) -> "ir.Table":
@@ -745,6 +749,18 @@ def _journey_visitors(ev) -> "ir.Table":
     cust = linked.group_by("visitor_id").agg(customer_id=linked.customer_id.min())
     out = channel.left_join(segment, "visitor_id").select(channel, segment.segment)
     return out.left_join(cust, "visitor_id").select(out, cust.customer_id)
+
+
+def _visitors_of(ev) -> "ir.Table":
+    """_journey_visitors of journey_rows(events), kept once per study when the events are a study's table
+    (the study store, as the purchase days): the channel summary, the funnel and the lead report each
+    ask for it, about 3 s each at 9M events. Other tables are kept for the process (_kept)."""
+    v = _journey_visitors(ev)
+    source = _SOURCES.get(ev.op())
+    return v if source is None else _kept(source, "journey_visitors", v)
+
+
+_SOURCES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # journey_rows(t).op() -> t
 
 
 def _customer_column(customers, column: str):
@@ -808,7 +824,7 @@ def journey_funnel_visitors(events, steps: list[str], window_days: float, custom
 
 def _visitor_funnel(ev, steps, window_days, customers):
     times = _funnel_times(ev, steps, window_days)
-    who = _with_customer(_journey_visitors(ev), customers, "segment", "segment")
+    who = _with_customer(_visitors_of(ev), customers, "segment", "segment")
     return times.join(who, "visitor_id").select(times, who.channel, who.segment, who.customer_id)
 
 
@@ -850,7 +866,7 @@ def journey_channels(events) -> pd.DataFrame:
     ev = journey_rows(events)
     per = ev.group_by("channel").agg(events=ev.count(), visitors=ev.visitor_id.nunique(),
                                      touchpoints=ev.touchpoint.nunique())
-    first = _journey_visitors(ev)
+    first = _visitors_of(ev)
     ft = first.group_by("channel").agg(first_touch=first.count())
     got = _fetch(per.left_join(ft, "channel").select(per, first_touch=ft.first_touch.fill_null(0)))
     return got.set_index("channel").astype("int64")
@@ -898,7 +914,7 @@ def journey_leads(events, customers=None, *, qualified: str, onboarded: str, tri
     conv = first_after(converted, "trial_at", window_days)
     out = base.left_join(on, "visitor_id").select(base, onboarded_at=on.t)
     out = out.left_join(conv, "visitor_id").select(out, converted_at=conv.t)
-    who = _journey_visitors(ev)
+    who = _visitors_of(ev)
     who = _with_customer(who.select("visitor_id", "customer_id", first_touch=who.channel), customers,
                          "acquisition_channel", "acquisition_channel")
     channel = (who.acquisition_channel.fill_null(who.first_touch) if "acquisition_channel" in who.columns
