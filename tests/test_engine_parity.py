@@ -427,6 +427,28 @@ def test_purchase_days_kept_once_in_the_study_store(tmp_path, monkeypatch):
     eng.derived("purchase_days", sold.group_by("customer_id").agg(n=sold.count()))
     assert len(writes) == 1 and len(list((folder / "derived").glob("purchase_days-*.parquet"))) == 2
 
+    # a damaged kept file is written again; a stale temporary file of a killed writer goes with the next run
+    kept.write_bytes(b"PAR1 not a parquet file")
+    monkeypatch.setattr(E, "_KEPT", {})
+    _same(E.customer_orders(E.StudyEngine(prepared).table("orders"), until, returns=True), want)
+    assert kept.read_bytes()[:4] == b"PAR1" and kept.stat().st_size > 100
+    import os
+    import subprocess
+    import sys
+
+    from insight import safety
+    from insight.paths import Project
+
+    project = Project(tmp_path / "project")
+    study = project.study_cache("toy")
+    (study / "fp" / "derived").mkdir(parents=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout.strip()
+    stale = study / "fp" / "derived" / f".tmp-purchase_days-0123-{dead}.parquet"
+    live = study / "fp" / "derived" / f".tmp-purchase_days-0123-{os.getpid()}.parquet"
+    stale.write_bytes(b"x")
+    live.write_bytes(b"x")
+    assert stale in safety.clean_stale(project, "toy") and not stale.exists() and live.exists()
+
 
 # --- the demo study -----------------------------------------------------------------------------
 

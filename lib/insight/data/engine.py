@@ -202,19 +202,32 @@ class StudyEngine:
         folder = Path(next(iter(self.prepared.tables.values()))).parent / "derived"
         path = folder / f"{what}-{hashlib.blake2b(sql.encode(), digest_size=8).hexdigest()}.parquet"
         if path.name not in self._tables:
-            if not path.is_file():
-                from insight.data.prepare import _lock
+            try:
+                self._tables[path.name] = self._keep(expr, folder, path)
+            except Exception:   # noqa: BLE001 - a cache: a full disk or a read-only study cache costs time, not a report
+                return _cached(expr)
+        return self._tables[path.name]
 
+    def _keep(self, expr: "ir.Table", folder: Path, path: Path) -> "ir.Table":
+        from insight.data.prepare import _lock
+
+        name = f"insight_{path.stem.replace('-', '_')}"
+        for attempt in (1, 2):
+            if not path.is_file():
                 with _lock(folder / f".{path.stem}.lock"):
-                    if not path.is_file():
+                    if not path.is_file():   # written into a temporary file and renamed: never half a file
                         tmp = folder / f".tmp-{path.stem}-{os.getpid()}.parquet"
                         try:
                             self.con.to_parquet(expr, str(tmp))
                             os.replace(tmp, path)
                         finally:
                             tmp.unlink(missing_ok=True)
-            self._tables[path.name] = self.con.read_parquet(str(path), table_name=f"insight_{path.stem.replace('-', '_')}")
-        return self._tables[path.name]
+            try:
+                return self.con.read_parquet(str(path), table_name=name)
+            except Exception:   # a damaged file (a disk error): written again, once
+                if attempt == 2:
+                    raise
+                path.unlink(missing_ok=True)
 
 
 _STUDY_TABLES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # a study table's ibis op -> its StudyEngine
