@@ -13,7 +13,7 @@ import pytest
 from insight.data import DataError
 from insight.data.prepare import data_fingerprint, prepare_study_data
 from insight.data.testing import write_study
-from insight.params import ParamsError, load_params
+from insight.params import ParamsError, Problem, load_params
 
 FIX = Path(__file__).parent / "fixtures" / "data"
 CUSTOMERS_MAP = {"Customer ID": "customer_id", "Contact": "name", "E-mail": "email", "Phone": "phone",
@@ -764,45 +764,76 @@ def test_parquet_read_without_block_copies_is_the_same_frame(tmp_path):
     assert list(got.dtypes) == list(want.dtypes) and list(got.columns) == list(df.columns)
 
 
-@pytest.mark.parametrize("budget", [0, 64 << 20])
-def test_small_tables_queue_behind_a_write(tmp_path, monkeypatch, budget):
-    """Small tables (QUEUED_BYTES in all) are handed to the writer while it still writes an earlier
-    table instead of waiting for it; with no budget each waits for the write before it (one table
-    written while the next is prepared). The files and manifest are complete either way."""
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
+def demo_study(tmp_path, scale=0.2):
+    from insight.data.testing import write_study
 
-    from insight.data import prepare
+    project = write_study(tmp_path, "s", {"demo": {"scale": scale}})
+    return load_params("s", project), project
 
-    monkeypatch.setattr(prepare, "QUEUED_BYTES", budget)
-    real, busy, during = prepare._write_parquet, threading.Event(), []
 
-    def slow_first(df, path):
-        if path.name == "customers.parquet":   # the first table: the writer is busy for a while
-            busy.set()
-            time.sleep(0.5)
-            busy.clear()
+def test_tables_prepared_in_worker_processes_are_the_same(tmp_path, monkeypatch):
+    """The tables that refer to others are prepared in forked worker processes: the Parquet files are
+    the same bytes, and the manifest the same, as when every table is prepared in this process; the
+    referred-to tables (customers, products, participants...) are prepared here, the rest elsewhere."""
+    import os
+
+    from insight.data import pii, prepare
+
+    monkeypatch.setenv("INSIGHT_PII_KEY", "test-key")
+    params, project = demo_study(tmp_path)
+    key = pii.load_key(project)
+    fp, per = prepare._fingerprints(params, project, key)
+    real, log = prepare._write_parquet, tmp_path / "writers.txt"
+
+    def logged(df, path):   # inherited by the forked workers; appends are atomic at this size
+        with open(log, "a") as fh:
+            fh.write(f"{path.parent.name} {path.stem} {os.getpid()}\n")
         return real(df, path)
 
-    submit = ThreadPoolExecutor.submit
+    monkeypatch.setattr(prepare, "_write_parquet", logged)
+    got = {}
+    for workers in (1, 2):
+        folder = tmp_path / f"w{workers}"
+        folder.mkdir()
+        got[workers] = prepare.build(params, project, key, fp, per, folder=folder, workers=workers)
+    one, two = got[1], got[2]
+    assert len(one.tables) == 15
+    assert one.checksums == two.checksums   # byte for byte
+    for field in ("rows", "profile", "personal", "details", "notes", "sources"):
+        assert getattr(one, field) == getattr(two, field), field
+    assert [str(w) for w in one.warnings] == [str(w) for w in two.warnings]
+    assert list(one.rows) == list(two.rows)   # the manifest lists the tables in the same order
+    pids = {}
+    for line in log.read_text().splitlines():
+        folder, name, pid = line.split()
+        pids.setdefault(folder, {})[name] = int(pid)
+    assert set(pids["w1"].values()) == {os.getpid()}
+    here = {n for n, pid in pids["w2"].items() if pid == os.getpid()}
+    assert here == {"customers", "products", "participants", "qual_sources", "codebook"}
+    assert len(set(pids["w2"].values()) - {os.getpid()}) == 2   # the rest in two workers
 
-    def watched(self, fn, *args, **kwargs):
-        if fn is slow_first:
-            during.append((args[1].name, busy.is_set()))
-        return submit(self, fn, *args, **kwargs)
 
-    monkeypatch.setattr(ThreadPoolExecutor, "submit", watched)
-    monkeypatch.setattr(prepare, "_write_parquet", slow_first)
-    params, project = study(tmp_path)
-    prepared = prepare_study_data(params, project)
-    assert sorted(prepared.tables) == ["customers", "orders", "products"]
-    for name, path in prepared.tables.items():
-        assert prepared.checksums[name] == [path.stat().st_size, prepare.file_hash(path)]
-    handed_while_busy = [name for name, b in during if b]
-    if budget:
-        assert handed_while_busy                  # queued behind the slow write
-    else:
-        assert handed_while_busy == []            # each waited for it
+def test_problems_of_tables_in_workers_come_in_table_order(tmp_path, monkeypatch):
+    """Problems found in different worker processes are reported together, in the tables' order, and
+    nothing is written."""
+    from insight.data import prepare
+
+    monkeypatch.setenv("INSIGHT_PII_KEY", "test-key")
+    real = prepare.validate_table
+
+    def planted(name, df, file, segments):
+        found = real(name, df, file, segments)
+        if name in ("usage", "orders", "reviews"):
+            found.append(Problem(file, f"{name}.x", f"planted problem in {name}", "fix it"))
+        return found
+
+    monkeypatch.setattr(prepare, "validate_table", planted)
+    params, project = demo_study(tmp_path)
+    with pytest.raises(DataError) as exc:
+        prepare_study_data(params, project)
+    planted_keys = [p.key for p in exc.value.problems if p.message.startswith("planted")]
+    assert planted_keys == ["orders.x", "usage.x", "reviews.x"]   # prepare._order, not the largest first
+    assert cache_is_empty(project)
 
 
 def test_a_failed_write_of_a_queued_table_leaves_nothing(tmp_path, monkeypatch):

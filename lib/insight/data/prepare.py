@@ -46,6 +46,7 @@ from insight.data.problems import DataError
 from insight.data.schema import TABLES
 from insight.data.validate import check_references, missing_warnings, validate_table
 from insight.params import Problem
+from insight import safety
 from insight.paths import PACKAGE_DIR, Project
 from insight.speedups import isin
 
@@ -303,10 +304,6 @@ def _prune(root: Path, keep: Path, keep_n: int = KEEP_CACHES) -> None:
 
 # --- building -----------------------------------------------------------------------------------
 
-# small tables handed to the writer may wait behind the table it is writing, up to this many bytes in
-# all, while the next tables are prepared (a larger one waits for the writer first)
-QUEUED_BYTES = 64 << 20
-
 DEMO_KEEP = 2   # generated companies kept in .cache/demo/ (e.g. the benchmark scale and the default)
 
 
@@ -411,25 +408,27 @@ def _order(names) -> list[str]:
 
 
 def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict | None = None,
-          folder: Path | None = None) -> Prepared:
+          folder: Path | None = None, workers: int | None = None) -> Prepared:
     """Load, map, validate, restrict and pseudonymise every table and write it as Parquet into
     `folder` (no cache involved; without a folder nothing is written).
 
-    One table at a time, so the memory held is one table and the few key columns other tables refer
-    to, not the whole company: each table is read (a demo table from its cache file, an export once
-    even when several tables come from it), mapped, validated, checked against the tables it refers
-    to (which come first), restricted, pseudonymised, profiled and handed to a writer thread, which
-    writes it while the next one is prepared. Every problem of every table is still collected and
-    raised at once as DataError; once there is one, the tables after it are still checked but no
-    longer written (the caller discards the folder)."""
+    First, in this process and in order, the tables other tables refer to (customers, products, the
+    qualitative sources...): their key columns are kept for the reference checks. Then the other
+    tables, which depend on nothing but those keys, in `workers` forked processes (default: one per
+    core, at most PREPARE_WORKERS), largest first: each reads its table (a demo table from its cache
+    file; an export was read once, before, even when several tables come from it), maps, validates,
+    checks it against the tables it refers to, restricts, pseudonymises, profiles and writes it, and
+    sends back only its problems and manifest entries. So the memory held is at most one table per
+    worker plus the key columns, not the whole company. Every problem of every table is still
+    collected and raised at once as DataError (in the tables' order); once there is one, tables are
+    still checked but no longer written (the caller discards the folder)."""
     per = per or {}
     data = params.data
-    segments = data.segments
     sources: dict[str, Callable[[], Loaded]] = {}   # each table's loader, called when it is prepared
+    sizes: dict[str, Callable[[], int]] = {}       # each table's rows, known before it is loaded
     specs = {}
     errors: list[Problem] = []
     warnings: list[Problem] = []
-    details: dict[str, list[str]] = {}
     fingerprints: dict[str, str] = {}
     files: dict[str, str] = {}
 
@@ -442,6 +441,8 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
             if name not in TABLES or name in data.tables:
                 continue
             sources[name] = lambda name=name: Loaded(_numbered(demo[name]), label, how)
+            sizes[name] = (lambda name=name: demo.rows(name)) if isinstance(demo, DemoTables) \
+                else (lambda name=name: len(demo[name]))
             files[name] = label
             fingerprints[name] = hashlib.blake2b(f"{demo_fp}:{name}:{fp}".encode(), digest_size=10).hexdigest()
     reads: dict[tuple, tuple] = {}   # several tables may be derived from one export: read it once
@@ -460,6 +461,7 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
         got = reads[memo][0]
         if got is not None:
             sources[name] = lambda memo=memo: reads[memo][0]
+            sizes[name] = lambda memo=memo: len(reads[memo][0].frame)
             uses[memo] = uses.get(memo, 0) + 1
             memos[name] = memo
             files[name] = got.file
@@ -474,6 +476,7 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
             files.pop(name, None)
         for name, ld in got.items():
             sources[name] = lambda ld=ld: ld
+            sizes[name] = lambda ld=ld: len(ld.frame)
             files[name] = ld.file
             fingerprints[name] = per.get("qual", "")
 
@@ -483,101 +486,161 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
             if c.references:
                 other, ocol = c.references.split(".")
                 referenced[other].add(ocol)
-    keys: dict[str, pd.DataFrame] = {}   # the columns other tables refer to, as mapped (before pseudonyms)
-    notes: list[str] = []
-    personal: dict[str, dict] = {}
-    profile: dict[str, dict] = {}
-    rows: dict[str, int] = {}
-    prepared = Prepared(tables={}, warnings=warnings, fingerprints=fingerprints, personal=personal,
-                        sources={}, rows=rows, details=details, profile=profile, fingerprint=fp, notes=notes)
-    held: dict[str, pd.DataFrame] = {}   # survey responses wait for the questionnaire check at the end
-    kept_sources: pd.Series | None = None   # qualitative sources of the study period (coded segments follow)
+    build = _Build(params, project, key, folder, sources, specs, files, memos, uses, reads, referenced)
+    order = _order(sources)
+    first = [n for n in order if n in referenced]   # the others refer to them: in this process, in order
+    done: dict[str, _Table] = {}
+    for name in first:
+        done[name] = build.table(name, write=not errors and not any(d.errors for d in done.values()))
+    rest = [n for n in order if n not in referenced]
+    rest.sort(key=lambda n: -sizes[n]())   # the largest first: the workers finish together
+    write = not errors and not any(d.errors for d in done.values())
+    n = min(len(rest), workers if workers is not None else min(_cores(), PREPARE_WORKERS))
+    if n > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
-    from concurrent.futures import ThreadPoolExecutor
-    writer = ThreadPoolExecutor(max_workers=1)   # Arrow encodes and compresses without the GIL
-    pending: dict[str, object] = {}
-    sizes: dict[str, int] = {}   # bytes of each table handed to the writer
+        global _BUILD
+        _BUILD = build   # the forked workers inherit it (and the keys, and the exports read above)
+        try:
+            with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork"),
+                                     initializer=_worker_start) as pool:
+                futures = {name: pool.submit(_table_in_worker, name, write) for name in rest}
+                for name, f in futures.items():
+                    done[name] = f.result()
+        finally:
+            _BUILD = None
+    else:
+        for name in rest:
+            done[name] = build.table(name, write=write)
 
-    def finish(name: str, df: pd.DataFrame) -> None:
-        df, personal[name] = protect(name, df, specs.get(name), params, key)
-        profile[name] = profile_table(name, df)
-        out = df.drop(columns=[ROW])
-        rows[name] = len(out)
+    prepared = Prepared(tables={}, warnings=warnings, fingerprints=fingerprints, sources={}, fingerprint=fp)
+    questionnaire: list[Problem] = []
+    for name in order:   # problems and notes in the tables' order, whichever process prepared them
+        d = done[name]
+        errors += d.errors
+        warnings += d.warnings
+        prepared.notes += d.notes
+        questionnaire += d.questionnaire
+        prepared.details[name] = d.details
+    if errors:
+        raise DataError(errors + warnings)
+    warnings += [p for p in questionnaire if p.severity != "error"]
+    if any(p.severity == "error" for p in questionnaire):
+        raise DataError(questionnaire + warnings)
+    for name in [n for n in sources if done.get(n) and done[n].rows is not None]:   # as the tables were given
+        d = done[name]
+        prepared.rows[name], prepared.profile[name], prepared.personal[name] = d.rows, d.profile, d.personal
         prepared.sources[name] = files[name]
         if folder is not None:
-            for other in [o for o, f in pending.items() if f.done()]:
-                _collect(other)   # written: let the frame go
-            # one table written while the next is prepared, not more; except that small tables (all of
-            # them waiting together under QUEUED_BYTES in memory) queue behind a write under way instead
-            # of waiting for it, so the writer and the preparation of the next tables overlap
-            size = int(out.memory_usage(index=False).sum())
-            small = size + sum(sizes[o] for o in pending if sizes[o] <= QUEUED_BYTES)
-            if pending and small > QUEUED_BYTES:
-                for other in list(pending):
-                    _collect(other)
-            sizes[name] = size
-            pending[name] = writer.submit(_write_parquet, out, folder / f"{name}.parquet")
+            prepared.tables[name], prepared.checksums[name] = folder / f"{name}.parquet", d.checksum
+    return prepared
 
-    def _collect(name: str) -> None:
-        prepared.checksums[name] = pending.pop(name).result()
-        prepared.tables[name] = folder / f"{name}.parquet"
 
+# the tables that refer to others are prepared in this many processes at most (one per core below that):
+# each holds one table at a time; at 10M order lines the two largest take about 2 GB each
+PREPARE_WORKERS = 2
+
+
+def _cores() -> int:
     try:
-        for name in _order(sources):
-            ld = sources[name]()
-            memo = memos.get(name)
-            if memo is not None:
-                uses[memo] -= 1
-                if not uses[memo]:
-                    reads.pop(memo)
-            df, m = map_table(name, ld.frame, specs.get(name), ld.file, segments)
-            details[name] = [ld.details, *m.notes]
-            del ld
-            errors += m.errors
-            warnings += m.warnings
-            if df is None:
-                continue
-            df = df.reset_index(drop=True)
-            if df.empty:
-                errors.append(Problem(files[name], name, "no rows are left after the mapping (drop_missing / exclude)",
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+@dataclass
+class _Table:
+    """What preparing one table gives: its problems and its manifest entries (small: it comes back
+    from a worker process). `rows` is None when the table was not prepared to the end."""
+    errors: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    questionnaire: list = field(default_factory=list)   # survey responses against the questionnaire
+    details: list = field(default_factory=list)
+    rows: int | None = None
+    profile: dict | None = None
+    personal: dict | None = None
+    checksum: list | None = None
+
+
+_BUILD: "_Build | None" = None
+
+
+def _worker_start() -> None:
+    safety.die_with_parent()
+
+
+def _table_in_worker(name: str, write: bool) -> _Table:
+    assert _BUILD is not None, "a preparation worker runs in a process forked by build()"
+    return _BUILD.table(name, write)
+
+
+@dataclass
+class _Build:
+    params: Params
+    project: Project
+    key: bytes
+    folder: Path | None
+    sources: dict
+    specs: dict
+    files: dict
+    memos: dict
+    uses: dict
+    reads: dict
+    referenced: dict
+    keys: dict = field(default_factory=dict)   # the columns other tables refer to, as mapped (before pseudonyms)
+    kept_sources: pd.Series | None = None      # qualitative sources of the study period (coded segments follow)
+
+    def table(self, name: str, write: bool) -> _Table:
+        """Prepare one table; write it when `write` (no problem so far) and it has no problem itself."""
+        out = _Table()
+        files, segments = self.files, self.params.data.segments
+        ld = self.sources[name]()
+        memo = self.memos.get(name)
+        if memo is not None:
+            self.uses[memo] -= 1
+            if not self.uses[memo]:
+                self.reads.pop(memo)
+        df, m = map_table(name, ld.frame, self.specs.get(name), ld.file, segments)
+        details = {name: [ld.details, *m.notes]}
+        del ld
+        out.errors += m.errors
+        out.warnings += m.warnings
+        out.details = details[name]
+        if df is None:
+            return out
+        df = df.reset_index(drop=True)
+        if df.empty:
+            out.errors.append(Problem(files[name], name, "no rows are left after the mapping (drop_missing / exclude)",
                                       "check `exclude:` and `drop_missing:` for this table"))
-                continue
-            errors += validate_table(name, df, files[name], segments)
-            warnings += missing_warnings(name, df, files[name], data.missing_warning)
-            ref_errors, ref_notes = check_references({name: df}, files, keys)
-            errors += ref_errors
-            notes += ref_notes
-            if name in referenced:
-                keys[name] = df[[c for c in referenced[name] if c in df.columns]]
-            if errors:
-                continue   # nothing more is written; the remaining tables are still checked
-            df = restrict_to_period(name, df, params, details, kept_sources)
-            if name == "qual_sources":
-                kept_sources = df["source_id"]
-            if name == "survey_responses":
-                held[name] = df
-                continue
-            finish(name, df)
-        if errors:
-            raise DataError(errors + warnings)
-        if "survey_responses" in held:   # the answers against the questionnaire, before any notebook runs
+            return out
+        out.errors += validate_table(name, df, files[name], segments)
+        out.warnings += missing_warnings(name, df, files[name], self.params.data.missing_warning)
+        ref_errors, ref_notes = check_references({name: df}, files, self.keys)
+        out.errors += ref_errors
+        out.notes += ref_notes
+        if name in self.referenced:
+            self.keys[name] = df[[c for c in self.referenced[name] if c in df.columns]]
+        if out.errors or not write:
+            return out   # nothing more is written; the remaining tables are still checked
+        df = restrict_to_period(name, df, self.params, details, self.kept_sources)
+        out.details = details[name]
+        if name == "qual_sources":
+            self.kept_sources = df["source_id"]
+        if name == "survey_responses":   # the answers against the questionnaire, before any notebook runs
             from insight.survey.questionnaire import check_study_responses
 
-            found = check_study_responses(params, project, held["survey_responses"], files["survey_responses"])
-            warnings += [p for p in found if p.severity != "error"]
-            if any(p.severity == "error" for p in found):
-                raise DataError(found + warnings)
-            finish("survey_responses", held.pop("survey_responses"))
-        for name in list(pending):
-            _collect(name)
-    finally:
-        writer.shutdown(wait=True, cancel_futures=True)
-    order = [n for n in sources if n in rows]   # the manifest lists the tables as they were given
-    for d in (rows, profile, personal, details, prepared.sources, prepared.tables, prepared.checksums):
-        moved = {n: d[n] for n in [*order, *d] if n in d}
-        d.clear()
-        d.update(moved)
-    return prepared
+            out.questionnaire = check_study_responses(self.params, self.project, df, files[name])
+            if any(p.severity == "error" for p in out.questionnaire):
+                return out
+        df, out.personal = protect(name, df, self.specs.get(name), self.params, self.key)
+        out.profile = profile_table(name, df)
+        df = df.drop(columns=[ROW])
+        out.rows = len(df)
+        if self.folder is not None:
+            out.checksum = _write_parquet(df, self.folder / f"{name}.parquet")
+        return out
 
 
 def header_space_warnings(ld, table: str) -> list[Problem]:
