@@ -774,7 +774,8 @@ def demo_study(tmp_path, scale=0.2):
 def test_tables_prepared_in_worker_processes_are_the_same(tmp_path, monkeypatch):
     """The tables that refer to others are prepared in forked worker processes: the Parquet files are
     the same bytes, and the manifest the same, as when every table is prepared in this process; the
-    referred-to tables (customers, products, participants...) are prepared here, the rest elsewhere."""
+    referred-to tables (customers, products, participants...) are checked here, first, and every table
+    is written by one of the workers."""
     import os
 
     from insight.data import pii, prepare
@@ -808,9 +809,8 @@ def test_tables_prepared_in_worker_processes_are_the_same(tmp_path, monkeypatch)
         folder, name, pid = line.split()
         pids.setdefault(folder, {})[name] = int(pid)
     assert set(pids["w1"].values()) == {os.getpid()}
-    here = {n for n, pid in pids["w2"].items() if pid == os.getpid()}
-    assert here == {"customers", "products", "participants", "qual_sources", "codebook"}
-    assert len(set(pids["w2"].values()) - {os.getpid()}) == 2   # the rest in two workers
+    assert len(pids["w2"]) == 15 and os.getpid() not in pids["w2"].values()
+    assert len(set(pids["w2"].values())) == 2   # every table written by one of two workers
 
 
 def test_problems_of_tables_in_workers_come_in_table_order(tmp_path, monkeypatch):

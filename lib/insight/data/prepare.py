@@ -413,19 +413,20 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
     `folder` (no cache involved; without a folder nothing is written).
 
     First, in this process and in order, the tables other tables refer to (customers, products, the
-    qualitative sources...): their key columns are kept for the reference checks. Then the other
-    tables, which depend on nothing but those keys, in `workers` forked processes (default: one per
-    core, at most PREPARE_WORKERS), largest first: each reads its table (a demo table from its cache
-    file; an export was read once, before, even when several tables come from it), maps, validates,
-    checks it against the tables it refers to, restricts, pseudonymises, profiles and writes it, and
-    sends back only its problems and manifest entries. So the memory held is at most one table per
-    worker plus the key columns, not the whole company. Every problem of every table is still
-    collected and raised at once as DataError (in the tables' order); once there is one, tables are
-    still checked but no longer written (the caller discards the folder)."""
+    qualitative sources...) are read, mapped, validated and restricted, and their key columns kept for
+    the reference checks. Then, in `workers` forked processes (default: one per core, at most
+    PREPARE_WORKERS), largest first: those tables are pseudonymised, profiled and written, and every
+    other table (which needs nothing but the keys) is read (a demo table from its cache file; an export
+    was read once, before, even when several tables come from it), mapped, validated, checked against
+    the tables it refers to, restricted, pseudonymised, profiled and written. A worker sends back only
+    a table's problems and manifest entries, so the memory held is one table per worker plus the key
+    columns, not the whole company. Every problem of every table is still collected and raised at
+    once as DataError (in the tables' order); once there is one, tables are still checked but no
+    longer written (the caller discards the folder)."""
     per = per or {}
     data = params.data
     sources: dict[str, Callable[[], Loaded]] = {}   # each table's loader, called when it is prepared
-    sizes: dict[str, Callable[[], int]] = {}       # each table's rows, known before it is loaded
+    sizes: dict[str, int] = {}                     # each table's rows, known before it is loaded
     specs = {}
     errors: list[Problem] = []
     warnings: list[Problem] = []
@@ -441,8 +442,7 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
             if name not in TABLES or name in data.tables:
                 continue
             sources[name] = lambda name=name: Loaded(_numbered(demo[name]), label, how)
-            sizes[name] = (lambda name=name: demo.rows(name)) if isinstance(demo, DemoTables) \
-                else (lambda name=name: len(demo[name]))
+            sizes[name] = demo.rows(name) if isinstance(demo, DemoTables) else len(demo[name])
             files[name] = label
             fingerprints[name] = hashlib.blake2b(f"{demo_fp}:{name}:{fp}".encode(), digest_size=10).hexdigest()
     reads: dict[tuple, tuple] = {}   # several tables may be derived from one export: read it once
@@ -461,7 +461,7 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
         got = reads[memo][0]
         if got is not None:
             sources[name] = lambda memo=memo: reads[memo][0]
-            sizes[name] = lambda memo=memo: len(reads[memo][0].frame)
+            sizes[name] = len(got.frame)
             uses[memo] = uses.get(memo, 0) + 1
             memos[name] = memo
             files[name] = got.file
@@ -476,7 +476,7 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
             files.pop(name, None)
         for name, ld in got.items():
             sources[name] = lambda ld=ld: ld
-            sizes[name] = lambda ld=ld: len(ld.frame)
+            sizes[name] = len(ld.frame)
             files[name] = ld.file
             fingerprints[name] = per.get("qual", "")
 
@@ -488,31 +488,31 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
                 referenced[other].add(ocol)
     build = _Build(params, project, key, folder, sources, specs, files, memos, uses, reads, referenced)
     order = _order(sources)
-    first = [n for n in order if n in referenced]   # the others refer to them: in this process, in order
+    first = [n for n in order if n in referenced]   # the others refer to them: checked here, in order
     done: dict[str, _Table] = {}
-    for name in first:
-        done[name] = build.table(name, write=not errors and not any(d.errors for d in done.values()))
-    rest = [n for n in order if n not in referenced]
-    rest.sort(key=lambda n: -sizes[n]())   # the largest first: the workers finish together
+    for name in first:   # their keys are kept; they are pseudonymised and written with the others below
+        done[name] = build.check(name, write=not errors and not any(d.errors for d in done.values()))
     write = not errors and not any(d.errors for d in done.values())
-    n = min(len(rest), workers if workers is not None else min(_cores(), PREPARE_WORKERS))
+    tasks = [("finish", n) for n in first if n in build.checked] + [("table", n) for n in order if n not in referenced]
+    tasks.sort(key=lambda t: -sizes[t[1]])   # the largest first: the workers finish together
+    n = min(len(tasks), workers if workers is not None else min(_cores(), PREPARE_WORKERS))
     if n > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         global _BUILD
-        _BUILD = build   # the forked workers inherit it (and the keys, and the exports read above)
+        _BUILD = build   # the forked workers inherit it (the keys, the checked tables, the exports read above)
         try:
             with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork"),
                                      initializer=_worker_start) as pool:
-                futures = {name: pool.submit(_table_in_worker, name, write) for name in rest}
-                for name, f in futures.items():
+                futures = [(name, pool.submit(_task_in_worker, what, name, write)) for what, name in tasks]
+                for name, f in futures:
                     done[name] = f.result()
         finally:
             _BUILD = None
     else:
-        for name in rest:
-            done[name] = build.table(name, write=write)
+        for what, name in tasks:
+            done[name] = build.run(what, name, write)
 
     prepared = Prepared(tables={}, warnings=warnings, fingerprints=fingerprints, sources={}, fingerprint=fp)
     questionnaire: list[Problem] = []
@@ -571,9 +571,9 @@ def _worker_start() -> None:
     safety.die_with_parent()
 
 
-def _table_in_worker(name: str, write: bool) -> _Table:
+def _task_in_worker(what: str, name: str, write: bool) -> _Table:
     assert _BUILD is not None, "a preparation worker runs in a process forked by build()"
-    return _BUILD.table(name, write)
+    return _BUILD.run(what, name, write)
 
 
 @dataclass
@@ -591,9 +591,16 @@ class _Build:
     referenced: dict
     keys: dict = field(default_factory=dict)   # the columns other tables refer to, as mapped (before pseudonyms)
     kept_sources: pd.Series | None = None      # qualitative sources of the study period (coded segments follow)
+    checked: dict = field(default_factory=dict)   # name -> (_Table, frame): checked, to be finished
 
-    def table(self, name: str, write: bool) -> _Table:
-        """Prepare one table; write it when `write` (no problem so far) and it has no problem itself."""
+    def run(self, what: str, name: str, write: bool) -> _Table:
+        """"table": check and finish a table; "finish": finish a table checked earlier (in the parent)."""
+        out = self.check(name, write) if what == "table" else None
+        return self.finish(name, *self.checked.pop(name)) if name in self.checked else out
+
+    def check(self, name: str, write: bool) -> _Table:
+        """Read, map, validate, check the references and restrict one table; the table goes to `checked`
+        for finish() when `write` (no problem so far) and it has no problem itself."""
         out = _Table()
         files, segments = self.files, self.params.data.segments
         ld = self.sources[name]()
@@ -628,10 +635,15 @@ class _Build:
         out.details = details[name]
         if name == "qual_sources":
             self.kept_sources = df["source_id"]
+        self.checked[name] = (out, df)
+        return out
+
+    def finish(self, name: str, out: _Table, df: pd.DataFrame) -> _Table:
+        """Pseudonymise, profile and write a checked table (survey responses after the questionnaire check)."""
         if name == "survey_responses":   # the answers against the questionnaire, before any notebook runs
             from insight.survey.questionnaire import check_study_responses
 
-            out.questionnaire = check_study_responses(self.params, self.project, df, files[name])
+            out.questionnaire = check_study_responses(self.params, self.project, df, self.files[name])
             if any(p.severity == "error" for p in out.questionnaire):
                 return out
         df, out.personal = protect(name, df, self.specs.get(name), self.params, self.key)
