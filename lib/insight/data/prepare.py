@@ -506,8 +506,12 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
             with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork"),
                                      initializer=_worker_start) as pool:
                 futures = [(name, pool.submit(_task_in_worker, what, name, write)) for what, name in tasks]
-                for name, f in futures:
-                    done[name] = f.result()
+                try:
+                    for name, f in futures:
+                        done[name] = f.result()
+                except BaseException:   # a failed write, a crash: the tables not started are not prepared
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
         finally:
             _BUILD = None
     else:
