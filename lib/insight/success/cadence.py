@@ -190,20 +190,46 @@ def customer_cadence(customers: pd.DataFrame, status: pd.DataFrame, as_of=None) 
     """One row per customer: segment, owner, churned (by `as_of`), each step's status, reviews due
     and on time, compliance (on-time share of due reviews) and `missed_checkup` (the one-month
     check-up was due and not held on time; NA when it was not due)."""
+    from insight.speedups import positions
     cust = customer_base(customers, as_of)
-    cust = cust[isin(cust["customer_id"], status["customer_id"])]
-    wide = status.pivot(index="customer_id", columns="step", values="status")
-    wide.columns = [f"{c}_status" for c in wide.columns]
-    agg = status.groupby("customer_id").agg(n_due=("due", "sum"),
-                                            n_on_time=("on_time", "sum"))
+    # the status rows matched to the customers by position (a pivot, a groupby and joins on the
+    # text ids cost 3 s at 500,000 customers)
+    at = positions(status["customer_id"], cust["customer_id"])
+    rows = at >= 0
+    present = np.zeros(len(cust), dtype=bool)
+    present[at[rows]] = True
+    new_pos = np.cumsum(present) - 1            # a customer's row among those kept
+    at_kept = new_pos[at[rows]]
+    n = int(present.sum())
     keep = [c for c in ("customer_id", "segment", "owner", "region", "signup_date", "churn_date", "churned")
             if c in cust.columns]
-    out = cust[keep].join(wide).join(agg)
+    out = cust.loc[present, keep].reset_index(drop=True)
+    step_code, step_names = pd.factorize(status["step"][rows])
+    for code in np.argsort(np.asarray(step_names, dtype=object), kind="stable"):   # the steps as pivot orders them
+        which = step_code == code
+        if np.bincount(at_kept[which], minlength=n).max(initial=0) > 1:
+            raise ValueError("Index contains duplicate entries, cannot reshape")
+        take = np.full(n, -1, dtype=np.int64)
+        take[at_kept[which]] = np.flatnonzero(rows)[which]
+        out[f"{step_names[code]}_status"] = status["status"].array.take(take, allow_fill=True)
+    out["n_due"] = np.bincount(at_kept, weights=status["due"].to_numpy(dtype=bool)[rows], minlength=n).astype(np.int64)
+    on_time = status["on_time"].astype("boolean").fillna(False).to_numpy(dtype=bool)[rows]
+    out["n_on_time"] = pd.array(np.bincount(at_kept, weights=on_time, minlength=n).astype(np.int64), dtype="Int64")
     out["compliance"] = (out["n_on_time"] / out["n_due"]).where(out["n_due"] > 0)
     chk = out.get("implementation_checkup_status")
     if chk is not None:
         out["missed_checkup"] = (chk != "on_time").where(chk != "not_due").astype("boolean")
-    return out.reset_index(drop=True)
+    return out
+
+
+def _due_with(cust_status: pd.DataFrame, status: pd.DataFrame, by: str) -> pd.DataFrame:
+    """The due rows of `status` with the customer's `by` (an inner merge on customer_id, by position)."""
+    from insight.speedups import positions
+    due = status[status["due"]]
+    at = positions(due["customer_id"], cust_status["customer_id"])
+    due = due[at >= 0].reset_index(drop=True)
+    due[by] = cust_status[by].take(at[at >= 0]).reset_index(drop=True)
+    return due
 
 
 def step_summary(status: pd.DataFrame) -> pd.DataFrame:
@@ -225,7 +251,7 @@ def compliance_by(cust_status: pd.DataFrame, status: pd.DataFrame, by: str, min_
     if by not in cust_status.columns:
         raise SuccessDataError(f"table 'customers' has no column {by!r}; compliance cannot be split by it. "
                                f"Fix: map a {by} column onto the customers table or choose another attribute.")
-    due = status[status["due"]].merge(cust_status[["customer_id", by]], on="customer_id")
+    due = _due_with(cust_status, status, by)
     due[by] = due[by].fillna("(unknown)")
     share = due.pivot_table(index=by, columns="step", values="on_time", aggfunc="mean", observed=True)
     share = share.reindex(columns=[s for s in CADENCE_STEPS if s in share.columns])
@@ -242,7 +268,7 @@ def compliance_test(cust_status: pd.DataFrame, status: pd.DataFrame, by: str) ->
     """Do groups differ in how often due reviews are held on time? Chi-square test of
     independence (scipy) of group x on time over all due reviews, with Cramér's V."""
     from insight.stats import cramers_v
-    due = status[status["due"]].merge(cust_status[["customer_id", by]], on="customer_id")
+    due = _due_with(cust_status, status, by)
     ct = pd.crosstab(due[by].fillna("(unknown)"), due["on_time"].astype(bool))
     out = {"test": f"chi-square test ({by} x review on time)", "n": int(ct.to_numpy().sum()),
            "chi2": np.nan, "p_value": np.nan, "cramers_v": np.nan, "cramers_v_ci": (np.nan, np.nan)}
