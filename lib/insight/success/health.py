@@ -91,8 +91,8 @@ def health_measures(customers: pd.DataFrame, as_of, *, usage: pd.DataFrame | Non
         # engagement is what the customer initiates: our own calls (cadence, onboarding, demos) say
         # nothing about the customer's interest, and they crowd into a new customer's first months
         own = recent["direction"].eq("outbound") if "direction" in recent.columns else pd.Series(False, index=recent.index)
-        out["engagement"] = counts_on(recent.loc[~is_c & ~own, "customer_id"], out.index)
-        out["support_load"] = counts_on(recent.loc[is_c, "customer_id"], out.index)
+        out["engagement"], out["support_load"] = counts_on(
+            recent["customer_id"], out.index, [(~is_c & ~own).to_numpy(dtype=bool), is_c.to_numpy(dtype=bool)])
         if windows:
             from insight.success.cadence import cadence_compliance
             out["cadence"] = reindex_on(cadence_compliance(customers, before, windows, as_of, data_start=data_start),
@@ -157,9 +157,9 @@ def score_customers(study_tables: dict, cfg, as_of) -> pd.DataFrame:
     out["health_score"] = health_score(measures, weights)
     out["band"] = band(out["health_score"], cfg.health_bands.red_below, cfg.health_bands.yellow_below)
     cust = customer_base(study_tables["customers"])
-    for c in ("segment", "owner", "region"):
-        if c in cust.columns:
-            out[c] = reindex_on(cust[c], out.index)
+    attrs = [c for c in ("segment", "owner", "region") if c in cust.columns]
+    if attrs:
+        out[attrs] = reindex_on(cust[attrs], out.index)
     return out
 
 
@@ -267,9 +267,11 @@ def validate_health(study_tables: dict, cfg, end, horizon_days: int | None = Non
     scored = score_customers(study_tables, cfg, cutoff)
     cust = customer_base(study_tables["customers"], end)
     unknown_when = cust["churned"] & cust["churn_date"].isna()
-    scored = scored[~reindex_on(unknown_when, scored.index, fill_value=False)]
-    cd = reindex_on(cust["churn_date"], scored.index)
-    scored["churned_after"] = (cd > cutoff) & (cd <= end)
+    cust = reindex_on(cust.assign(_unknown_when=unknown_when)[["_unknown_when", "churn_date"]], scored.index)
+    known = ~cust["_unknown_when"].fillna(False).to_numpy(dtype=bool)
+    scored = scored[known]
+    cd = cust["churn_date"].to_numpy()[known]
+    scored["churned_after"] = (cd > cutoff.to_datetime64()) & (cd <= end.to_datetime64())
     scored = scored[scored["health_score"].notna()]
     y = scored["churned_after"]
     auc = churn_auc(scored["health_score"], y)
