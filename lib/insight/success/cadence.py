@@ -86,8 +86,8 @@ def _cadence_grid(customers: pd.DataFrame, interactions, windows: dict[str, tupl
     cust = customer_base(customers, as_of)
     it = interactions.loc[interactions["type"].isin(list(windows)), ["customer_id", "date", "type"]]
     it_date = as_dates(it, "interactions", "date", nullable=False)
-    it = it[(it_date <= as_of).to_numpy()]
-    it_date = it_date[it.index]
+    upto = (it_date <= as_of).to_numpy()
+    it, it_date = it[upto], it_date[upto]
     all_dates = as_dates(interactions, "interactions", "date")
     coverage_start = pd.Timestamp(data_start) if data_start is not None else (
         all_dates.min() if all_dates.notna().any() else as_of)
