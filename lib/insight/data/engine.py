@@ -392,6 +392,18 @@ def _fetch(expr) -> pd.DataFrame:
     return df
 
 
+def _fetch_arrow(expr) -> pd.DataFrame:
+    """_fetch through Arrow (ibis' to_pyarrow, then pyarrow's to_pandas): the same frame for columns of
+    text, numbers and times, without ibis' execute turning every column that has a null into Python
+    objects (at 10M, the 531,000 leads' four nullable times: 1.3 s of 4.8)."""
+    df = expr.to_pyarrow().to_pandas()
+    for c in df.columns:
+        if pd.api.types.is_datetime64_any_dtype(df[c]):
+            df[c] = df[c].dt.tz_localize(None) if getattr(df[c].dt, "tz", None) is not None else df[c]
+            df[c] = df[c].astype("datetime64[ns]")
+    return df
+
+
 def purchase_span(orders) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """(first, last) purchase day, or None when there are no purchases."""
     d = purchase_days(orders)
@@ -946,13 +958,19 @@ def journey_leads(events, customers=None, *, qualified: str, onboarded: str, tri
     conv = first_after(converted, "trial_at", window_days)
     out = base.left_join(on, "visitor_id").select(base, onboarded_at=on.t)
     out = out.left_join(conv, "visitor_id").select(out, converted_at=conv.t)
-    who = _visitors_of(ev)
-    who = _with_customer(who.select("visitor_id", "customer_id", first_touch=who.channel), customers,
-                         "acquisition_channel", "acquisition_channel")
+    # first-touch channel and linked customer of the leads only (_journey_visitors' rules on their own
+    # events; segments are not needed): not every visitor of the period's events (at 9M events 11 s)
+    lead_ev = ev.join(base.select("visitor_id"), "visitor_id").select(ev.visitor_id, ev.timestamp, ev.channel,
+                                                                      ev.customer_id)
+    first = _first_at_earliest(lead_ev, "channel")
+    linked = lead_ev.filter(lead_ev.customer_id.notnull())
+    cust = linked.group_by("visitor_id").agg(customer_id=linked.customer_id.min())
+    who = first.left_join(cust, "visitor_id").select(first.visitor_id, cust.customer_id, first_touch=first.channel)
+    who = _with_customer(who, customers, "acquisition_channel", "acquisition_channel")
     channel = (who.acquisition_channel.fill_null(who.first_touch) if "acquisition_channel" in who.columns
                else who.first_touch)
     out = out.join(who, "visitor_id").select(out, who.customer_id, channel=channel)
-    got = _fetch(out).sort_values("visitor_id").set_index("visitor_id")
+    got = _fetch_arrow(out).sort_values("visitor_id").set_index("visitor_id")
     return got[["qualified_at", "onboarded_at", "trial_at", "converted_at", "customer_id", "channel"]]
 
 

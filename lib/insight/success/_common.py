@@ -9,6 +9,7 @@ import pandas as pd
 
 from insight.checks import InputError, require_columns
 from insight.checks import as_dates as _as_dates
+from insight.speedups import positions
 
 
 class SuccessDataError(InputError):
@@ -48,6 +49,29 @@ def customer_base(customers: pd.DataFrame, as_of=None) -> pd.DataFrame:
         c.loc[later, "churn_date"] = pd.NaT
         c.loc[later, "churned"] = False
     return c.set_index("customer_id", drop=False).rename_axis(None)
+
+
+def reindex_on(s: "pd.Series | pd.DataFrame", index: pd.Index, fill_value=None) -> "pd.Series | pd.DataFrame":
+    """`s.reindex(index, fill_value=fill_value)` (s's index unique), the labels matched by
+    speedups.positions: pandas' reindex on a text index costs 0.2-0.5 s a call at 500,000 customers."""
+    at = positions(index, s.index)
+    if (at >= 0).all():
+        out = s.iloc[at]
+    elif isinstance(s, pd.Series) and s.dtype.kind == "f" and fill_value is None:
+        vals = s.to_numpy()[np.maximum(at, 0)] if len(s) else np.zeros(len(at))
+        out = pd.Series(np.where(at >= 0, vals, np.nan).astype(s.dtype), name=s.name)
+    else:
+        return s.reindex(index, fill_value=fill_value)
+    return out.set_axis(index)
+
+
+def counts_on(keys: pd.Series, index: pd.Index, where: np.ndarray) -> list[pd.Series]:
+    """For each boolean mask in `where` (rows of `keys`), how often each label of `index` occurs in
+    keys[mask], as float (0 for none): `keys[mask].groupby(keys[mask]).size().reindex(index,
+    fill_value=0).astype(float)`, the keys matched by position once."""
+    at = positions(keys, index)
+    return [pd.Series(np.bincount(at[(at >= 0) & m], minlength=len(index)).astype(float), index=index)
+            for m in where]
 
 
 @dataclass

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from insight.data.engine import usage_adoption
+from insight.speedups import positions
 from insight.success._common import Comparison, as_dates, compare_rates, customer_base, pct, require
 
 
@@ -25,8 +26,11 @@ def education_use(customers: pd.DataFrame, interactions: pd.DataFrame, channels:
     landmark: a date. Only customers active on it are kept, only use before it counts, and
     `churned` means churned after it (up to `as_of`): a landmark comparison, free of the bias
     that long-lived customers have more time to use education."""
-    from insight.data.engine import interactions_of
-    interactions = interactions_of(interactions, ["education"], end=as_of)   # an engine table: its education rows come back
+    if not isinstance(interactions, pd.DataFrame):   # an engine table: the columns used of its education rows come back
+        from insight.data.engine import _require, interaction_rows
+        _require(interactions, "interactions", ["customer_id", "date", "type"], "the interaction analyses")
+        interactions = interaction_rows(interactions, until=as_of, types=["education"],
+                                        columns=("customer_id", "date", "type", "channel"))
     require(interactions, "interactions", ["customer_id", "date", "type", "channel"])
     cust = customer_base(customers, as_of)
     it = interactions.loc[interactions["type"].eq("education"), ["customer_id", "date", "channel"]].copy()
@@ -38,11 +42,18 @@ def education_use(customers: pd.DataFrame, interactions: pd.DataFrame, channels:
         cust = cust[(cust["signup_date"] < landmark) & ~(cust["churn_date"] <= landmark)].copy()
         cust["churned"] = cust["churn_date"] > landmark        # churn after as_of was cleared above
         it = it[it["date"] < landmark]
-    it["ch"] = it["channel"].where(it["channel"].isin(channels), "other")
-    counts = pd.crosstab(it["customer_id"], it["ch"]).reindex(columns=list(channels) + ["other"], fill_value=0)
-    counts = counts.reindex(cust.index, fill_value=0)
-    counts.columns = [f"edu_{c}" for c in counts.columns]
-    out = cust[[c for c in ("customer_id", "segment", "owner", "churned") if c in cust.columns]].join(counts)
+    # interactions per customer (their position among cust) and channel (others pooled), counted with
+    # numpy: a crosstab on the text ids aggregates each of 460,000 customers in a Python loop (9 s)
+    names = list(channels) + ["other"]
+    ch = np.full(len(it), len(channels), dtype=np.int64)
+    for j in reversed(range(len(channels))):
+        ch[(it["channel"] == channels[j]).fillna(False).to_numpy(dtype=bool)] = j
+    at = positions(it["customer_id"], cust["customer_id"])
+    ok = (at >= 0) & it["customer_id"].notna().to_numpy()
+    counts = np.bincount(at[ok] * len(names) + ch[ok], minlength=len(cust) * len(names)).reshape(len(cust), len(names))
+    out = cust[[c for c in ("customer_id", "segment", "owner", "churned") if c in cust.columns]].copy()
+    for j, c in enumerate(names):
+        out[f"edu_{c}"] = counts[:, j].astype(np.int64)
     for c in list(channels) + ["other"]:
         out[f"used_{c}"] = out[f"edu_{c}"] > 0
     out["used_any"] = out[[f"edu_{c}" for c in list(channels) + ["other"]]].sum(axis=1) > 0

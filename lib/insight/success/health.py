@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from insight.data.engine import usage_windows
-from insight.success._common import SuccessDataError, as_dates, customer_base, require
+from insight.success._common import SuccessDataError, as_dates, counts_on, customer_base, reindex_on, require
 
 MEASURES = ("usage_trend", "engagement", "support_load", "satisfaction", "cadence")
 HIGHER_IS_WORSE = {"support_load"}
@@ -70,7 +70,7 @@ def health_measures(customers: pd.DataFrame, as_of, *, usage: pd.DataFrame | Non
         # (a new customer's ramp-up is not growth)
         per = per.loc[(last - _month_index(per["first_month"])) >= 2 * usage_months - 1]
         trend = np.log((per["recent"] / usage_months + 1) / (per["prior"] / usage_months + 1))
-        out["usage_trend"] = trend.reindex(out.index)
+        out["usage_trend"] = reindex_on(trend, out.index)
 
     if interactions is not None:
         since = as_of - pd.Timedelta(days=lookback_days)
@@ -91,14 +91,12 @@ def health_measures(customers: pd.DataFrame, as_of, *, usage: pd.DataFrame | Non
         # engagement is what the customer initiates: our own calls (cadence, onboarding, demos) say
         # nothing about the customer's interest, and they crowd into a new customer's first months
         own = recent["direction"].eq("outbound") if "direction" in recent.columns else pd.Series(False, index=recent.index)
-        out["engagement"] = recent[~is_c & ~own].groupby("customer_id").size().reindex(out.index, fill_value=0).astype(float)
-        out["support_load"] = recent[is_c].groupby("customer_id").size().reindex(out.index, fill_value=0).astype(float)
+        out["engagement"], out["support_load"] = counts_on(
+            recent["customer_id"], out.index, [(~is_c & ~own).to_numpy(dtype=bool), is_c.to_numpy(dtype=bool)])
         if windows:
-            from insight.success.cadence import cadence_status
-            st = cadence_status(customers, before, windows, as_of, data_start=data_start)
-            st = st[st["due"]]
-            comp = st.groupby("customer_id")["on_time"].mean().astype(float)
-            out["cadence"] = comp.reindex(out.index)
+            from insight.success.cadence import cadence_compliance
+            out["cadence"] = reindex_on(cadence_compliance(customers, before, windows, as_of, data_start=data_start),
+                                        out.index)
 
     if survey is not None and "customer_id" in survey.columns and satisfaction_question in survey.columns:
         s = survey[survey["customer_id"].notna()].copy()
@@ -109,7 +107,7 @@ def health_measures(customers: pd.DataFrame, as_of, *, usage: pd.DataFrame | Non
             s["_when"] = s["_when"].fillna(pd.to_datetime(s["started_at"], errors="coerce"))
         s["_v"] = pd.to_numeric(s[satisfaction_question], errors="coerce")
         s = s[(s["_when"] < as_of) & s["_v"].notna()].sort_values("_when")
-        out["satisfaction"] = s.groupby("customer_id")["_v"].last().reindex(out.index).astype(float)
+        out["satisfaction"] = reindex_on(s.groupby("customer_id")["_v"].last().astype(float), out.index)
     return out
 
 
@@ -159,9 +157,9 @@ def score_customers(study_tables: dict, cfg, as_of) -> pd.DataFrame:
     out["health_score"] = health_score(measures, weights)
     out["band"] = band(out["health_score"], cfg.health_bands.red_below, cfg.health_bands.yellow_below)
     cust = customer_base(study_tables["customers"])
-    for c in ("segment", "owner", "region"):
-        if c in cust.columns:
-            out[c] = cust[c].reindex(out.index)
+    attrs = [c for c in ("segment", "owner", "region") if c in cust.columns]
+    if attrs:
+        out[attrs] = reindex_on(cust[attrs], out.index)
     return out
 
 
@@ -269,9 +267,11 @@ def validate_health(study_tables: dict, cfg, end, horizon_days: int | None = Non
     scored = score_customers(study_tables, cfg, cutoff)
     cust = customer_base(study_tables["customers"], end)
     unknown_when = cust["churned"] & cust["churn_date"].isna()
-    scored = scored[~unknown_when.reindex(scored.index, fill_value=False)]
-    cd = cust["churn_date"].reindex(scored.index)
-    scored["churned_after"] = (cd > cutoff) & (cd <= end)
+    cust = reindex_on(cust.assign(_unknown_when=unknown_when)[["_unknown_when", "churn_date"]], scored.index)
+    known = ~cust["_unknown_when"].fillna(False).to_numpy(dtype=bool)
+    scored = scored[known]
+    cd = cust["churn_date"].to_numpy()[known]
+    scored["churned_after"] = (cd > cutoff.to_datetime64()) & (cd <= end.to_datetime64())
     scored = scored[scored["health_score"].notna()]
     y = scored["churned_after"]
     auc = churn_auc(scored["health_score"], y)
