@@ -248,6 +248,12 @@ def test_span_and_day_counts(orders_on):
     assert E.purchase_span(orders_on) == (pd.Timestamp("2023-12-31"), pd.Timestamp("2024-05-02"))
     n = E.purchase_day_counts(orders_on, pd.Timestamp("2024-01-31"), UNTIL)
     assert n.to_dict() == {"A": 1, "B": 1, "D": 1, "E": 1, "F": 1}
+    edges = [pd.Timestamp("2023-12-01"), pd.Timestamp("2024-01-31"), UNTIL]
+    w = E.purchase_day_windows(orders_on, edges)       # the same counts per window, in one pass
+    for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
+        want = E.purchase_day_counts(orders_on, lo, hi)
+        assert w[f"w{i}"][w[f"w{i}"] > 0].to_dict() == want.to_dict()
+    assert (w.sum(axis=1) > 0).all()
 
 
 def test_cohort_counts_edge_cases(orders_on):
@@ -380,6 +386,7 @@ def test_pyspark_edge_cases(spark_con, edge_parquet, tmp_path):
     _same(E.customer_orders(orders, UNTIL, returns=True), EXPECTED)
     assert E.purchase_span(orders) == (pd.Timestamp("2023-12-31"), pd.Timestamp("2024-05-02"))
     assert E.purchase_day_counts(orders, pd.Timestamp("2024-01-31"), UNTIL).to_dict() == {"A": 1, "B": 1, "D": 1, "E": 1, "F": 1}
+    assert E.purchase_day_windows(orders, [pd.Timestamp("2024-01-31"), UNTIL])["w0"].to_dict() == {"A": 1, "B": 1, "D": 1, "E": 1, "F": 1}
     k = E.cohort_counts(orders, "Q", UNTIL, leave_out=["B"])
     size, active, last = ref_cohort_counts(edge_orders().query("customer_id != 'B'"), UNTIL)
     assert k["left_out"] == 1 and k["size"].to_dict() == size
