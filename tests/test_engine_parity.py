@@ -318,11 +318,14 @@ def _product_sales_ok(orders):
         ("p1", 2024 * 4): 4, ("p2", 2024 * 4): 1, ("p3", 2024 * 4): 1, ("p1", 2024 * 4 + 1): 1,
         ("p2", 2024 * 4 + 1): 1, ("p4", 2023 * 4 + 3): 1, ("p4", 2024 * 4 + 1): 1}
     assert abs(q.loc[(q.product_id == "p1") & (q.period == 2024 * 4), "revenue"].item() - 180.0) < MONEY
+    assert E.purchase_customers(orders, "2024-01-01", UNTIL) == len({c for c, _ in PRODUCT_SALES}) == 5
+    assert E.purchase_customers(orders) == len(E.product_sales(orders, by=("customer_id",)))
 
 
 def test_product_sales_edge_cases(orders_on):
     _product_sales_ok(orders_on)
     assert E.product_sales(orders_on, "2020-01-01", "2020-12-31").empty
+    assert E.purchase_customers(orders_on, "2020-01-01", "2020-12-31") == 0
 
 
 def _customer_sales_ok(orders):

@@ -455,7 +455,7 @@ def at_risk(customers: pd.DataFrame, cutoff, orders: pd.DataFrame | None = None,
         k = config.usage_months
         # per customer on the engine: the busiest feature's active users per month (a user counts once
         # a month), summed over the last k full months and the k before (insight.data.engine.usage_windows)
-        win = usage_windows(usage, last_full, k, per_month="max").reindex(idx)
+        win = usage_windows(usage, last_full, k, per_month="max", first_month=False).reindex(idx)
         before, now = win["prior"].fillna(0.0) / k, win["recent"].fillna(0.0) / k
         flag = (before > 0) & (now <= before * (1 - config.usage_drop))
         out["falling_usage"] = flag

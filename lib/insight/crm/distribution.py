@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from insight.crm.purchases import CrmInputError, collapse, period_name, require
-from insight.data.engine import product_sales
+from insight.data.engine import product_sales, purchase_customers
 from insight.speedups import isin
 from insight.stats import p_adjust
 
@@ -268,8 +268,7 @@ def period_shares(orders, products: pd.DataFrame, level: str = "category", perio
     out = t.div(t.sum(axis=1), axis=0)
     out.index = [period_name(int(p), grain) for p in out.index]
     out.index.name, out.columns.name = "period", level
-    n = product_sales(orders, lo, hi, by=("customer_id",))
-    out.attrs["customers"] = int(len(n))
+    out.attrs["customers"] = purchase_customers(orders, lo, hi)
     return out
 
 

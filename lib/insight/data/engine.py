@@ -303,10 +303,15 @@ def _purchase_lines(orders, numbers: tuple[str, ...] = (), keep: tuple[str, ...]
 
 
 def first_purchase_time(orders):
-    """The earliest order_date (as recorded, with its time) of a purchase line; None without purchases."""
+    """The earliest order_date (as recorded, with its time) of a purchase line; None without purchases.
+    The first purchase day comes from the purchase days (kept on the engine for the notebook), then the
+    earliest time from the lines of that day only: a scan of every order line less (0.7 CPU s at 10M)."""
+    span = purchase_span(orders)
+    if span is None:
+        return None
     p = _purchase_lines(orders)
-    got = _fetch(p.aggregate(first=p.order_date.min(), n=p.count()))
-    return None if not len(got) or int(got["n"].iloc[0]) == 0 else pd.Timestamp(got["first"].iloc[0])
+    p = p.filter((p.order_date >= _ts(span[0])) & (p.order_date < _ts(span[0] + pd.Timedelta(days=1))))
+    return pd.Timestamp(_fetch(p.aggregate(first=p.order_date.min()))["first"].iloc[0])
 
 
 def window_behaviour(orders, start, mid, end) -> pd.DataFrame:
@@ -569,6 +574,18 @@ def product_sales(orders, start=None, end=None, by: tuple[str, ...] = ("customer
     return got.sort_values(list(keys), ignore_index=True)
 
 
+def purchase_customers(orders, start=None, end=None) -> int:
+    """How many customers have a purchase line with start <= order day <= end (whole days; all when
+    None): len(product_sales(orders, start, end, by=("customer_id",))) counted on the engine, without
+    fetching and sorting the customer ids."""
+    p = _purchase_lines(orders)
+    if start is not None:
+        p = p.filter(p.order_date >= _ts(pd.Timestamp(start).normalize()))
+    if end is not None:
+        p = p.filter(p.order_date < _ts(pd.Timestamp(end).normalize() + pd.Timedelta(days=1)))
+    return int(_fetch(p.aggregate(n=p.customer_id.nunique()))["n"].iloc[0])
+
+
 def _flagged_lines(orders, start=None, end=None, keep: tuple[str, ...] = ()) -> "ir.Table":
     """The order lines not flagged is_return (negative lines without the flag count: credits are
     netted) with start <= order_date <= end: customer_id (as text), order_date, revenue and the
@@ -677,12 +694,13 @@ def _month_number(month):
     return month.year() * 12 + month.month() - 1
 
 
-def usage_windows(usage, last_month, months: int, per_month: str = "sum") -> pd.DataFrame:
+def usage_windows(usage, last_month, months: int, per_month: str = "sum", first_month: bool = True) -> pd.DataFrame:
     """Per customer with usage in the 2 x `months` months up to and including `last_month` (index
     customer_id, sorted): `recent`, the active users of the last `months` months, and `prior`, of the
     `months` before (each month's active users summed over features with per_month='sum', or the
     busiest feature's with 'max'; months without a row count 0), and `first_month`, the customer's
-    earliest usage month of all. The input of the usage rules of success.health and crm.churn."""
+    earliest usage month of all (first_month=False leaves it out: a scan of every usage row less). The
+    input of the usage rules of success.health and crm.churn."""
     if per_month not in ("sum", "max"):
         raise ValueError("per_month must be sum or max")
     u = usage_rows(usage)
@@ -696,9 +714,10 @@ def usage_windows(usage, last_month, months: int, per_month: str = "sum") -> pd.
     pm = w.group_by(["customer_id", "ago"]).agg(users=agg.fill_null(0.0))
     per = pm.group_by("customer_id").agg(recent=pm.users.sum(where=pm.ago < months).fill_null(0.0),
                                          prior=pm.users.sum(where=pm.ago >= months).fill_null(0.0))
-    per = per.join(first, "customer_id").select(per, first.first_month)
+    if first_month:
+        per = per.join(first, "customer_id").select(per, first.first_month)
     df = _fetch(per).sort_values("customer_id").set_index("customer_id")
-    return df[["recent", "prior", "first_month"]].astype({"recent": float, "prior": float})
+    return df[["recent", "prior", *(["first_month"] if first_month else [])]].astype({"recent": float, "prior": float})
 
 
 def usage_adoption(usage) -> pd.DataFrame:
