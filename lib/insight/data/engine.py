@@ -576,14 +576,14 @@ def product_sales(orders, start=None, end=None, by: tuple[str, ...] = ("customer
 
 def purchase_customers(orders, start=None, end=None) -> int:
     """How many customers have a purchase line with start <= order day <= end (whole days; all when
-    None): len(product_sales(orders, start, end, by=("customer_id",))) counted on the engine, without
-    fetching and sorting the customer ids."""
-    p = _purchase_lines(orders)
+    None): len(product_sales(orders, start, end, by=("customer_id",))) counted on the engine over the
+    kept purchase days (the days of the same purchase lines), without fetching the customer ids."""
+    d = purchase_days(orders)
     if start is not None:
-        p = p.filter(p.order_date >= _ts(pd.Timestamp(start).normalize()))
+        d = d.filter(d.date >= _ts(pd.Timestamp(start).normalize()))
     if end is not None:
-        p = p.filter(p.order_date < _ts(pd.Timestamp(end).normalize() + pd.Timedelta(days=1)))
-    return int(_fetch(p.aggregate(n=p.customer_id.nunique()))["n"].iloc[0])
+        d = d.filter(d.date <= _ts(pd.Timestamp(end).normalize()))
+    return int(_fetch(d.aggregate(n=d.customer_id.nunique()))["n"].iloc[0])
 
 
 def _flagged_lines(orders, start=None, end=None, keep: tuple[str, ...] = ()) -> "ir.Table":
