@@ -109,11 +109,12 @@ def study_sales(orders, customers: pd.DataFrame, products: pd.DataFrame, attribu
 
 
 def share_table(sales: pd.DataFrame, by: str, level: str = "category", measure: str = "revenue",
-                normalize: str = "row") -> pd.DataFrame:
+                normalize: str = "row", base: bool = True) -> pd.DataFrame:
     """Crosstab of customer group (rows) x product group (columns): shares of revenue ('revenue'),
     of buying customers ('customers') or of order lines ('orders'). normalize='row' gives each
     customer group's mix; 'column' each product group's buyers; 'all' the grand share.
-    The base per row is in .attrs['base'] (customers per group)."""
+    The base per row is in .attrs['base'] (customers per group; base=False leaves it out: distinct
+    customers per group cost a pass over every row's customer id, 0.3-0.5 s at 10M lines)."""
     require(sales, "sales", [by, level, "customer_id"])
     d = sales.loc[sales[by].notna() & sales[level].notna()]
     if measure == "revenue":
@@ -135,7 +136,8 @@ def share_table(sales: pd.DataFrame, by: str, level: str = "category", measure: 
         out = t / t.to_numpy().sum()
     else:
         out = t
-    out.attrs["base"] = d.groupby(by, observed=True)["customer_id"].nunique().to_dict()
+    if base:
+        out.attrs["base"] = d.groupby(by, observed=True)["customer_id"].nunique().to_dict()
     return out
 
 
@@ -190,11 +192,11 @@ def concentration(sales: pd.DataFrame, by: str, level: str = "category", min_ind
     (Mann-Whitney U, rank-biserial effect size, Holm-adjusted p over all cells). notable = index >=
     min_index, adjusted p < alpha and at least min_customers buyers in the cell. Sorted by index."""
 
-    rev = share_table(sales, by, level, "revenue", normalize=None)
+    rev = share_table(sales, by, level, "revenue", normalize=None, base=False)
     overall = rev.sum(axis=0) / rev.to_numpy().sum()
     within = rev.div(rev.sum(axis=1), axis=0)
     index = within / overall
-    cust = share_table(sales, by, level, "customers", normalize=None)
+    cust = share_table(sales, by, level, "customers", normalize=None, base=False)
     mix = customer_mix(sales, level)
     grp = sales.drop_duplicates("customer_id").set_index("customer_id")[by].reindex(mix.index)
     out = pd.DataFrame({
