@@ -525,7 +525,7 @@ def at_risk(customers: pd.DataFrame, cutoff, orders: pd.DataFrame | None = None,
     texts = np.column_stack(reasons)
     joined = np.full(len(idx), "", dtype=object)
     for i in np.flatnonzero((texts != "").any(axis=1)):
-        joined[i] = "; ".join(t for t in texts[i] if t)
+        joined[i] = "; ".join(t for t in texts[i] if isinstance(t, str) and t)     # a missing text is skipped, as the row sum did
     out["reasons"] = pd.Series(joined, index=idx).astype(str).str.rstrip("; ")
     for col in ("segment", "region"):
         if col in base and base[col].notna().any():
