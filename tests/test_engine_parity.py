@@ -248,6 +248,12 @@ def test_span_and_day_counts(orders_on):
     assert E.purchase_span(orders_on) == (pd.Timestamp("2023-12-31"), pd.Timestamp("2024-05-02"))
     n = E.purchase_day_counts(orders_on, pd.Timestamp("2024-01-31"), UNTIL)
     assert n.to_dict() == {"A": 1, "B": 1, "D": 1, "E": 1, "F": 1}
+    edges = [pd.Timestamp("2023-12-01"), pd.Timestamp("2024-01-31"), UNTIL]
+    w = E.purchase_day_windows(orders_on, edges)       # the same counts per window, in one pass
+    for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
+        want = E.purchase_day_counts(orders_on, lo, hi)
+        assert w[f"w{i}"][w[f"w{i}"] > 0].to_dict() == want.to_dict()
+    assert (w.sum(axis=1) > 0).all()
 
 
 def test_cohort_counts_edge_cases(orders_on):
@@ -312,11 +318,14 @@ def _product_sales_ok(orders):
         ("p1", 2024 * 4): 4, ("p2", 2024 * 4): 1, ("p3", 2024 * 4): 1, ("p1", 2024 * 4 + 1): 1,
         ("p2", 2024 * 4 + 1): 1, ("p4", 2023 * 4 + 3): 1, ("p4", 2024 * 4 + 1): 1}
     assert abs(q.loc[(q.product_id == "p1") & (q.period == 2024 * 4), "revenue"].item() - 180.0) < MONEY
+    assert E.purchase_customers(orders, "2024-01-01", UNTIL) == len({c for c, _ in PRODUCT_SALES}) == 5
+    assert E.purchase_customers(orders) == len(E.product_sales(orders, by=("customer_id",)))
 
 
 def test_product_sales_edge_cases(orders_on):
     _product_sales_ok(orders_on)
     assert E.product_sales(orders_on, "2020-01-01", "2020-12-31").empty
+    assert E.purchase_customers(orders_on, "2020-01-01", "2020-12-31") == 0
 
 
 def _customer_sales_ok(orders):
@@ -380,6 +389,7 @@ def test_pyspark_edge_cases(spark_con, edge_parquet, tmp_path):
     _same(E.customer_orders(orders, UNTIL, returns=True), EXPECTED)
     assert E.purchase_span(orders) == (pd.Timestamp("2023-12-31"), pd.Timestamp("2024-05-02"))
     assert E.purchase_day_counts(orders, pd.Timestamp("2024-01-31"), UNTIL).to_dict() == {"A": 1, "B": 1, "D": 1, "E": 1, "F": 1}
+    assert E.purchase_day_windows(orders, [pd.Timestamp("2024-01-31"), UNTIL])["w0"].to_dict() == {"A": 1, "B": 1, "D": 1, "E": 1, "F": 1}
     k = E.cohort_counts(orders, "Q", UNTIL, leave_out=["B"])
     size, active, last = ref_cohort_counts(edge_orders().query("customer_id != 'B'"), UNTIL)
     assert k["left_out"] == 1 and k["size"].to_dict() == size

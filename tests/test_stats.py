@@ -163,6 +163,17 @@ def test_rank_biserial_hand_computed():
     assert r.effect_size == pytest.approx(2 * 8.5 / 9 - 1)
 
 
+def test_rank_biserial_groups_is_rank_biserial_per_group_to_the_bit():
+    rng = np.random.default_rng(3)
+    values = np.round(rng.gamma(1.0, 1.0, 5000), 1)            # many ties, as shares of revenue have
+    values[rng.random(5000) < 0.3] = 0.0
+    groups = rng.choice(np.array(["a", "b", "c", "d"], dtype=object), 5000, p=[0.5, 0.3, 0.198, 0.002])
+    got = st.rank_biserial_groups(values, groups, ["a", "b", "c", "d", "none"])
+    for g in ["a", "b", "c", "d", "none"]:     # d: at most 8 values (scipy may test exactly); none: empty
+        want = st.rank_biserial(values[groups == g], values[groups != g])
+        assert np.array_equal(np.array(got[g]), np.array(want), equal_nan=True), g
+
+
 @pytest.mark.filterwarnings("ignore:.*inplace keyword")   # inside pingouin.anova with pandas 3.1
 def test_compare_groups_k_groups_and_categorical():
     rng = np.random.default_rng(5)

@@ -303,10 +303,15 @@ def _purchase_lines(orders, numbers: tuple[str, ...] = (), keep: tuple[str, ...]
 
 
 def first_purchase_time(orders):
-    """The earliest order_date (as recorded, with its time) of a purchase line; None without purchases."""
+    """The earliest order_date (as recorded, with its time) of a purchase line; None without purchases.
+    The first purchase day comes from the purchase days (kept on the engine for the notebook), then the
+    earliest time from the lines of that day only: a scan of every order line less (0.7 CPU s at 10M)."""
+    span = purchase_span(orders)
+    if span is None:
+        return None
     p = _purchase_lines(orders)
-    got = _fetch(p.aggregate(first=p.order_date.min(), n=p.count()))
-    return None if not len(got) or int(got["n"].iloc[0]) == 0 else pd.Timestamp(got["first"].iloc[0])
+    p = p.filter((p.order_date >= _ts(span[0])) & (p.order_date < _ts(span[0] + pd.Timedelta(days=1))))
+    return pd.Timestamp(_fetch(p.aggregate(first=p.order_date.min()))["first"].iloc[0])
 
 
 def window_behaviour(orders, start, mid, end) -> pd.DataFrame:
@@ -448,6 +453,22 @@ def purchase_day_counts(orders, after, until) -> pd.Series:
     return got.set_index("customer_id")["n"].astype(int).sort_index()
 
 
+def purchase_day_windows(orders, edges) -> pd.DataFrame:
+    """Purchase days per customer in consecutive windows: `edges` e0 < e1 < ... < ek give the windows
+    e0 < day <= e1, ..., e(k-1) < day <= ek, one int column each (w0, w1, ...); one row per customer
+    with a purchase day in any of them (index customer_id, sorted). purchase_day_counts of each window
+    in one scan of the purchase days (the at-risk rule compares two windows)."""
+    import ibis
+
+    edges = [pd.Timestamp(e) for e in edges]
+    d = purchase_days(orders)
+    d = d.filter((d.date > _ts(edges[0])) & (d.date <= _ts(edges[-1])))
+    aggs = {f"w{i}": ibis.ifelse((d.date > _ts(a)) & (d.date <= _ts(b)), 1, 0).sum()
+            for i, (a, b) in enumerate(zip(edges[:-1], edges[1:]))}
+    got = _fetch(d.group_by("customer_id").agg(**aggs))
+    return got.set_index("customer_id").astype("int64").sort_index()
+
+
 def _period(date, grain: str):
     """Consecutive period numbers, as crm.purchases.period_number: month year*12+month-1, quarter
     year*4+quarter-1, year."""
@@ -496,6 +517,13 @@ def cohort_counts(orders, grain: str, until=None, *, cohorts: pd.Series | None =
 
 
 def _cohort_counts(orders, grain, until, cohorts, leave_out) -> dict:
+    # One pass over the customer x period pairs instead of one per frame: each customer's first and last
+    # purchase period (and whether they are left out) joined back to their periods, then counted per
+    # cohort and period; a customer's last period is where p == last, so the same rows give the
+    # active counts, the last-active counts and (summed) the cohort sizes. At 10M order lines this
+    # is one scan and regrouping of the purchase days instead of four (6 -> 2 CPU s).
+    import ibis
+
     d = purchase_days(orders)
     if until is not None:
         d = d.filter(d.date <= _ts(until))
@@ -503,29 +531,39 @@ def _cohort_counts(orders, grain, until, cohorts, leave_out) -> dict:
     if not len(span) or int(span["n"].iloc[0]) == 0:
         return {"empty": True}
     act = d.select(customer_id=d.customer_id, p=_period(d.date, grain)).distinct()
-    left_out = 0
+    per = act.group_by("customer_id").agg(first=act.p.min(), last=act.p.max())
     if leave_out:
         out_ids = _memtable(pd.DataFrame({"customer_id": pd.Series(list(leave_out), dtype=object)}))
-        left_out = int(_fetch(act.semi_join(out_ids, "customer_id").aggregate(n=act.customer_id.nunique()))["n"].iloc[0])
-        act = act.anti_join(out_ids, "customer_id")
+        out_ids = out_ids.distinct().mutate(out=ibis.literal(True))
+        per = per.left_join(out_ids, "customer_id").select(per, out=out_ids.out.fill_null(False))
+    else:
+        per = per.mutate(out=ibis.literal(False))
     if cohorts is None:
-        coh = act.group_by("customer_id").agg(cohort=act.p.min())
+        per = per.mutate(cohort=per.first)
     else:
         coh = _memtable(pd.DataFrame({"customer_id": cohorts.index.to_numpy(dtype=object),
-                                          "cohort": cohorts.to_numpy(dtype="int64")}))
-        act = act.semi_join(coh, "customer_id")
-    j = act.join(coh, "customer_id")
-    j = j.select(customer_id=j.customer_id, cohort=j.cohort, offset=j.p - j.cohort).filter(lambda t: t.offset >= 0)
-    active = j.group_by(["cohort", "offset"]).agg(customers=j.count())
-    lastoff = j.group_by(["customer_id", "cohort"]).agg(offset=j.offset.max())
-    last_active = lastoff.group_by(["cohort", "offset"]).agg(customers=lastoff.count())
+                                      "cohort": cohorts.to_numpy(dtype="int64")}))
+        per = per.left_join(coh, "customer_id").select(per, cohort=coh.cohort)   # null: not in `cohorts`
+    j = act.join(per, "customer_id")
+    # a left-out customer counts once (their last period) towards left_out, in no cohort
+    j = j.filter(j.out | (j.p >= j.cohort))
+    j = j.select(out=j.out, cohort=ibis.ifelse(j.out, ibis.null("int64"), j.cohort.cast("int64")),
+                 offset=ibis.ifelse(j.out, ibis.null("int64"), (j.p - j.cohort).cast("int64")),
+                 is_last=ibis.ifelse(j.p == j["last"], 1, 0))
+    rows = _fetch(j.group_by(["out", "cohort", "offset"]).agg(active=j.count(), last=j.is_last.sum()))
+    out = rows["out"].astype(bool).to_numpy()
+    left_out = int(rows.loc[out, "last"].sum())
+    rows = rows.loc[~out, ["cohort", "offset", "active", "last"]].astype("int64")
+    rows = rows.sort_values(["cohort", "offset"], ignore_index=True)
+    active = rows.loc[rows["active"] > 0, ["cohort", "offset", "active"]].rename(columns={"active": "customers"})
+    last_active = rows.loc[rows["last"] > 0, ["cohort", "offset", "last"]].rename(columns={"last": "customers"})
     if cohorts is None:
-        size = _fetch(coh.group_by("cohort").agg(customers=coh.count()))
+        size = rows.groupby("cohort")["last"].sum().rename("customers")
     else:  # signup cohorts count every customer, buyers or not
-        size = cohorts.value_counts().rename("customers").rename_axis("cohort").reset_index()
+        size = cohorts.value_counts().rename("customers").rename_axis("cohort")
     return {"empty": False, "first": pd.Timestamp(span["first"].iloc[0]), "last": pd.Timestamp(span["last"].iloc[0]),
-            "size": size.set_index("cohort")["customers"].astype(int).sort_index(),
-            "active": _fetch(active).astype("int64"), "last_active": _fetch(last_active).astype("int64"),
+            "size": size.astype(int).sort_index(),
+            "active": active.reset_index(drop=True), "last_active": last_active.reset_index(drop=True),
             "left_out": left_out}
 
 
@@ -546,6 +584,18 @@ def product_sales(orders, start=None, end=None, by: tuple[str, ...] = ("customer
     got = _fetch(p.group_by(**keys).agg(revenue=p.revenue.sum().fill_null(0.0), lines=p.count()))
     got["lines"] = got["lines"].astype("int64")
     return got.sort_values(list(keys), ignore_index=True)
+
+
+def purchase_customers(orders, start=None, end=None) -> int:
+    """How many customers have a purchase line with start <= order day <= end (whole days; all when
+    None): len(product_sales(orders, start, end, by=("customer_id",))) counted on the engine over the
+    kept purchase days (the days of the same purchase lines), without fetching the customer ids."""
+    d = purchase_days(orders)
+    if start is not None:
+        d = d.filter(d.date >= _ts(pd.Timestamp(start).normalize()))
+    if end is not None:
+        d = d.filter(d.date <= _ts(pd.Timestamp(end).normalize()))
+    return int(_fetch(d.aggregate(n=d.customer_id.nunique()))["n"].iloc[0])
 
 
 def _flagged_lines(orders, start=None, end=None, keep: tuple[str, ...] = ()) -> "ir.Table":
@@ -656,12 +706,13 @@ def _month_number(month):
     return month.year() * 12 + month.month() - 1
 
 
-def usage_windows(usage, last_month, months: int, per_month: str = "sum") -> pd.DataFrame:
+def usage_windows(usage, last_month, months: int, per_month: str = "sum", first_month: bool = True) -> pd.DataFrame:
     """Per customer with usage in the 2 x `months` months up to and including `last_month` (index
     customer_id, sorted): `recent`, the active users of the last `months` months, and `prior`, of the
     `months` before (each month's active users summed over features with per_month='sum', or the
     busiest feature's with 'max'; months without a row count 0), and `first_month`, the customer's
-    earliest usage month of all. The input of the usage rules of success.health and crm.churn."""
+    earliest usage month of all (first_month=False leaves it out: a scan of every usage row less). The
+    input of the usage rules of success.health and crm.churn."""
     if per_month not in ("sum", "max"):
         raise ValueError("per_month must be sum or max")
     u = usage_rows(usage)
@@ -675,9 +726,10 @@ def usage_windows(usage, last_month, months: int, per_month: str = "sum") -> pd.
     pm = w.group_by(["customer_id", "ago"]).agg(users=agg.fill_null(0.0))
     per = pm.group_by("customer_id").agg(recent=pm.users.sum(where=pm.ago < months).fill_null(0.0),
                                          prior=pm.users.sum(where=pm.ago >= months).fill_null(0.0))
-    per = per.join(first, "customer_id").select(per, first.first_month)
+    if first_month:
+        per = per.join(first, "customer_id").select(per, first.first_month)
     df = _fetch(per).sort_values("customer_id").set_index("customer_id")
-    return df[["recent", "prior", "first_month"]].astype({"recent": float, "prior": float})
+    return df[["recent", "prior", *(["first_month"] if first_month else [])]].astype({"recent": float, "prior": float})
 
 
 def usage_adoption(usage) -> pd.DataFrame:
