@@ -738,9 +738,10 @@ def journey_in_period(events, start, end) -> "ir.Table":
 
 
 def journey_steps(events) -> set:
-    """The distinct steps of the events."""
+    """The distinct steps of the events (asked once per process of the same engine table: the funnel
+    and the window sensitivity both check their steps)."""
     ev = journey_rows(events)
-    return set(_fetch(ev.select("step").distinct())["step"].dropna())
+    return _remembered(events, ("journey_steps",), lambda: set(_fetch(ev.select("step").distinct())["step"].dropna()))
 
 
 def _first_at_earliest(t, value: str, when: str = "timestamp"):
@@ -806,24 +807,58 @@ def _interval(days: float):
     return ibis.interval(seconds=int(round(float(days) * 86400)))
 
 
+def _reached_tables(ev, steps: list[str], window_days: float) -> list:
+    """Per funnel step k, the visitors who reached it under success.journey's window rule: a table of
+    visitor_id and t, the time they reached it (one row per visitor). Step 1 is a visitor's first event of
+    it; each later step one join of its events with the previous step's visitors, on the engine."""
+    f = ev.filter(ev.step.isin(list(steps))).select("visitor_id", "timestamp", "step")
+    first = f.filter(f.step == steps[0])
+    prev = first.group_by("visitor_id").agg(t=first.timestamp.min())
+    out = [prev]
+    win = _interval(window_days)
+    for step in steps[1:]:
+        c = f.filter(f.step == step)
+        j = c.join(prev, "visitor_id")
+        j = j.filter((j.timestamp >= j.t) & (j.timestamp <= j.t + win))
+        prev = j.group_by("visitor_id").agg(t=j.timestamp.min())
+        out.append(prev)
+    return out
+
+
 def _funnel_times(ev, steps: list[str], window_days: float) -> "ir.Table":
     """Per visitor with an event of step 1: visitor_id, t0 .. t{k-1} (the time each step was reached
     under success.journey's window rule; null when not) and `last`, the index of the last step reached
     (steps are reached in order). One join per step, on the engine."""
-    f = ev.filter(ev.step.isin(list(steps))).select("visitor_id", "timestamp", "step")
-    first = f.filter(f.step == steps[0])
-    out = first.group_by("visitor_id").agg(t0=first.timestamp.min())
-    prev = out.select("visitor_id", t=out.t0)
-    win = _interval(window_days)
-    for k, step in enumerate(steps[1:], 1):
-        c = f.filter(f.step == step)
-        j = c.join(prev, "visitor_id")
-        j = j.filter((j.timestamp >= j.t) & (j.timestamp <= j.t + win))
-        tk = j.group_by("visitor_id").agg(t=j.timestamp.min())
+    reached = _reached_tables(ev, steps, window_days)
+    out = reached[0].select("visitor_id", t0=reached[0].t)
+    for k, tk in enumerate(reached[1:], 1):
         out = out.left_join(tk, "visitor_id").select(out, **{f"t{k}": tk.t})
-        prev = tk
     last = sum((out[f"t{k}"].notnull().cast("int32") for k in range(1, len(steps))), 0)
     return out.mutate(last=last)
+
+
+def _last_counts(n: pd.DataFrame, by: list[str], count: str) -> pd.DataFrame:
+    """Visitors per `by` and last step reached, from n: visitors per `by` and step reached (column k).
+    Steps are reached in order, so those whose last step is k are those who reached k less those who
+    reached k + 1 (what the per-visitor `last` would count, without a row per visitor)."""
+    n = n[[*by, "k", count]]
+    up = n[n["k"] > 0].assign(k=n["k"] - 1, **{count: -n[count]})
+    d = pd.concat([n, up], ignore_index=True).rename(columns={"k": "last", count: "visitors"})
+    d = d.groupby([*by, "last"], dropna=False, sort=False, as_index=False)["visitors"].sum()
+    d = d[d["visitors"] > 0]
+    d["last"] = d["last"].astype(int)
+    d["visitors"] = d["visitors"].astype("int64")
+    return d.sort_values([*by, "last"], na_position="last", ignore_index=True)
+
+
+def _step_parts(reached: list, **values) -> "ir.Table":
+    """One aggregate row per step k of the reached tables (union all): k and the `values` (functions of
+    a step's table giving an aggregate)."""
+    import ibis
+
+    parts = [t.aggregate(k=ibis.literal(k, type="int32"), **{c: f(t) for c, f in values.items()})
+             for k, t in enumerate(reached)]
+    return ibis.union(*parts) if len(parts) > 1 else parts[0]
 
 
 def journey_funnel_visitors(events, steps: list[str], window_days: float, customers=None) -> pd.DataFrame:
@@ -845,16 +880,21 @@ def journey_funnel_counts(events, steps: list[str], window_days: float, customer
                           by: tuple[str, ...] = ("channel", "segment")) -> pd.DataFrame:
     """Visitors who entered the funnel counted per `by` (of channel, segment) and `last` (the index of
     the last step reached): the funnel, its drop-off and abandonment tables of success.journey, without
-    a row per visitor leaving the engine."""
+    a row per visitor leaving the engine. Counted per step reached (each step's visitors joined with
+    their channel and segment, grouped) and differenced (_last_counts): at 9M events this avoids joining
+    every entered visitor with every step's times (about half the work)."""
+    import ibis
+
     ev = journey_rows(events)
+    reached = _reached_tables(ev, steps, window_days)
     if by:
-        v = _visitor_funnel(ev, steps, window_days, customers)
+        who = _with_customer(_visitors_of(ev), customers, "segment", "segment").select("visitor_id", *by)
+        ids = ibis.union(*[t.select("visitor_id", k=ibis.literal(k, type="int32")) for k, t in enumerate(reached)])
+        j = ids.join(who, "visitor_id")
+        n = _fetch(j.group_by([*by, "k"]).agg(n=j.count()))
     else:
-        v = _funnel_times(ev, steps, window_days)
-    got = _fetch(v.group_by([*by, "last"]).agg(visitors=v.count()))
-    got["last"] = got["last"].astype(int)
-    got["visitors"] = got["visitors"].astype("int64")
-    return got.sort_values([*by, "last"], na_position="last", ignore_index=True)
+        n = _fetch(_step_parts(reached, n=lambda t: t.count()))
+    return _last_counts(n, list(by), "n")
 
 
 def journey_funnel_windows(events, steps: list[str], windows) -> dict[float, pd.DataFrame]:
@@ -862,35 +902,25 @@ def journey_funnel_windows(events, steps: list[str], windows) -> dict[float, pd.
     the first step's time is the same for every window, and each later step is one join of its events
     with the previous step's times under every window (a column per window) and one grouping that
     takes, per window, the earliest event inside that window (min with a filter). The rule is
-    _funnel_times' exactly; the work is one join per step instead of one per step and window (at 9M
-    events, five windows: about 13 s -> a third of it)."""
+    _reached_tables' exactly; the work is one join per step instead of one per step and window (at 9M
+    events, five windows: about 13 s -> a third of it). What comes back is, per step and window, the
+    visitors who reached it (a count of the non-null times), differenced into last-step counts."""
     ev = journey_rows(events)
     windows = list(windows)
     f = ev.filter(ev.step.isin(list(steps))).select("visitor_id", "timestamp", "step")
     first = f.filter(f.step == steps[0])
-    out = first.group_by("visitor_id").agg(t0=first.timestamp.min())
-    prev = out.select("visitor_id", **{f"w{i}": out.t0 for i in range(len(windows))})
-    reached = []
-    for k, step in enumerate(steps[1:], 1):
+    t0 = first.group_by("visitor_id").agg(t0=first.timestamp.min())
+    prev = t0.select("visitor_id", **{f"w{i}": t0.t0 for i in range(len(windows))})
+    reached = [prev]
+    for step in steps[1:]:
         c = f.filter(f.step == step)
         j = c.join(prev, "visitor_id")
-        tk = j.group_by("visitor_id").agg(**{
+        prev = j.group_by("visitor_id").agg(**{
             f"w{i}": j.timestamp.min(where=(j.timestamp >= j[f"w{i}"]) & (j.timestamp <= j[f"w{i}"] + _interval(float(w))))
             for i, w in enumerate(windows)})
-        out = out.left_join(tk, "visitor_id").select(out, **{f"t{k}_{i}": tk[f"w{i}"] for i in range(len(windows))})
-        reached.append(k)
-        prev = tk
-    lasts = {f"last{i}": sum((out[f"t{k}_{i}"].notnull().cast("int32") for k in reached), 0)
-             for i in range(len(windows))}
-    per = out.select(**lasts)
-    got = _fetch(per.group_by(list(lasts)).agg(visitors=per.count()))   # one row per combination of lasts
-    result = {}
-    for i, w in enumerate(windows):
-        g = got.groupby(f"last{i}", as_index=False)["visitors"].sum().rename(columns={f"last{i}": "last"})
-        g["last"] = g["last"].astype(int)
-        g["visitors"] = g["visitors"].astype("int64")
-        result[w] = g.sort_values("last", ignore_index=True)
-    return result
+        reached.append(prev)
+    got = _fetch(_step_parts(reached, **{f"n{i}": (lambda t, i=i: t[f"w{i}"].count()) for i in range(len(windows))}))
+    return {w: _last_counts(got, [], f"n{i}") for i, w in enumerate(windows)}
 
 
 def journey_channels(events) -> pd.DataFrame:
@@ -916,8 +946,10 @@ def journey_touchpoints(events) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def journey_visitor_count(events) -> int:
-    ev = journey_rows(events)
-    return int(_fetch(ev.aggregate(n=ev.visitor_id.nunique()))["n"].iloc[0])
+    """Distinct visitors: the rows of _visitors_of (one per visitor with an event), which the channel
+    summary and the funnel read anyway, instead of a distinct count over the events."""
+    v = _visitors_of(journey_rows(events))
+    return int(_fetch(v.aggregate(n=v.count()))["n"].iloc[0])
 
 
 def journey_leads(events, customers=None, *, qualified: str, onboarded: str, trial: str, converted: str,
