@@ -725,8 +725,8 @@ def journey_rows(events) -> "ir.Table":
                  **{c: (t[c].cast("string") if c == "customer_id" else text(c)) if c in t.columns else ibis.null("string")
                     for c in _JOURNEY_OPTIONAL})
     out = t.filter(t.visitor_id.notnull() & t.timestamp.notnull() & t.step.notnull())
-    if source is not None:
-        _SOURCES[out.op()] = source   # what derived tables of these rows are kept under (_visitors_of)
+    if source is not None:   # what derived tables of these rows are kept under (_visitors_of)
+        _SOURCES[out.op()] = _PERIODS.get(source.op(), (source, "journey_visitors"))
     return out
 
 
@@ -734,7 +734,11 @@ def journey_in_period(events, start, end) -> "ir.Table":
     """Journey events from `start` to the end of the day `end`, as an engine table."""
     ev = journey_rows(events)
     lo, hi = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
-    return ev.filter((ev.timestamp >= _ts(lo)) & (ev.timestamp < _ts(hi)))
+    out = ev.filter((ev.timestamp >= _ts(lo)) & (ev.timestamp < _ts(hi)))
+    source, what = _SOURCES.get(ev.op(), (None, None))
+    if what == "journey_visitors":   # the period of a whole table: its visitors are kept under the study table
+        _PERIODS[out.op()] = (source, f"journey_visitors_{lo:%Y%m%d%H%M%S}_{hi:%Y%m%d%H%M%S}")
+    return out
 
 
 def journey_steps(events) -> set:
@@ -767,14 +771,18 @@ def _journey_visitors(ev) -> "ir.Table":
 
 def _visitors_of(ev) -> "ir.Table":
     """_journey_visitors of journey_rows(events), kept once per study when the events are a study's table
-    (the study store, as the purchase days): the channel summary, the funnel and the lead report each
-    ask for it, about 3 s each at 9M events. Other tables are kept for the process (_kept)."""
+    or its journey_in_period (the study store, as the purchase days, a file per period): the channel
+    summary, the funnel and the lead report each ask for it, about 3 s each at 9M events, and the journey
+    and lead notebooks read the same period. Other tables are kept for the process (_kept)."""
     v = _journey_visitors(ev)
-    source = _SOURCES.get(ev.op())
-    return v if source is None else _kept(source, "journey_visitors", v)
+    source, what = _SOURCES.get(ev.op(), (None, None))
+    return v if source is None else _kept(source, what, v)
 
 
-_SOURCES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # journey_rows(t).op() -> t
+# journey_rows(t).op() -> (the table its derived tables are kept under, their name): t itself, or for the
+# rows of journey_in_period(t) the study table t and a name with the period
+_SOURCES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_PERIODS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # journey_in_period(t).op() -> (t, name)
 
 
 def _customer_column(customers, column: str):
