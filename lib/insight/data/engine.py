@@ -581,10 +581,17 @@ def spend_around(orders, anchors: pd.DataFrame, days: int = 182) -> pd.DataFrame
     keys without lines; the order lines stay where they are."""
     import ibis
 
-    t = _flagged_lines(orders)
+    at = pd.to_datetime(anchors["at"]).astype("datetime64[us]")
+    lo, hi = at.min(), at.max()
+    if pd.notna(lo):   # only lines within `days` of some anchor can count: the others (most of a long history)
+        # never reach the join; both bounds are as wide as the widest window (a line outside adds nothing)
+        reach = pd.Timedelta(seconds=int(round(float(days) * 86400)))
+        t = _flagged_lines(orders, lo - reach, hi + reach)
+    else:
+        t = _flagged_lines(orders)
     a = _memtable(pd.DataFrame({"key": anchors["key"].astype(object).to_numpy(),
                                 "customer_id": anchors["customer_id"].astype(str).astype(object).to_numpy(),
-                                "at": pd.to_datetime(anchors["at"]).astype("datetime64[us]").to_numpy()}))
+                                "at": at.to_numpy()}))
     j = t.join(a, t.customer_id == a.customer_id)
     span = _interval(days)
     before = (j.order_date >= j["at"] - span) & (j.order_date < j["at"])
