@@ -822,13 +822,27 @@ def _interval(days: float):
     return ibis.interval(seconds=int(round(float(days) * 86400)))
 
 
+def _entered(ev, step: str) -> "ir.Table":
+    """Per visitor with an event of `step` (the funnel's first): visitor_id and t, their first such event.
+    The same for every window: kept like the visitors (_visitors_of; a study period's in the study store),
+    so the funnel and the window sensitivity group the step's events once (a third of a funnel query)."""
+    import hashlib
+
+    first = ev.filter(ev.step == step)
+    t0 = first.group_by("visitor_id").agg(t=first.timestamp.min())
+    source, what = _SOURCES.get(ev.op(), (None, None))
+    if source is None:
+        return t0
+    tag = hashlib.blake2b(str(step).encode(), digest_size=4).hexdigest()
+    return _kept(source, what.replace("journey_visitors", "journey_entered", 1) + f"_{tag}", t0)
+
+
 def _reached_tables(ev, steps: list[str], window_days: float) -> list:
     """Per funnel step k, the visitors who reached it under success.journey's window rule: a table of
     visitor_id and t, the time they reached it (one row per visitor). Step 1 is a visitor's first event of
     it; each later step one join of its events with the previous step's visitors, on the engine."""
     f = ev.filter(ev.step.isin(list(steps))).select("visitor_id", "timestamp", "step")
-    first = f.filter(f.step == steps[0])
-    prev = first.group_by("visitor_id").agg(t=first.timestamp.min())
+    prev = _entered(ev, steps[0])
     out = [prev]
     win = _interval(window_days)
     for step in steps[1:]:
@@ -923,9 +937,8 @@ def journey_funnel_windows(events, steps: list[str], windows) -> dict[float, pd.
     ev = journey_rows(events)
     windows = list(windows)
     f = ev.filter(ev.step.isin(list(steps))).select("visitor_id", "timestamp", "step")
-    first = f.filter(f.step == steps[0])
-    t0 = first.group_by("visitor_id").agg(t0=first.timestamp.min())
-    prev = t0.select("visitor_id", **{f"w{i}": t0.t0 for i in range(len(windows))})
+    t0 = _entered(ev, steps[0])
+    prev = t0.select("visitor_id", **{f"w{i}": t0.t for i in range(len(windows))})
     reached = [prev]
     for step in steps[1:]:
         c = f.filter(f.step == step)
