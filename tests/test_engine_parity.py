@@ -629,6 +629,15 @@ def test_journey_visitors_kept_once_in_the_study_store(journey_parquet, tmp_path
         eng = E.StudyEngine(prepared)
         _journey_ok(eng.table("journey_events"), eng.table("customers"))
         assert len(list((tmp_path / "derived").glob("journey_visitors-*.parquet"))) == 1
+        # a period of the table (as the journey and lead notebooks read it): its visitors kept in a file of
+        # their own, never mixed up with the whole table's, counts as the hand-made rows of the period
+        first = E.journey_in_period(eng.table("journey_events"), "2024-03-01", "2024-03-02")
+        ref = edge_journey()
+        ref = ref[ref["timestamp"] < pd.Timestamp("2024-03-03")]
+        assert E.journey_visitor_count(first) == ref["visitor_id"].nunique() == 5
+        assert E.journey_channels(first)["first_touch"].to_dict() == {"ads": 3, "ref": 1, "web": 1}   # v1 (tie) v4 v5; v2; v6
+        assert E.journey_visitor_count(eng.table("journey_events")) == 6
+        assert len(list((tmp_path / "derived").glob("journey_visitors_20240301*-*.parquet"))) == 1
 
 
 def test_journey_aggregations_on_pyspark(spark_con, journey_parquet):

@@ -643,10 +643,17 @@ def spend_around(orders, anchors: pd.DataFrame, days: int = 182) -> pd.DataFrame
     keys without lines; the order lines stay where they are."""
     import ibis
 
-    t = _flagged_lines(orders)
+    at = pd.to_datetime(anchors["at"]).astype("datetime64[us]")
+    lo, hi = at.min(), at.max()
+    if pd.notna(lo):   # only lines within `days` of some anchor can count: the others (most of a long history)
+        # never reach the join; both bounds are as wide as the widest window (a line outside adds nothing)
+        reach = pd.Timedelta(seconds=int(round(float(days) * 86400)))
+        t = _flagged_lines(orders, lo - reach, hi + reach)
+    else:
+        t = _flagged_lines(orders)
     a = _memtable(pd.DataFrame({"key": anchors["key"].astype(object).to_numpy(),
                                 "customer_id": anchors["customer_id"].astype(str).astype(object).to_numpy(),
-                                "at": pd.to_datetime(anchors["at"]).astype("datetime64[us]").to_numpy()}))
+                                "at": at.to_numpy()}))
     j = t.join(a, t.customer_id == a.customer_id)
     span = _interval(days)
     before = (j.order_date >= j["at"] - span) & (j.order_date < j["at"])
@@ -789,8 +796,8 @@ def journey_rows(events) -> "ir.Table":
                  **{c: (t[c].cast("string") if c == "customer_id" else text(c)) if c in t.columns else ibis.null("string")
                     for c in _JOURNEY_OPTIONAL})
     out = t.filter(t.visitor_id.notnull() & t.timestamp.notnull() & t.step.notnull())
-    if source is not None:
-        _SOURCES[out.op()] = source   # what derived tables of these rows are kept under (_visitors_of)
+    if source is not None:   # what derived tables of these rows are kept under (_visitors_of)
+        _SOURCES[out.op()] = _PERIODS.get(source.op(), (source, "journey_visitors"))
     return out
 
 
@@ -798,13 +805,18 @@ def journey_in_period(events, start, end) -> "ir.Table":
     """Journey events from `start` to the end of the day `end`, as an engine table."""
     ev = journey_rows(events)
     lo, hi = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
-    return ev.filter((ev.timestamp >= _ts(lo)) & (ev.timestamp < _ts(hi)))
+    out = ev.filter((ev.timestamp >= _ts(lo)) & (ev.timestamp < _ts(hi)))
+    source, what = _SOURCES.get(ev.op(), (None, None))
+    if what == "journey_visitors":   # the period of a whole table: its visitors are kept under the study table
+        _PERIODS[out.op()] = (source, f"journey_visitors_{lo:%Y%m%d%H%M%S}_{hi:%Y%m%d%H%M%S}")
+    return out
 
 
 def journey_steps(events) -> set:
-    """The distinct steps of the events."""
+    """The distinct steps of the events (asked once per process of the same engine table: the funnel
+    and the window sensitivity both check their steps)."""
     ev = journey_rows(events)
-    return set(_fetch(ev.select("step").distinct())["step"].dropna())
+    return _remembered(events, ("journey_steps",), lambda: set(_fetch(ev.select("step").distinct())["step"].dropna()))
 
 
 def _first_at_earliest(t, value: str, when: str = "timestamp"):
@@ -830,14 +842,18 @@ def _journey_visitors(ev) -> "ir.Table":
 
 def _visitors_of(ev) -> "ir.Table":
     """_journey_visitors of journey_rows(events), kept once per study when the events are a study's table
-    (the study store, as the purchase days): the channel summary, the funnel and the lead report each
-    ask for it, about 3 s each at 9M events. Other tables are kept for the process (_kept)."""
+    or its journey_in_period (the study store, as the purchase days, a file per period): the channel
+    summary, the funnel and the lead report each ask for it, about 3 s each at 9M events, and the journey
+    and lead notebooks read the same period. Other tables are kept for the process (_kept)."""
     v = _journey_visitors(ev)
-    source = _SOURCES.get(ev.op())
-    return v if source is None else _kept(source, "journey_visitors", v)
+    source, what = _SOURCES.get(ev.op(), (None, None))
+    return v if source is None else _kept(source, what, v)
 
 
-_SOURCES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # journey_rows(t).op() -> t
+# journey_rows(t).op() -> (the table its derived tables are kept under, their name): t itself, or for the
+# rows of journey_in_period(t) the study table t and a name with the period
+_SOURCES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_PERIODS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # journey_in_period(t).op() -> (t, name)
 
 
 def _customer_column(customers, column: str):
@@ -870,24 +886,72 @@ def _interval(days: float):
     return ibis.interval(seconds=int(round(float(days) * 86400)))
 
 
+def _entered(ev, step: str) -> "ir.Table":
+    """Per visitor with an event of `step` (the funnel's first): visitor_id and t, their first such event.
+    The same for every window: kept like the visitors (_visitors_of; a study period's in the study store),
+    so the funnel and the window sensitivity group the step's events once (a third of a funnel query)."""
+    import hashlib
+
+    first = ev.filter(ev.step == step)
+    t0 = first.group_by("visitor_id").agg(t=first.timestamp.min())
+    source, what = _SOURCES.get(ev.op(), (None, None))
+    if source is None:
+        return t0
+    tag = hashlib.blake2b(str(step).encode(), digest_size=4).hexdigest()
+    return _kept(source, what.replace("journey_visitors", "journey_entered", 1) + f"_{tag}", t0)
+
+
+def _reached_tables(ev, steps: list[str], window_days: float) -> list:
+    """Per funnel step k, the visitors who reached it under success.journey's window rule: a table of
+    visitor_id and t, the time they reached it (one row per visitor). Step 1 is a visitor's first event of
+    it; each later step one join of its events with the previous step's visitors, on the engine."""
+    f = ev.filter(ev.step.isin(list(steps))).select("visitor_id", "timestamp", "step")
+    prev = _entered(ev, steps[0])
+    out = [prev]
+    win = _interval(window_days)
+    for step in steps[1:]:
+        c = f.filter(f.step == step)
+        j = c.join(prev, "visitor_id")
+        j = j.filter((j.timestamp >= j.t) & (j.timestamp <= j.t + win))
+        prev = j.group_by("visitor_id").agg(t=j.timestamp.min())
+        out.append(prev)
+    return out
+
+
 def _funnel_times(ev, steps: list[str], window_days: float) -> "ir.Table":
     """Per visitor with an event of step 1: visitor_id, t0 .. t{k-1} (the time each step was reached
     under success.journey's window rule; null when not) and `last`, the index of the last step reached
     (steps are reached in order). One join per step, on the engine."""
-    f = ev.filter(ev.step.isin(list(steps))).select("visitor_id", "timestamp", "step")
-    first = f.filter(f.step == steps[0])
-    out = first.group_by("visitor_id").agg(t0=first.timestamp.min())
-    prev = out.select("visitor_id", t=out.t0)
-    win = _interval(window_days)
-    for k, step in enumerate(steps[1:], 1):
-        c = f.filter(f.step == step)
-        j = c.join(prev, "visitor_id")
-        j = j.filter((j.timestamp >= j.t) & (j.timestamp <= j.t + win))
-        tk = j.group_by("visitor_id").agg(t=j.timestamp.min())
+    reached = _reached_tables(ev, steps, window_days)
+    out = reached[0].select("visitor_id", t0=reached[0].t)
+    for k, tk in enumerate(reached[1:], 1):
         out = out.left_join(tk, "visitor_id").select(out, **{f"t{k}": tk.t})
-        prev = tk
     last = sum((out[f"t{k}"].notnull().cast("int32") for k in range(1, len(steps))), 0)
     return out.mutate(last=last)
+
+
+def _last_counts(n: pd.DataFrame, by: list[str], count: str) -> pd.DataFrame:
+    """Visitors per `by` and last step reached, from n: visitors per `by` and step reached (column k).
+    Steps are reached in order, so those whose last step is k are those who reached k less those who
+    reached k + 1 (what the per-visitor `last` would count, without a row per visitor)."""
+    n = n[[*by, "k", count]]
+    up = n[n["k"] > 0].assign(k=n["k"] - 1, **{count: -n[count]})
+    d = pd.concat([n, up], ignore_index=True).rename(columns={"k": "last", count: "visitors"})
+    d = d.groupby([*by, "last"], dropna=False, sort=False, as_index=False)["visitors"].sum()
+    d = d[d["visitors"] > 0]
+    d["last"] = d["last"].astype(int)
+    d["visitors"] = d["visitors"].astype("int64")
+    return d.sort_values([*by, "last"], na_position="last", ignore_index=True)
+
+
+def _step_parts(reached: list, **values) -> "ir.Table":
+    """One aggregate row per step k of the reached tables (union all): k and the `values` (functions of
+    a step's table giving an aggregate)."""
+    import ibis
+
+    parts = [t.aggregate(k=ibis.literal(k, type="int32"), **{c: f(t) for c, f in values.items()})
+             for k, t in enumerate(reached)]
+    return ibis.union(*parts) if len(parts) > 1 else parts[0]
 
 
 def journey_funnel_visitors(events, steps: list[str], window_days: float, customers=None) -> pd.DataFrame:
@@ -909,16 +973,21 @@ def journey_funnel_counts(events, steps: list[str], window_days: float, customer
                           by: tuple[str, ...] = ("channel", "segment")) -> pd.DataFrame:
     """Visitors who entered the funnel counted per `by` (of channel, segment) and `last` (the index of
     the last step reached): the funnel, its drop-off and abandonment tables of success.journey, without
-    a row per visitor leaving the engine."""
+    a row per visitor leaving the engine. Counted per step reached (each step's visitors joined with
+    their channel and segment, grouped) and differenced (_last_counts): at 9M events this avoids joining
+    every entered visitor with every step's times (about half the work)."""
+    import ibis
+
     ev = journey_rows(events)
+    reached = _reached_tables(ev, steps, window_days)
     if by:
-        v = _visitor_funnel(ev, steps, window_days, customers)
+        who = _with_customer(_visitors_of(ev), customers, "segment", "segment").select("visitor_id", *by)
+        ids = ibis.union(*[t.select("visitor_id", k=ibis.literal(k, type="int32")) for k, t in enumerate(reached)])
+        j = ids.join(who, "visitor_id")
+        n = _fetch(j.group_by([*by, "k"]).agg(n=j.count()))
     else:
-        v = _funnel_times(ev, steps, window_days)
-    got = _fetch(v.group_by([*by, "last"]).agg(visitors=v.count()))
-    got["last"] = got["last"].astype(int)
-    got["visitors"] = got["visitors"].astype("int64")
-    return got.sort_values([*by, "last"], na_position="last", ignore_index=True)
+        n = _fetch(_step_parts(reached, n=lambda t: t.count()))
+    return _last_counts(n, list(by), "n")
 
 
 def journey_funnel_windows(events, steps: list[str], windows) -> dict[float, pd.DataFrame]:
@@ -926,35 +995,24 @@ def journey_funnel_windows(events, steps: list[str], windows) -> dict[float, pd.
     the first step's time is the same for every window, and each later step is one join of its events
     with the previous step's times under every window (a column per window) and one grouping that
     takes, per window, the earliest event inside that window (min with a filter). The rule is
-    _funnel_times' exactly; the work is one join per step instead of one per step and window (at 9M
-    events, five windows: about 13 s -> a third of it)."""
+    _reached_tables' exactly; the work is one join per step instead of one per step and window (at 9M
+    events, five windows: about 13 s -> a third of it). What comes back is, per step and window, the
+    visitors who reached it (a count of the non-null times), differenced into last-step counts."""
     ev = journey_rows(events)
     windows = list(windows)
     f = ev.filter(ev.step.isin(list(steps))).select("visitor_id", "timestamp", "step")
-    first = f.filter(f.step == steps[0])
-    out = first.group_by("visitor_id").agg(t0=first.timestamp.min())
-    prev = out.select("visitor_id", **{f"w{i}": out.t0 for i in range(len(windows))})
-    reached = []
-    for k, step in enumerate(steps[1:], 1):
+    t0 = _entered(ev, steps[0])
+    prev = t0.select("visitor_id", **{f"w{i}": t0.t for i in range(len(windows))})
+    reached = [prev]
+    for step in steps[1:]:
         c = f.filter(f.step == step)
         j = c.join(prev, "visitor_id")
-        tk = j.group_by("visitor_id").agg(**{
+        prev = j.group_by("visitor_id").agg(**{
             f"w{i}": j.timestamp.min(where=(j.timestamp >= j[f"w{i}"]) & (j.timestamp <= j[f"w{i}"] + _interval(float(w))))
             for i, w in enumerate(windows)})
-        out = out.left_join(tk, "visitor_id").select(out, **{f"t{k}_{i}": tk[f"w{i}"] for i in range(len(windows))})
-        reached.append(k)
-        prev = tk
-    lasts = {f"last{i}": sum((out[f"t{k}_{i}"].notnull().cast("int32") for k in reached), 0)
-             for i in range(len(windows))}
-    per = out.select(**lasts)
-    got = _fetch(per.group_by(list(lasts)).agg(visitors=per.count()))   # one row per combination of lasts
-    result = {}
-    for i, w in enumerate(windows):
-        g = got.groupby(f"last{i}", as_index=False)["visitors"].sum().rename(columns={f"last{i}": "last"})
-        g["last"] = g["last"].astype(int)
-        g["visitors"] = g["visitors"].astype("int64")
-        result[w] = g.sort_values("last", ignore_index=True)
-    return result
+        reached.append(prev)
+    got = _fetch(_step_parts(reached, **{f"n{i}": (lambda t, i=i: t[f"w{i}"].count()) for i in range(len(windows))}))
+    return {w: _last_counts(got, [], f"n{i}") for i, w in enumerate(windows)}
 
 
 def journey_channels(events) -> pd.DataFrame:
@@ -980,8 +1038,10 @@ def journey_touchpoints(events) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def journey_visitor_count(events) -> int:
-    ev = journey_rows(events)
-    return int(_fetch(ev.aggregate(n=ev.visitor_id.nunique()))["n"].iloc[0])
+    """Distinct visitors: the rows of _visitors_of (one per visitor with an event), which the channel
+    summary and the funnel read anyway, instead of a distinct count over the events."""
+    v = _visitors_of(journey_rows(events))
+    return int(_fetch(v.aggregate(n=v.count()))["n"].iloc[0])
 
 
 def journey_leads(events, customers=None, *, qualified: str, onboarded: str, trial: str, converted: str,

@@ -55,7 +55,7 @@ def code_frequency(qd: QualData, by: str | None = None, codes=None) -> pd.DataFr
         cb = qd.codebook
         parents = set(cb["parent"].dropna().astype(str))
         leaves = set(cb["code"].astype(str)) - parents
-        codes = sorted(leaves | set(cp["code"].astype(str)))
+        codes = sorted(leaves | set(cp["code"].astype(str).unique()))
     codes = list(codes)
     have = cp.groupby(["code", "group"]).size().rename("participants")
     mentions = seg.drop_duplicates(["segment_id", "code"]).groupby(["code", "group"]).size().rename("mentions")

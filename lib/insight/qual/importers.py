@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -99,20 +100,37 @@ _TURN = re.compile(
 
 def _turn_rows(text: str) -> list[dict]:
     """The speaker turns of one transcript as dicts (speaker, text, start, end), by its lines."""
-    rows = []
+    cols: dict[str, list] = {"speaker": [], "text": [], "start": [], "end": []}
+    _turns_into(text, cols)
+    return [dict(zip(cols, r)) for r in zip(*cols.values())]
+
+
+def _turns_into(text: str, cols: dict[str, list]) -> int:
+    """Append the speaker turns of one transcript to the lists cols['speaker'], ['text'], ['start'],
+    ['end'] (columns rather than a dict per turn: one pass over the lines of thousands of transcripts);
+    returns how many. A line 'Speaker: ...' starts a turn; any other non-blank line continues the
+    current one; lines starting with '#' are headings. Blank lines are skipped before the pattern: they
+    can neither match it (it needs a speaker and a colon) nor continue a turn."""
+    speakers, texts, starts, ends = cols["speaker"], cols["text"], cols["start"], cols["end"]
+    first = len(speakers)
+    match = _TURN.match
     pos = 0
     for line in text.splitlines(keepends=True):
         stripped = line.rstrip("\r\n")
-        m = _TURN.match(stripped)
-        speaker = m.group("speaker").strip() if m else ""
-        if m and 0 < len(speaker.split()) <= 4 and not stripped.lstrip().startswith("#"):
-            start = pos + m.start("text")
-            rows.append({"speaker": speaker, "text": m.group("text"), "start": start, "end": pos + len(stripped)})
-        elif rows and stripped.strip() and not stripped.lstrip().startswith("#"):
-            rows[-1]["text"] += "\n" + stripped.strip()
-            rows[-1]["end"] = pos + len(stripped)
+        body = stripped.strip()
+        if body and not body.startswith("#"):
+            m = match(stripped)
+            speaker = m.group("speaker").strip() if m else ""
+            if m and 0 < len(speaker.split()) <= 4:
+                speakers.append(speaker)
+                texts.append(m.group("text"))
+                starts.append(pos + m.start("text"))
+                ends.append(pos + len(stripped))
+            elif len(speakers) > first:
+                texts[-1] += "\n" + body
+                ends[-1] = pos + len(stripped)
         pos += len(line)
-    return rows
+    return len(speakers) - first
 
 
 def _classify_turns(df: pd.DataFrame, probe_phrases, interviewer_labels, doc=None) -> pd.DataFrame:
@@ -121,8 +139,14 @@ def _classify_turns(df: pd.DataFrame, probe_phrases, interviewer_labels, doc=Non
     labels = {x.lower() for x in interviewer_labels}
     phrases = tuple(p.lower() for p in probe_phrases)
     label = df["speaker"].str.lower()
-    marked = label.str.contains("probe", regex=False) | df["text"].str.match(r"\s*\[probe\]", case=False)
-    base_label = label.str.replace(r"\s*[(\[].*$", "", regex=True).str.strip()
+    bracket = _containing(df["text"], "[")      # '[probe]' can only open a text that has a '['
+    tagged = np.zeros(len(df), dtype=bool)
+    if bracket.any():
+        tagged[bracket] = df["text"][bracket].str.match(r"\s*\[probe\]", case=False).to_numpy(dtype=bool)
+    marked = label.str.contains("probe", regex=False) | tagged
+    # what follows a '(' or '[' of a label is dropped: only labels with one are rewritten (re.sub one by
+    # one; the others are what the substitution would return unchanged)
+    base_label = _where_any(label, "([", lambda x: x.str.replace(r"\s*[(\[].*$", "", regex=True)).str.strip()
     is_int = base_label.isin(labels) | label.isin(labels)
     starts = df["text"].str.lower().str.lstrip().str.startswith(phrases) if phrases else False
     df["role"] = is_int.map({True: "interviewer", False: "participant"})
@@ -131,8 +155,28 @@ def _classify_turns(df: pd.DataFrame, probe_phrases, interviewer_labels, doc=Non
     if doc is not None:
         follows &= doc == doc.shift(1)
     df["is_probe"] = (probe_q | follows).astype(bool)
-    df["text"] = df["text"].str.replace(r"^\s*\[probe\]\s*", "", regex=True, case=False)
+    df["text"] = _where_any(df["text"], "[", lambda x: x.str.replace(r"^\s*\[probe\]\s*", "", regex=True, case=False))
     return df
+
+
+def _containing(x: pd.Series, chars: str) -> np.ndarray:
+    """Whether each value contains one of `chars` (vectorised substring tests)."""
+    has = np.zeros(len(x), dtype=bool)
+    for c in chars:
+        has |= x.str.contains(c, regex=False).fillna(False).to_numpy(dtype=bool)
+    return has
+
+
+def _where_any(x: pd.Series, chars: str, change) -> pd.Series:
+    """change(x) computed only on the values containing one of `chars` (a pattern that needs one of
+    them to match leaves every other value as it is): the same Series, without a Python regex call per value."""
+    has = _containing(x, chars)
+    if has.all():
+        return change(x)
+    out = x.copy()
+    if has.any():
+        out[has] = change(x[has])
+    return out
 
 
 def parse_transcript(text: str, probe_phrases=DEFAULT_PROBE_PHRASES,
@@ -157,16 +201,15 @@ def parse_transcripts(texts, probe_phrases=DEFAULT_PROBE_PHRASES,
     """parse_transcript of many transcripts at once (one vectorised pass instead of one small
     DataFrame per transcript): the same columns plus `doc`, the position of the transcript in
     `texts`. Missing or blank texts have no turns."""
-    rows, docs = [], []
+    found: dict[str, list] = {"speaker": [], "text": [], "start": [], "end": []}
+    docs = []
     for i, text in enumerate(texts):
         if isinstance(text, str) and text.strip():
-            got = _turn_rows(text)
-            rows += got
-            docs += [i] * len(got)
+            docs += [i] * _turns_into(text, found)
     cols = ["doc", "turn", "speaker", "role", "text", "is_probe", "start", "end"]
-    if not rows:
+    if not docs:
         return pd.DataFrame(columns=cols)
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame(found)
     doc = pd.Series(docs, index=df.index)
     df = _classify_turns(df, probe_phrases, interviewer_labels, doc=doc)
     df["doc"] = doc

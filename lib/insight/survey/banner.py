@@ -241,22 +241,32 @@ def banner_table(df: pd.DataFrame, qn: Questionnaire, banners: list[str], questi
     cells: dict[tuple[int, int], Cell] = {}
     wv = w.to_numpy(dtype="float64")
 
-    def per_column(mask: np.ndarray, values: np.ndarray | None) -> np.ndarray:
-        """Sums of `values` (None: counts) over the respondents in `mask`, for every column."""
-        out = np.zeros(len(columns))
-        for codes, k, start in coders:
-            sel = mask & (codes >= 0)
-            c = codes[sel]
-            out[start:start + k] = np.bincount(c, weights=None if values is None else values[sel], minlength=k)
-        return out
+    grouped = [(codes >= 0, k, start) for codes, k, start in coders]
+
+    def selector(mask: np.ndarray):
+        """per_column for the respondents in `mask`: each banner variable's selection and codes taken
+        once per question, not once per row of it."""
+        parts = []
+        for (codes, k, start), (has, _, _) in zip(coders, grouped):
+            sel = mask & has
+            parts.append((sel, codes[sel], k, start))
+
+        def per_column(values: np.ndarray | None) -> np.ndarray:
+            """Sums of `values` (None: counts) over the respondents in `mask`, for every column."""
+            out = np.zeros(len(columns))
+            for sel, c, k, start in parts:
+                out[start:start + k] = np.bincount(c, weights=None if values is None else values[sel], minlength=k)
+            return out
+        return per_column
 
     for q in qs:
         answered = qn.answered(df, q).to_numpy()
+        per_answered = selector(answered)
         i_base = len(rows)
         rows.append((q.id, "base: n (effective)", "base"))
-        n_col = per_column(answered, None)
-        sw = per_column(answered, wv)
-        sw2 = per_column(answered, wv * wv)
+        n_col = per_answered(None)
+        sw = per_answered(wv)
+        sw2 = per_answered(wv * wv)
         with np.errstate(all="ignore"):
             neff = np.where(sw2 > 0, sw * sw / sw2, 0.0)
         for j in range(len(columns)):
@@ -273,13 +283,13 @@ def banner_table(df: pd.DataFrame, qn: Questionnaire, banners: list[str], questi
                     flag = np.isin(num, sel)
                 else:
                     flag = text == sel[0]
-                a1 = per_column(answered, wv * flag)
+                a1 = per_answered(wv * flag)
             elif kind == "mean":
                 x = np.where(answered, num, 0.0)
-                a1, a2 = per_column(answered, wv * x), per_column(answered, wv * x * x)
+                a1, a2 = per_answered(wv * x), per_answered(wv * x * x)
             else:  # nps
                 x = np.where(answered, num, 0.0)
-                a1, a2 = per_column(answered, wv * (x >= 9)), per_column(answered, wv * (x <= 6))
+                a1, a2 = per_answered(wv * (x >= 9)), per_answered(wv * (x <= 6))
             for j in range(len(columns)):
                 n, tot, ne = int(n_col[j]), sw[j], neff[j]
                 if n == 0 or tot <= 0:

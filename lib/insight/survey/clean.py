@@ -71,8 +71,12 @@ def duplicate_flags(df: pd.DataFrame, qn: Questionnaire) -> pd.Series:
     if "customer_id" not in df.columns or not cols:
         return pd.Series(False, index=df.index)
     order = df.sort_values([c for c in ("submitted_at", "started_at") if c in df.columns], kind="stable")
-    has_id = order["customer_id"].notna()
-    dup = order.duplicated(subset=["customer_id", *cols], keep="first") & has_id
+    # only a customer who submitted more than once can have a duplicate: the comparison of every answer
+    # runs on their submissions alone (in the same order, so the same first of each identical set)
+    repeat = (order["customer_id"].notna() & order["customer_id"].duplicated(keep=False)).to_numpy(dtype=bool)
+    dup = pd.Series(False, index=order.index)
+    if repeat.any():
+        dup[repeat] = order[repeat].duplicated(subset=["customer_id", *cols], keep="first").to_numpy(dtype=bool)
     return dup.reindex(df.index).fillna(False)
 
 
