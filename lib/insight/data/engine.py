@@ -1042,6 +1042,15 @@ def interaction_counts(interactions, start=None, end=None, complaint_types=("com
     return got.set_index("customer_id").sort_index().astype("int64")
 
 
+def interaction_customers(interactions, start=None, end=None) -> pd.DataFrame:
+    """Per customer_id (as text, a missing id included; index) with interactions dated start <= date
+    <= end (all when None): outbound, how many of them are outbound. The coverage indicators of
+    crm.capability (contacted at all, actively contacted)."""
+    t = _within(_dated(interactions, "interactions", "date", ("direction",)), "date", start, end)
+    got = _fetch(t.group_by("customer_id").agg(outbound=(t.direction == "outbound").sum().fill_null(0)))
+    return got.set_index("customer_id").astype("int64")
+
+
 def cost_totals(costs, start=None, end=None, components=()) -> tuple[pd.DataFrame, dict | None]:
     """The cost rows dated start <= period <= end summed per customer_id (as text; index, sorted) for
     each component; and None, or when some are negative {"rows": rows with a negative component,
