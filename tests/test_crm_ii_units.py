@@ -387,6 +387,52 @@ def test_capability_scorecard_by_hand():
     assert "no feedback item table" in set(ind["detail"])
 
 
+
+def test_capability_interactions_on_the_engine_as_in_pandas():
+    # the engine path (only the customers contacted and the inbound requests come back) gives the same
+    # indicators as the DataFrame path: a missing customer id, a missing date, a missing direction
+    import ibis
+
+    customers = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "status": "existing",
+                              "signup_date": pd.to_datetime(["2022-01-01"] * 4)})
+    base = pd.Timestamp("2024-03-01")
+    it = _interactions([
+        ["i1", "a", base, "support", "email", "inbound", "complaint", None, "resolved", base + pd.Timedelta(days=2),
+         None, None, None, None],
+        ["i2", "b", base, "support", "email", "inbound", "consultation", None, None, pd.NaT, None, None, None, None],
+        ["i3", "b", base, "sales", "phone", "outbound", "demo", None, None, pd.NaT, None, None, None, None],
+        ["i4", None, base, "sales", "phone", "outbound", "demo", None, None, pd.NaT, None, None, None, None],
+        ["i5", "c", None, "sales", "phone", "outbound", "demo", None, None, pd.NaT, None, None, None, None],
+        ["i6", "d", base, "support", "email", None, "complaint", None, None, base, None, None, None, None],
+        ["i7", "c", pd.Timestamp("2023-05-01"), "sales", "phone", "outbound", "demo", None, None, pd.NaT,
+         None, None, None, None],
+    ])
+    con = ibis.duckdb.connect()
+    table = con.create_table("interactions", it.assign(date=it["date"].astype("datetime64[us]"),
+                                                      resolved_date=it["resolved_date"].astype("datetime64[us]"))
+                                               .drop(columns=["product_id", "rep", "reason_code", "implemented", "text"]))
+    for period in (PERIOD, None):
+        ind_pd, scores_pd = capability.scorecard(customers, interactions=it, period=period, target_days=3)
+        ind_en, scores_en = capability.scorecard(customers, interactions=table, period=period, target_days=3)
+        pd.testing.assert_frame_equal(ind_pd, ind_en)
+        pd.testing.assert_frame_equal(scores_pd, scores_en)
+    with pytest.raises(AttentionDataError, match="direction"):
+        capability.scorecard(customers, interactions=table.drop("direction"), period=PERIOD)
+
+
+def test_positions_and_take_are_a_map_on_text_ids():
+    from insight.crm.attention_base import positions, take
+
+    values = pd.Series([1.5, 2.5, 3.5], index=pd.Index(["b", "a", None], dtype="str"), name="v")
+    keys = pd.Series(["a", "x", None, "b", "a"], dtype="str", index=[10, 11, 12, 13, 14])
+    at = positions(keys, values.index)
+    assert at.tolist() == [1, -1, 2, 0, 1]
+    pd.testing.assert_series_equal(take(values, at, keys.index), keys.map(values), check_names=False)
+    text = pd.Series(["p", "q", "r"], index=values.index, dtype="str")
+    pd.testing.assert_series_equal(take(text, at, keys.index), keys.map(text), check_names=False)
+    ints = pd.Series([7, 8], index=[1, 2])
+    assert positions(pd.Series([2, 3, 1]), ints.index).tolist() == [1, -1, 0]   # other dtypes: pandas' get_indexer
+
 def test_ties_broken_by_the_other_measures():
     # four customers all answer csat 3; their NPS differs: 0, 10, 5, 7 -> rescaled tiebreak 0, 1, .5, .7.
     # With share 0.25 (1 per extreme) the least satisfied is the NPS-0 customer, the most the NPS-10 one.

@@ -27,8 +27,9 @@ import numpy as np
 import pandas as pd
 
 from insight.crm.attention_base import (
-    active_customers, days_between, in_period, require_columns,
+    AttentionDataError, active_customers, days_between, in_period, period_bounds, require_columns,
 )
+from insight.data.engine import interaction_customers, interaction_rows
 from insight.speedups import isin
 
 IDENTIFY_COLUMNS = ("company", "name", "email", "phone", "region", "country", "segment", "industry", "employees",
@@ -68,22 +69,38 @@ def identify_indicators(pop: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def interact_indicators(pop: pd.DataFrame, interactions: pd.DataFrame | None, *, period=None,
+def interact_indicators(pop: pd.DataFrame, interactions, *, period=None,
                         target_days: float = 3.0, request_types=("consultation", "complaint")) -> tuple[list[dict], float]:
-    """Rows and the median days to answer (NaN when not measurable)."""
+    """Rows and the median days to answer (NaN when not measurable). `interactions`: a DataFrame, an
+    engine table (then only the customers contacted and the inbound requests leave the engine) or None."""
     n = len(pop)
     if interactions is None:
         return ([_row("interact", name, np.nan, detail="no interactions table")
                  for name in ("contacted in the period", "actively (outbound) contacted", "requests answered in time")],
                 np.nan)
-    require_columns(interactions, "interactions", ["customer_id", "date", "direction", "type"], "the interact dimension")
-    it = in_period(interactions, "date", period)
+    need = ["customer_id", "date", "direction", "type"]
+    if isinstance(interactions, pd.DataFrame):
+        require_columns(interactions, "interactions", need, "the interact dimension")
+        it = in_period(interactions, "date", period)
+        contacted = it["customer_id"].astype(str).unique()
+        outbound = it.loc[it["direction"] == "outbound", "customer_id"].astype(str).unique()
+        req = it.loc[(it["direction"] == "inbound") & it["type"].isin(list(request_types))]
+    else:   # an engine table: the customers contacted and the inbound requests of the period come back
+        lacking = [c for c in need if c not in interactions.columns]
+        if lacking:
+            raise AttentionDataError(f"table 'interactions' has no column(s) {lacking} (needed for the interact dimension); "
+                                     f"it has: {', '.join(interactions.columns)}. Fix: map them in params "
+                                     "data.tables.interactions.columns")
+        bounds = period_bounds(period) if period is not None else (None, None)
+        per = interaction_customers(interactions, *bounds)
+        contacted, outbound = per.index, per.index[per["outbound"].to_numpy() > 0]
+        req = interaction_rows(interactions, since=bounds[0], until=bounds[1], types=list(request_types),
+                               directions=["inbound"], columns=("customer_id", "date", "resolved_date"))
     ids = pop["customer_id"].astype(str)
-    any_c = isin(ids, it["customer_id"].astype(str).unique())
-    out_c = isin(ids, it.loc[it["direction"] == "outbound", "customer_id"].astype(str).unique())
+    any_c = isin(ids, contacted)
+    out_c = isin(ids, outbound)
     rows = [_row("interact", "contacted in the period", float(any_c.mean()) if n else np.nan, base=n),
             _row("interact", "actively (outbound) contacted", float(out_c.mean()) if n else np.nan, base=n)]
-    req = it.loc[(it["direction"] == "inbound") & it["type"].isin(list(request_types))]
     req = req.loc[isin(req["customer_id"].astype(str), ids.unique())]
     median = np.nan
     if "resolved_date" not in req.columns:

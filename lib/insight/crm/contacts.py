@@ -98,11 +98,13 @@ def overlap_matrix(cont: pd.DataFrame, *, by: str = "department") -> pd.DataFram
     pairs = cont[["customer_id", by]].dropna().drop_duplicates()
     if pairs.empty:
         return pd.DataFrame(dtype=int)
-    x = pd.crosstab(pairs["customer_id"], pairs[by]).clip(upper=1).astype(np.int64)
-    m = x.T @ x
-    m.index.name = by
-    m.columns.name = by
-    return m
+    # the 0/1 matrix from codes (pd.crosstab counted its cells group by group in Python: 6 s at 10M)
+    customer, _ = pd.factorize(pairs["customer_id"])
+    unit, units = pd.factorize(pairs[by], sort=True)
+    x = np.zeros((customer.max() + 1, len(units)), dtype=np.int64)
+    x[customer, unit] = 1
+    units = pd.Index(units, name=by)
+    return pd.DataFrame(x.T @ x, index=units, columns=units.copy())
 
 
 def units_per_customer(cont: pd.DataFrame, *, by: str = "department") -> pd.DataFrame:

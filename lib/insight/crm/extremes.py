@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from insight.crm.attention_base import (
-    AttentionDataError, in_period, period_bounds, quiet, require_columns, to_dates,
+    AttentionDataError, in_period, period_bounds, positions, quiet, require_columns, take, to_dates,
 )
 from insight.data.engine import customer_sales, interaction_counts
 from insight.stats import StatsInputError, compare_groups, is_significant, p_adjust
@@ -139,30 +139,34 @@ def customer_features(customers: pd.DataFrame, *, interactions: pd.DataFrame | N
     is missing are left out."""
     require_columns(customers, "customers", ["customer_id"], "the customer profile")
     keep = [c for c in ("customer_id", "segment", "region", "industry", "status", "employees") if c in customers.columns]
-    f = customers[keep].drop_duplicates("customer_id").copy()
+    first = ~customers["customer_id"].duplicated()      # one row per customer (the first)
+    f = customers.loc[first, keep].copy()
     f["customer_id"] = f["customer_id"].astype(str)
     ref = pd.Timestamp(period.end) if period is not None else pd.Timestamp.today().normalize()
     if "signup_date" in customers.columns:
-        su = to_dates(customers.drop_duplicates("customer_id")["signup_date"])
+        su = to_dates(customers.loc[first, "signup_date"])
         f["tenure_years"] = ((ref - su).dt.days / 365.25).to_numpy()
+    ids = f["customer_id"]
     if interactions is not None:
         if isinstance(interactions, pd.DataFrame):
             require_columns(interactions, "interactions", ["customer_id", "date", "type"], "complaints per customer")
         # counted per customer on the engine (insight.data.engine.interaction_counts): may be a lazy table
         ic = interaction_counts(interactions, *(period_bounds(period) if period is not None else (None, None)),
                                 complaint_types=complaint_types)
-        f["complaints"] = f["customer_id"].map(ic["complaints"]).fillna(0).astype(int)
-        f["contacts"] = f["customer_id"].map(ic["contacts"]).fillna(0).astype(int)
+        at = positions(ids, ic.index)
+        f["complaints"] = take(ic["complaints"], at, f.index).fillna(0).astype(int)
+        f["contacts"] = take(ic["contacts"], at, f.index).fillna(0).astype(int)
     if orders is not None:
         if isinstance(orders, pd.DataFrame):
             require_columns(orders, "orders", ["customer_id", "order_date", "revenue"], "revenue per customer")
         # per customer on the engine (insight.data.engine.customer_sales): `orders` may be a lazy table
         start, end = period_bounds(period) if period is not None else (None, None)
         cs = customer_sales(orders, start, end)
-        f["revenue"] = f["customer_id"].map(cs["revenue"]).fillna(0.0)
-        f["orders"] = f["customer_id"].map(cs["orders"]).fillna(0).astype(int)
+        at = positions(ids, cs.index)
+        f["revenue"] = take(cs["revenue"], at, f.index).fillna(0.0)
+        f["orders"] = take(cs["orders"], at, f.index).fillna(0).astype(int)
         if "main_product" in cs.columns and len(cs):
-            f["main_product"] = f["customer_id"].map(cs["main_product"])
+            f["main_product"] = take(cs["main_product"], at, f.index)
     if subscriptions is not None and len(subscriptions):
         require_columns(subscriptions, "subscriptions", ["customer_id", "mrr", "start_date"], "plan and MRR per customer")
         s = subscriptions.copy()
@@ -173,15 +177,17 @@ def customer_features(customers: pd.DataFrame, *, interactions: pd.DataFrame | N
                 live &= ~(to_dates(s["end_date"]) < start)
             s = s.loc[live]
         cid = s["customer_id"].astype(str)
-        f["mrr"] = f["customer_id"].map(s["mrr"].groupby(cid).sum()).fillna(0.0)
-        if "plan" in s.columns:
+        mrr = s["mrr"].groupby(cid).sum()
+        f["mrr"] = take(mrr, positions(ids, mrr.index), f.index).fillna(0.0)
+        if "plan" in s.columns or "product_id" in s.columns:
+            # each customer's subscription with the highest MRR (the first of ties in table order)
             top = s.assign(customer_id=cid).sort_values(["customer_id", "mrr"], ascending=[True, False]) \
-                   .drop_duplicates("customer_id").set_index("customer_id")["plan"]
-            f["plan"] = f["customer_id"].map(top)
+                   .drop_duplicates("customer_id").set_index("customer_id")
+            at = positions(ids, top.index)
+        if "plan" in s.columns:
+            f["plan"] = take(top["plan"], at, f.index)
         if "product_id" in s.columns:      # customers without orders: the product of their largest subscription
-            topp = s.assign(customer_id=cid).sort_values(["customer_id", "mrr"], ascending=[True, False]) \
-                    .drop_duplicates("customer_id").set_index("customer_id")["product_id"].astype(str)
-            sub_main = f["customer_id"].map(topp)
+            sub_main = take(top["product_id"].astype(str), at, f.index)
             f["main_product"] = f["main_product"].fillna(sub_main) if "main_product" in f.columns else sub_main
     if "main_product" in f.columns and products is not None and {"product_id", "name"} <= set(products.columns):
         names = products.drop_duplicates("product_id").assign(product_id=lambda x: x["product_id"].astype(str)) \

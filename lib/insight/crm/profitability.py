@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from insight.crm.attention_base import AttentionDataError, period_bounds, require_columns
+from insight.crm.attention_base import AttentionDataError, period_bounds, positions, require_columns, take
 from insight.data.engine import cost_totals, revenue_per_customer
 
 COST_LABELS = {"cost_service": "service", "cost_support": "support", "cost_acquisition": "acquisition",
@@ -52,8 +52,14 @@ def customer_profit(orders, costs, customers: pd.DataFrame | None = None, *,
             f"customer_id {', '.join(negative['customers'])}. Fix: costs and discounts are "
             f"positive amounts; correct the export or map the sign.")
     rev = revenue_per_customer(orders, *bounds).rename("revenue")
-    df = pd.concat([rev, cost], axis=1).fillna(0.0)
-    df.index.name = "customer_id"
+    # the customers with revenue, then those with costs only (the order an outer pd.concat gives), each
+    # side looked up once through pyarrow (pandas aligned the 400,000 text ids in 0.7 s at 10M)
+    extra = cost.index[positions(cost.index.to_series(), rev.index) < 0]
+    ids = rev.index.append(extra).rename("customer_id")
+    keys = ids.to_series()
+    at_rev, at_cost = positions(keys, rev.index), positions(keys, cost.index)
+    df = pd.DataFrame({"revenue": take(rev, at_rev, ids), **{c: take(cost[c], at_cost, ids) for c in cost.columns}},
+                      index=ids).fillna(0.0)
     df["cost to serve"] = df[components].sum(axis=1)
     df["profit"] = df["revenue"] - df["cost to serve"]
     df["loss_making"] = df["profit"] < 0
@@ -61,7 +67,9 @@ def customer_profit(orders, costs, customers: pd.DataFrame | None = None, *,
     if customers is not None:
         keep = [k for k in ("customer_id", "segment", "region", "industry", "status") if k in customers.columns]
         attrs = customers[keep].drop_duplicates("customer_id").assign(customer_id=lambda x: x["customer_id"].astype(str))
-        df = df.merge(attrs, on="customer_id", how="left")
+        at = positions(df["customer_id"], pd.Index(attrs["customer_id"]))     # a left merge on the unique ids
+        for c in keep[1:]:
+            df[c] = take(attrs[c], at, df.index)
     return df
 
 

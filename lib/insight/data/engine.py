@@ -684,7 +684,10 @@ def customer_sales(orders, start=None, end=None) -> pd.DataFrame:
         rank = ibis.row_number().over(group_by=per.customer_id, order_by=[ibis.desc(per.revenue), per.product_id])
         main = per.mutate(rank=rank)
         main = main.filter(main["rank"] == 0).select("customer_id", "product_id")
-        df["main_product"] = _fetch(main).set_index("customer_id")["product_id"].reindex(df.index)
+        from insight.crm.attention_base import positions, take   # a lookup on text ids through pyarrow
+
+        main = _fetch(main).set_index("customer_id")["product_id"]
+        df["main_product"] = take(main, positions(df.index.to_series(), main.index), df.index)
     return df
 
 
@@ -1170,6 +1173,15 @@ def interaction_counts(interactions, start=None, end=None, complaint_types=("com
     got = _fetch(t.group_by("customer_id").agg(contacts=t.count(),
                                                complaints=t.type.isin(list(complaint_types)).sum()))
     return got.set_index("customer_id").sort_index().astype("int64")
+
+
+def interaction_customers(interactions, start=None, end=None) -> pd.DataFrame:
+    """Per customer_id (as text, a missing id included; index) with interactions dated start <= date
+    <= end (all when None): outbound, how many of them are outbound. The coverage indicators of
+    crm.capability (contacted at all, actively contacted)."""
+    t = _within(_dated(interactions, "interactions", "date", ("direction",)), "date", start, end)
+    got = _fetch(t.group_by("customer_id").agg(outbound=(t.direction == "outbound").sum().fill_null(0)))
+    return got.set_index("customer_id").astype("int64")
 
 
 def cost_totals(costs, start=None, end=None, components=()) -> tuple[pd.DataFrame, dict | None]:
