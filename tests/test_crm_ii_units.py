@@ -421,7 +421,7 @@ def test_capability_interactions_on_the_engine_as_in_pandas():
 
 
 def test_positions_and_take_are_a_map_on_text_ids():
-    from insight.crm.attention_base import positions, take
+    from insight.speedups import positions, take_at as take
 
     values = pd.Series([1.5, 2.5, 3.5], index=pd.Index(["b", "a", None], dtype="str"), name="v")
     keys = pd.Series(["a", "x", None, "b", "a"], dtype="str", index=[10, 11, 12, 13, 14])

@@ -96,34 +96,6 @@ def active_customers(customers: pd.DataFrame, period=None, statuses: Iterable[st
     return df
 
 
-def positions(keys: pd.Series, index: pd.Index) -> np.ndarray:
-    """Where each of `keys` is in the unique `index` (-1 where absent): `index.get_indexer(keys)`.
-    For text through pyarrow.compute.index_in (a missing key finds a missing index entry, as in
-    pandas): pandas' get_indexer on Arrow strings took 0.5 s per lookup of 500,000 customer ids."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if not (pd.api.types.is_string_dtype(keys.dtype) and pd.api.types.is_string_dtype(index.dtype)):
-        return index.get_indexer(keys)
-    if not index.is_unique:
-        raise ValueError("positions: the index has duplicate values")
-    try:
-        left = pa.array(keys.array, from_pandas=True)
-        right = pa.array(index.array, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
-        return index.get_indexer(keys)
-    if not all(pa.types.is_string(a.type) or pa.types.is_large_string(a.type) for a in (left, right)):
-        return index.get_indexer(keys)
-    found = pc.index_in(left, value_set=right.cast(left.type))
-    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
-
-
-def take(values: pd.Series, at: np.ndarray, index: pd.Index | None = None) -> pd.Series:
-    """values at the positions `at` (from positions; missing where -1) on `index`: with
-    at = positions(keys, values.index), what `keys.map(values)` gives."""
-    return pd.Series(pd.api.extensions.take(values.array, at, allow_fill=True), index=index, name=values.name)
-
-
 def days_between(start: pd.Series, end: pd.Series) -> pd.Series:
     return (to_dates(end) - to_dates(start)).dt.total_seconds() / 86400.0
 

@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 
 from insight.crm.attention_base import (
-    AttentionDataError, in_period, period_bounds, positions, quiet, require_columns, take, to_dates,
+    AttentionDataError, in_period, period_bounds, quiet, require_columns, to_dates,
 )
 from insight.data.engine import customer_sales, interaction_counts
+from insight.speedups import positions, take_at as take
 from insight.stats import StatsInputError, compare_groups, is_significant, p_adjust
 
 LEAST, MIDDLE, MOST = "least satisfied", "middle", "most satisfied"

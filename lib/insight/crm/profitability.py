@@ -22,7 +22,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from insight.crm.attention_base import AttentionDataError, period_bounds, positions, require_columns, take
+from insight.crm.attention_base import AttentionDataError, period_bounds, require_columns
+from insight.speedups import positions, take_at as take
 from insight.data.engine import cost_totals, revenue_per_customer
 
 COST_LABELS = {"cost_service": "service", "cost_support": "support", "cost_acquisition": "acquisition",

@@ -684,7 +684,7 @@ def customer_sales(orders, start=None, end=None) -> pd.DataFrame:
         rank = ibis.row_number().over(group_by=per.customer_id, order_by=[ibis.desc(per.revenue), per.product_id])
         main = per.mutate(rank=rank)
         main = main.filter(main["rank"] == 0).select("customer_id", "product_id")
-        from insight.crm.attention_base import positions, take   # a lookup on text ids through pyarrow
+        from insight.speedups import positions, take_at as take   # a lookup on text ids through pyarrow
 
         main = _fetch(main).set_index("customer_id")["product_id"]
         df["main_product"] = take(main, positions(df.index.to_series(), main.index), df.index)
