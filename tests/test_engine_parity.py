@@ -250,6 +250,23 @@ def test_span_and_day_counts(orders_on):
     assert n.to_dict() == {"A": 1, "B": 1, "D": 1, "E": 1, "F": 1}
 
 
+def _repeat_ok(orders):
+    """repeat_purchase_counts (the BG/NBD tracking plot), hand-computed: purchase days up to the end
+    A 01-05, 02-10; B 03-01; D 04-30 (late on the end day; 05-02 is after it); E 02-01 (its credit is a
+    return); F 2023-12-31, 04-01. Acquired by the split 02-01: A, E, F; their repeats A 02-10, F 04-01."""
+    firsts, repeats = E.repeat_purchase_counts(orders, pd.Timestamp("2024-02-01"), UNTIL)
+    day = pd.Timestamp
+    assert firsts.to_dict() == {day("2023-12-31"): 1, day("2024-01-05"): 1, day("2024-02-01"): 1,
+                                day("2024-03-01"): 1, day("2024-04-30"): 1}
+    assert repeats.to_dict() == {day("2024-02-10"): 1, day("2024-04-01"): 1}
+    firsts, repeats = E.repeat_purchase_counts(orders, pd.Timestamp("2023-12-31"), pd.Timestamp("2024-03-31"))
+    assert firsts.sum() == 4 and repeats.to_dict() == {}      # F's repeat is after the end
+
+
+def test_repeat_purchase_counts_edge_cases(orders_on):
+    _repeat_ok(orders_on)
+
+
 def test_cohort_counts_edge_cases(orders_on):
     k = E.cohort_counts(orders_on, "Q", UNTIL)
     size, active, last = ref_cohort_counts(edge_orders(), UNTIL)
@@ -392,6 +409,7 @@ def test_pyspark_edge_cases(spark_con, edge_parquet, tmp_path):
     _product_sales_ok(orders)
     _customer_sales_ok(orders)
     _spend_ok(orders)
+    _repeat_ok(orders)
     usage_frame().to_parquet(tmp_path / "usage.parquet", index=False, coerce_timestamps="us")
     _usage_ok(spark_con.read_parquet(str(tmp_path / "usage.parquet"), table_name="edge_usage"))
 

@@ -28,8 +28,7 @@ import pandas as pd
 from scipy import optimize, special
 
 from insight.crm.purchases import CrmInputError
-from insight.data.engine import customer_orders, purchase_day_counts, purchase_day_rows, purchase_span
-from insight.speedups import isin
+from insight.data.engine import customer_orders, purchase_day_counts, purchase_span, repeat_purchase_counts
 
 RFM_METHOD = (
     "Recency = days from the last purchase to the reference date; frequency = number of days with a "
@@ -206,13 +205,19 @@ class BgNbd:
 
     def expected_purchases(self, t, frequency, recency, T) -> np.ndarray:
         """E[purchases in (T, T+t] | x, t_x, T] (Fader, Hardie & Lee 2005, eq. 10)."""
-        x, tx, T = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
+        x, tx, T = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (frequency, recency, T)))
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
-        z = t / (alpha + T + t)
-        hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
-        head = (a + b + x - 1) / (a - 1)
-        num = head * (1 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp)
-        return num * self.p_alive(x, tx, T)
+        # all but P(alive) depends on x and T alone: computed once per distinct (x, T) pair (the
+        # hypergeometric function is the costly part; a table has far fewer pairs than customers)
+        ix, ux = pd.factorize(x.ravel(), use_na_sentinel=False)     # hashing: no sort of the customers
+        iT, uT = pd.factorize(T.ravel(), use_na_sentinel=False)
+        inv, pair = pd.factorize(ix * len(uT) + iT)
+        xu, Tu = ux[pair // len(uT)], uT[pair % len(uT)]
+        z = t / (alpha + Tu + t)
+        hyp = special.hyp2f1(r + xu, b + xu, a + b + xu - 1, z)
+        head = (a + b + xu - 1) / (a - 1)
+        num = head * (1 - np.exp((r + xu) * (np.log(alpha + Tu) - np.log(alpha + Tu + t))) * hyp)
+        return num[inv].reshape(x.shape) * self.p_alive(x, tx, T)
 
     def expected_purchases_new(self, t) -> float:
         """E[X(t)] for a new customer (eq. 9)."""
@@ -408,19 +413,24 @@ def tracking(orders: pd.DataFrame, split, end=None, unit_days: float = 7.0, mode
     period_end, actual, predicted, actual_cum, predicted_cum, holdout (period after the split).
     .attrs: model, split, the holdout totals and errors (holdout_error)."""
     split = pd.Timestamp(split)
-    tx = purchase_day_rows(orders)
-    end = pd.Timestamp(end) if end is not None else tx["date"].max()
+    if end is None:
+        span = purchase_span(orders)
+        if span is None:
+            raise CrmInputError("table 'orders' has no purchases (after removing returns and rows without customer_id)")
+        end = span[1]
+    end = pd.Timestamp(end)
     if split >= end:
         raise CrmInputError(f"the tracking comparison needs its split ({split:%Y-%m-%d}) before its end ({end:%Y-%m-%d})")
     if model is None:
         cal = summary_from_transactions(orders, split, unit_days)
         model = fit_bgnbd(cal["frequency"], cal["recency"], cal["T"], unit_days)
-    tx = tx.loc[tx["date"] <= end]
-    start = tx["date"].min()
-    first = tx.groupby("customer_id", observed=True)["date"].transform("min")
-    tx = tx.assign(day=(tx["date"] - start).dt.days, repeat=tx["date"] > first)
-    cohort = tx.loc[~tx["repeat"]].groupby("customer_id", observed=True)["day"].min()
-    cohort = cohort[cohort <= (split - start).days]       # the model speaks for customers acquired before the split
+    # on the engine: customers per first purchase day, and the repeat purchase days per day of the
+    # customers acquired by the split (the model speaks for them); the periods are cut here
+    firsts, repeats = repeat_purchase_counts(orders, split, end)
+    if firsts.empty:
+        raise CrmInputError(f"table 'orders' has no purchases on or before {end:%Y-%m-%d}")
+    start = firsts.index[0]
+    cohort = firsts[firsts.index <= split]
     split_day, end_day = (split - start).days, (end - start).days
     # periods of unit_days ending on the split day (the first one may be shorter), then on to the end:
     # period k covers days [edge_{k-1}, edge_k), and one edge is the day after the split
@@ -429,11 +439,10 @@ def tracking(orders: pd.DataFrame, split, end=None, unit_days: float = 7.0, mode
     if not len(edges) or edges[-1] < end_day + 1:        # the last period ends on the end day (may be shorter)
         edges = np.append(edges, float(end_day + 1))
     n_periods = len(edges)
-    rep = tx.loc[tx["repeat"] & isin(tx["customer_id"], cohort.index), "day"].to_numpy()
-    actual = np.histogram(rep, bins=np.concatenate([[0], edges]))[0].astype(float)
-    first_day = np.sort(cohort.to_numpy(dtype=float))
+    rep = (repeats.index - start).days.to_numpy()
+    actual = np.histogram(rep, bins=np.concatenate([[0], edges]), weights=repeats.to_numpy(dtype=float))[0]
     # each customer can repeat from the day after the first purchase: exposure (edge - s - 1) / unit
-    starts, counts = np.unique(first_day, return_counts=True)
+    starts, counts = (cohort.index - start).days.to_numpy(dtype=float), cohort.to_numpy()
     expo = np.clip((edges[:, None] - starts[None, :] - 1) / unit_days, 0, None)
     predicted_cum = (model.expected_purchases_new(expo) * counts[None, :]).sum(axis=1)
     out = pd.DataFrame({"period": np.arange(1, n_periods + 1),
@@ -446,7 +455,7 @@ def tracking(orders: pd.DataFrame, split, end=None, unit_days: float = 7.0, mode
     base_p = out.loc[~out["holdout"], "predicted_cum"].iloc[-1] if (~out["holdout"]).any() else 0.0
     act_h, pred_h = float(hold["actual"].sum()), float(hold["predicted"].sum())
     cum_err = ((hold["predicted_cum"] - hold["actual_cum"]).abs() / hold["actual_cum"].where(hold["actual_cum"] > 0)).mean()
-    out.attrs.update(model=model, split=split, end=end, customers=int(len(cohort)), holdout_actual=act_h,
+    out.attrs.update(model=model, split=split, end=end, customers=int(cohort.sum()), holdout_actual=act_h,
                      holdout_predicted=pred_h,
                      holdout_error=(pred_h - act_h) / act_h if act_h else float("nan"),
                      calibration_actual=float(base_a), calibration_predicted=float(base_p),

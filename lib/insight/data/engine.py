@@ -377,10 +377,20 @@ def _cached(expr: "ir.Table") -> "ir.Table":
         return expr
 
 
-def purchase_day_rows(orders) -> pd.DataFrame:
-    """purchase_days as a pandas frame sorted by customer and day, for the computations that need every
-    purchase day (the BG/NBD tracking plot walks calendar time per customer: not pushed down)."""
-    return _fetch(purchase_days(orders)).sort_values(["customer_id", "date"], ignore_index=True)
+def repeat_purchase_counts(orders, split, end) -> tuple[pd.Series, pd.Series]:
+    """The counts behind the BG/NBD tracking plot (crm.value.tracking), over the purchase days up to
+    `end` (a day, inclusive): (first purchase day -> customers whose first purchase day it is, repeat
+    purchase day -> purchase days after their first by the customers whose first purchase day is on or
+    before `split`), both sorted by day. Only these per-day counts come back, not the purchase days."""
+    d = purchase_days(orders)
+    d = d.filter(d.date <= _ts(end))
+    first = d.group_by("customer_id").agg(first=d.date.min())
+    firsts = _fetch(first.group_by("first").agg(customers=first.count()))
+    j = d.join(first, "customer_id")
+    j = j.filter((j.date > j.first) & (j.first <= _ts(split)))
+    repeats = _fetch(j.group_by("date").agg(n=j.count()))
+    return (firsts.set_index("first")["customers"].astype("int64").sort_index(),
+            repeats.set_index("date")["n"].astype("int64").sort_index())
 
 
 def _fetch(expr) -> pd.DataFrame:
