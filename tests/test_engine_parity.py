@@ -267,6 +267,22 @@ def test_repeat_purchase_counts_edge_cases(orders_on):
     _repeat_ok(orders_on)
 
 
+def _first_purchase_ok(orders):
+    """first_purchase_of (crm.opinions.adoption_frame), hand-computed: p1 lines from 2024-01-05 12:00 to
+    2024-04-30 23:00 as recorded: A's 09:00 line is before the start (its 16:30 one counts), D's line at
+    23:00 on the last day is in, E's credit of 02-02 is a return."""
+    got = E.first_purchase_of(orders, ["p1"], pd.Timestamp("2024-01-05 12:00"), pd.Timestamp("2024-04-30 23:00"))
+    assert got.to_dict() == {"A": pd.Timestamp("2024-01-05 16:30"), "B": pd.Timestamp("2024-03-01"),
+                             "D": pd.Timestamp("2024-04-30 23:00"), "E": pd.Timestamp("2024-02-01")}
+    got = E.first_purchase_of(orders, ["p1", "p4"], pd.Timestamp("2023-12-01"), UNTIL)
+    assert got.to_dict() == {"A": pd.Timestamp("2024-01-05 09:00"), "B": pd.Timestamp("2024-03-01"),
+                             "E": pd.Timestamp("2024-02-01"), "F": pd.Timestamp("2023-12-31")}
+
+
+def test_first_purchase_of_edge_cases(orders_on):
+    _first_purchase_ok(orders_on)
+
+
 def test_cohort_counts_edge_cases(orders_on):
     k = E.cohort_counts(orders_on, "Q", UNTIL)
     size, active, last = ref_cohort_counts(edge_orders(), UNTIL)
@@ -410,6 +426,7 @@ def test_pyspark_edge_cases(spark_con, edge_parquet, tmp_path):
     _customer_sales_ok(orders)
     _spend_ok(orders)
     _repeat_ok(orders)
+    _first_purchase_ok(orders)
     usage_frame().to_parquet(tmp_path / "usage.parquet", index=False, coerce_timestamps="us")
     _usage_ok(spark_con.read_parquet(str(tmp_path / "usage.parquet"), table_name="edge_usage"))
 

@@ -546,6 +546,16 @@ def product_sales(orders, start=None, end=None, by: tuple[str, ...] = ("customer
     return got.sort_values(list(keys), ignore_index=True)
 
 
+def first_purchase_of(orders, product_ids, start, end) -> pd.Series:
+    """Per customer (index customer_id, sorted) who bought one of `product_ids` with start <=
+    order_date <= end (timestamps as recorded): the order_date of the first such purchase line
+    (crm.purchases.purchases: no returns). The input of crm.opinions.adoption_frame."""
+    p = _purchase_lines(orders, keep=("product_id",))
+    p = p.filter(p.product_id.isin(list(product_ids)) & (p.order_date >= _ts(start)) & (p.order_date <= _ts(end)))
+    got = _fetch(p.group_by("customer_id").agg(first_purchase=p.order_date.min()))
+    return got.set_index("customer_id")["first_purchase"].sort_index()
+
+
 def _flagged_lines(orders, start=None, end=None, keep: tuple[str, ...] = ()) -> "ir.Table":
     """The order lines not flagged is_return (negative lines without the flag count: credits are
     netted) with start <= order_date <= end: customer_id (as text), order_date, revenue and the
