@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from insight.crm.purchases import CrmInputError, account_customers, as_dates, as_numbers, require
-from insight.data.engine import purchase_day_counts
+from insight.data.engine import interactions_of, purchase_day_counts
 from insight.stats import is_significant
 from insight.speedups import isin
 
@@ -76,8 +76,9 @@ def crm_measure(name: str, customers: pd.DataFrame, as_of, orders=None, interact
     if name == "complaints":
         if interactions is None:
             raise CrmInputError("loyalty component complaints needs the interactions table")
-        require(interactions, "interactions", ["customer_id", "date", "type"], "the complaints loyalty component")
-        i = interactions
+        # of an engine table only the complaints of the year come back (insight.data.engine.interactions_of)
+        i = interactions_of(interactions, ["complaint"], C - pd.Timedelta(days=365), C)
+        require(i, "interactions", ["customer_id", "date", "type"], "the complaints loyalty component")
         d = as_dates(i, "interactions", "date")
         m = (i["type"] == "complaint") & (d <= C) & (d > C - pd.Timedelta(days=365))
         return i.loc[m].groupby("customer_id").size().reindex(c.index).fillna(0).astype(float)
