@@ -79,8 +79,10 @@ def rfm_scores(rfm: pd.DataFrame, bins: int = 5) -> pd.DataFrame:
 def rfm_segments(scored: pd.DataFrame, rules) -> pd.Series:
     """Segment name per customer: the first rule whose r, f and m ranges all hold; else 'other'.
     `rules` are params RfmRule objects or dicts with name, r, f, m."""
-    seg = pd.Series("other", index=scored.index, dtype=object)
-    free = pd.Series(True, index=scored.index)
+    # on arrays: a boolean Series set into a Series aligns the two string indexes each time (slow on
+    # hundreds of thousands of customer ids); the rows are the same throughout
+    seg = np.full(len(scored), "other", dtype=object)
+    free = np.ones(len(scored), dtype=bool)
     for rule in rules:
         rd = rule if isinstance(rule, dict) else rule.model_dump()
         m = free.copy()
@@ -88,10 +90,10 @@ def rfm_segments(scored: pd.DataFrame, rules) -> pd.Series:
             if rd.get(k) is None:
                 continue
             lo, hi = rd[k]
-            m &= scored[k].between(lo, hi)
+            m &= scored[k].between(lo, hi).to_numpy()
         seg[m] = rd["name"]
         free &= ~m
-    return seg
+    return pd.Series(seg, index=scored.index, dtype=object)
 
 
 def rfm(orders: pd.DataFrame, as_of=None, bins: int = 5, rules=None) -> pd.DataFrame:
