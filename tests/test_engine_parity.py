@@ -279,6 +279,23 @@ def _first_purchase_ok(orders):
                              "E": pd.Timestamp("2024-02-01"), "F": pd.Timestamp("2023-12-31")}
 
 
+def _customer_items_ok(orders):
+    """customer_items (crm.crosssell.basket_matrix), hand-computed: purchases up to the end day (D's line
+    late on it counts, its 05-02 one not; returns and the credit do not): A p1 p2 p3, B p1, D p1, E p1,
+    F p4; by an item map without p4, F is left out."""
+    got = E.customer_items(orders, UNTIL)
+    assert sorted(map(tuple, got[["customer_id", "item"]].to_numpy().tolist())) == [
+        ("A", "p1"), ("A", "p2"), ("A", "p3"), ("B", "p1"), ("D", "p1"), ("E", "p1"), ("F", "p4")]
+    got = E.customer_items(orders, UNTIL, pd.DataFrame({"product_id": ["p1", "p2", "p3"], "item": ["x", "x", "y"]}))
+    assert sorted(map(tuple, got[["customer_id", "item"]].to_numpy().tolist())) == [
+        ("A", "x"), ("A", "y"), ("B", "x"), ("D", "x"), ("E", "x")]
+    assert len(E.customer_items(orders)) == 8                      # D's p2 of 05-02 too
+
+
+def test_customer_items_edge_cases(orders_on):
+    _customer_items_ok(orders_on)
+
+
 def test_first_purchase_of_edge_cases(orders_on):
     _first_purchase_ok(orders_on)
 
@@ -427,6 +444,7 @@ def test_pyspark_edge_cases(spark_con, edge_parquet, tmp_path):
     _spend_ok(orders)
     _repeat_ok(orders)
     _first_purchase_ok(orders)
+    _customer_items_ok(orders)
     usage_frame().to_parquet(tmp_path / "usage.parquet", index=False, coerce_timestamps="us")
     _usage_ok(spark_con.read_parquet(str(tmp_path / "usage.parquet"), table_name="edge_usage"))
 

@@ -546,6 +546,24 @@ def product_sales(orders, start=None, end=None, by: tuple[str, ...] = ("customer
     return got.sort_values(list(keys), ignore_index=True)
 
 
+def customer_items(orders, until=None, items: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Who bought what: the distinct (customer_id, item) of the purchase lines (crm.purchases.purchases)
+    up to the day `until` (all when None), in no particular order; item is the product_id, or with
+    `items` (a frame of product_id, item, e.g. the category) the product's item (products without one
+    left out). The input of crm.crosssell.basket_matrix: a pair per customer and item, not the lines."""
+    p = _purchase_lines(orders, keep=("product_id",))
+    if until is not None:
+        p = p.filter(p.order_date < _ts(pd.Timestamp(until).normalize() + pd.Timedelta(days=1)))
+    if items is None:
+        t = p.select(customer_id=p.customer_id, item=p.product_id)
+    else:
+        m = _memtable(items[["product_id", "item"]].rename(columns={"product_id": "item_product"}))
+        j = p.join(m, p.product_id == m.item_product)
+        t = j.select(customer_id=j.customer_id, item=j.item)
+    t = t.filter(t.item.notnull()).distinct()
+    return _fetch(t)
+
+
 def first_purchase_of(orders, product_ids, start, end) -> pd.Series:
     """Per customer (index customer_id, sorted) who bought one of `product_ids` with start <=
     order_date <= end (timestamps as recorded): the order_date of the first such purchase line
