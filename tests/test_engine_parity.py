@@ -239,6 +239,9 @@ def test_reference_matches_the_hand_computed_values():
 
 def test_customer_orders_edge_cases(orders_on):
     _same(E.customer_orders(orders_on, UNTIL, returns=True), EXPECTED)
+    plain = E.customer_orders(orders_on, UNTIL)     # on a table: the answer with returns, remembered, without them
+    assert list(plain.columns) == [c for c in EXPECTED.columns if c != "returned"]
+    _same(plain, EXPECTED.drop(columns="returned"))
     everything = E.customer_orders(orders_on, returns=True)
     _same(everything, ref_customer_orders(edge_orders(), None))
     assert everything.loc["D", "purchase_days"] == 2 and "C" not in everything.index   # only returns: no purchases
@@ -462,12 +465,14 @@ def test_purchase_days_kept_once_in_the_study_store(tmp_path, monkeypatch):
     until = pd.Timestamp("2024-06-30")
     want = ref_customer_orders(edge_orders(), until)
     monkeypatch.setattr(E, "_KEPT", {})
+    monkeypatch.setattr(E, "_ANSWERS", {})              # nor an answer remembered (customer_orders)
     _same(E.customer_orders(E.StudyEngine(prepared).table("orders"), until, returns=True), want)
     (kept,) = (folder / "derived").glob("purchase_days-*.parquet")
     assert not list((folder / "derived").glob(".tmp-*"))
 
     writes = []
     monkeypatch.setattr(E, "_KEPT", {})                 # as in another notebook's process
+    monkeypatch.setattr(E, "_ANSWERS", {})
     eng = E.StudyEngine(prepared)
     real = type(eng.con).to_parquet
     monkeypatch.setattr(type(eng.con), "to_parquet", lambda self, *a, **k: writes.append(a) or real(self, *a, **k))
@@ -483,6 +488,7 @@ def test_purchase_days_kept_once_in_the_study_store(tmp_path, monkeypatch):
     # a damaged kept file is written again; a stale temporary file of a killed writer goes with the next run
     kept.write_bytes(b"PAR1 not a parquet file")
     monkeypatch.setattr(E, "_KEPT", {})
+    monkeypatch.setattr(E, "_ANSWERS", {})              # nor an answer remembered (customer_orders)
     _same(E.customer_orders(E.StudyEngine(prepared).table("orders"), until, returns=True), want)
     assert kept.read_bytes()[:4] == b"PAR1" and kept.stat().st_size > 100
     import os

@@ -417,7 +417,17 @@ def customer_orders(orders, until=None, *, returns: bool = False) -> pd.DataFram
     purchases), first_day_revenue (revenue of the first purchase day). With returns=True also
     `returned`: the absolute revenue of the customer's return lines dated up to `until` (0 without).
     The input of RFM (crm.value.rfm_table) and of the BG/NBD and Gamma-Gamma models
-    (crm.value.summary_from_transactions)."""
+    (crm.value.summary_from_transactions), both on the same day in the customer_value notebook: asked
+    once (_remembered), the answer with returns also answers the question without."""
+    until = None if until is None else pd.Timestamp(until)
+    if not returns and not isinstance(orders, pd.DataFrame):
+        have = _ANSWERS.get((orders.op(), ("customer_orders", until, True)))
+        if have is not None:
+            return have.drop(columns="returned")      # a new frame: the remembered one stays as it is
+    return _remembered(orders, ("customer_orders", until, returns), lambda: _customer_orders(orders, until, returns))
+
+
+def _customer_orders(orders, until, returns: bool) -> pd.DataFrame:
     d = purchase_days(orders)
     if until is not None:
         d = d.filter(d.date <= _ts(until))
