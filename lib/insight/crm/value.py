@@ -288,13 +288,16 @@ def gamma_gamma_loglik(params, x, m) -> np.ndarray:
     return _gamma_gamma_loglik(params, ux, inv, np.asarray(m, dtype=float))
 
 
-def _gamma_gamma_loglik(params, ux, inv, m) -> np.ndarray:
+def _gamma_gamma_loglik(params, ux, inv, m, x=None, log_m=None, mx=None) -> np.ndarray:
     """gamma_gamma_loglik with the gamma functions computed once per distinct frequency (as
-    _bgnbd_loglik); the same terms added in the same order, so the same numbers to the last bit."""
+    _bgnbd_loglik); the same terms added in the same order, so the same numbers to the last bit. The
+    fit passes the terms without parameters once for all its evaluations: x (= ux[inv]), log m, m x."""
     p, q, g = params
     head = special.gammaln(p * ux + q) - special.gammaln(p * ux) - special.gammaln(q) + q * np.log(g)
-    x = ux[inv]
-    return head[inv] + (p * x - 1) * np.log(m) + (p * ux * np.log(ux))[inv] - (p * x + q) * np.log(g + m * x)
+    x = ux[inv] if x is None else x
+    log_m = np.log(m) if log_m is None else log_m
+    mx = m * x if mx is None else mx
+    return head[inv] + (p * x - 1) * log_m + (p * ux * np.log(ux))[inv] - (p * x + q) * np.log(g + mx)
 
 
 @dataclass
@@ -327,9 +330,10 @@ def fit_gamma_gamma(frequency, monetary) -> GammaGamma:
         raise CrmInputError(f"the Gamma-Gamma spend model needs at least 10 repeat customers with positive spend; got {len(x)}")
 
     ux, inv = np.unique(x, return_inverse=True)
+    log_m, mx = np.log(m), m * x
 
     def nll(lp):
-        v = -_gamma_gamma_loglik(np.exp(np.clip(lp, -20, 20)), ux, inv, m).sum()
+        v = -_gamma_gamma_loglik(np.exp(np.clip(lp, -20, 20)), ux, inv, m, x, log_m, mx).sum()
         return v if np.isfinite(v) else 1e300
 
     res = optimize.minimize(nll, np.array([0.0, 0.0, np.log(max(m.mean(), 1e-3))]), method="L-BFGS-B")
