@@ -239,6 +239,9 @@ def test_reference_matches_the_hand_computed_values():
 
 def test_customer_orders_edge_cases(orders_on):
     _same(E.customer_orders(orders_on, UNTIL, returns=True), EXPECTED)
+    plain = E.customer_orders(orders_on, UNTIL)     # on a table: the answer with returns, remembered, without them
+    assert list(plain.columns) == [c for c in EXPECTED.columns if c != "returned"]
+    _same(plain, EXPECTED.drop(columns="returned"))
     everything = E.customer_orders(orders_on, returns=True)
     _same(everything, ref_customer_orders(edge_orders(), None))
     assert everything.loc["D", "purchase_days"] == 2 and "C" not in everything.index   # only returns: no purchases
@@ -254,6 +257,56 @@ def test_span_and_day_counts(orders_on):
         want = E.purchase_day_counts(orders_on, lo, hi)
         assert w[f"w{i}"][w[f"w{i}"] > 0].to_dict() == want.to_dict()
     assert (w.sum(axis=1) > 0).all()
+
+
+def _repeat_ok(orders):
+    """repeat_purchase_counts (the BG/NBD tracking plot), hand-computed: purchase days up to the end
+    A 01-05, 02-10; B 03-01; D 04-30 (late on the end day; 05-02 is after it); E 02-01 (its credit is a
+    return); F 2023-12-31, 04-01. Acquired by the split 02-01: A, E, F; their repeats A 02-10, F 04-01."""
+    firsts, repeats = E.repeat_purchase_counts(orders, pd.Timestamp("2024-02-01"), UNTIL)
+    day = pd.Timestamp
+    assert firsts.to_dict() == {day("2023-12-31"): 1, day("2024-01-05"): 1, day("2024-02-01"): 1,
+                                day("2024-03-01"): 1, day("2024-04-30"): 1}
+    assert repeats.to_dict() == {day("2024-02-10"): 1, day("2024-04-01"): 1}
+    firsts, repeats = E.repeat_purchase_counts(orders, pd.Timestamp("2023-12-31"), pd.Timestamp("2024-03-31"))
+    assert firsts.sum() == 4 and repeats.to_dict() == {}      # F's repeat is after the end
+
+
+def test_repeat_purchase_counts_edge_cases(orders_on):
+    _repeat_ok(orders_on)
+
+
+def _first_purchase_ok(orders):
+    """first_purchase_of (crm.opinions.adoption_frame), hand-computed: p1 lines from 2024-01-05 12:00 to
+    2024-04-30 23:00 as recorded: A's 09:00 line is before the start (its 16:30 one counts), D's line at
+    23:00 on the last day is in, E's credit of 02-02 is a return."""
+    got = E.first_purchase_of(orders, ["p1"], pd.Timestamp("2024-01-05 12:00"), pd.Timestamp("2024-04-30 23:00"))
+    assert got.to_dict() == {"A": pd.Timestamp("2024-01-05 16:30"), "B": pd.Timestamp("2024-03-01"),
+                             "D": pd.Timestamp("2024-04-30 23:00"), "E": pd.Timestamp("2024-02-01")}
+    got = E.first_purchase_of(orders, ["p1", "p4"], pd.Timestamp("2023-12-01"), UNTIL)
+    assert got.to_dict() == {"A": pd.Timestamp("2024-01-05 09:00"), "B": pd.Timestamp("2024-03-01"),
+                             "E": pd.Timestamp("2024-02-01"), "F": pd.Timestamp("2023-12-31")}
+
+
+def _customer_items_ok(orders):
+    """customer_items (crm.crosssell.basket_matrix), hand-computed: purchases up to the end day (D's line
+    late on it counts, its 05-02 one not; returns and the credit do not): A p1 p2 p3, B p1, D p1, E p1,
+    F p4; by an item map without p4, F is left out."""
+    got = E.customer_items(orders, UNTIL)
+    assert sorted(map(tuple, got[["customer_id", "item"]].to_numpy().tolist())) == [
+        ("A", "p1"), ("A", "p2"), ("A", "p3"), ("B", "p1"), ("D", "p1"), ("E", "p1"), ("F", "p4")]
+    got = E.customer_items(orders, UNTIL, pd.DataFrame({"product_id": ["p1", "p2", "p3"], "item": ["x", "x", "y"]}))
+    assert sorted(map(tuple, got[["customer_id", "item"]].to_numpy().tolist())) == [
+        ("A", "x"), ("A", "y"), ("B", "x"), ("D", "x"), ("E", "x")]
+    assert len(E.customer_items(orders)) == 8                      # D's p2 of 05-02 too
+
+
+def test_customer_items_edge_cases(orders_on):
+    _customer_items_ok(orders_on)
+
+
+def test_first_purchase_of_edge_cases(orders_on):
+    _first_purchase_ok(orders_on)
 
 
 def test_cohort_counts_edge_cases(orders_on):
@@ -402,6 +455,9 @@ def test_pyspark_edge_cases(spark_con, edge_parquet, tmp_path):
     _product_sales_ok(orders)
     _customer_sales_ok(orders)
     _spend_ok(orders)
+    _repeat_ok(orders)
+    _first_purchase_ok(orders)
+    _customer_items_ok(orders)
     usage_frame().to_parquet(tmp_path / "usage.parquet", index=False, coerce_timestamps="us")
     _usage_ok(spark_con.read_parquet(str(tmp_path / "usage.parquet"), table_name="edge_usage"))
 
@@ -419,12 +475,14 @@ def test_purchase_days_kept_once_in_the_study_store(tmp_path, monkeypatch):
     until = pd.Timestamp("2024-06-30")
     want = ref_customer_orders(edge_orders(), until)
     monkeypatch.setattr(E, "_KEPT", {})
+    monkeypatch.setattr(E, "_ANSWERS", {})              # nor an answer remembered (customer_orders)
     _same(E.customer_orders(E.StudyEngine(prepared).table("orders"), until, returns=True), want)
     (kept,) = (folder / "derived").glob("purchase_days-*.parquet")
     assert not list((folder / "derived").glob(".tmp-*"))
 
     writes = []
     monkeypatch.setattr(E, "_KEPT", {})                 # as in another notebook's process
+    monkeypatch.setattr(E, "_ANSWERS", {})
     eng = E.StudyEngine(prepared)
     real = type(eng.con).to_parquet
     monkeypatch.setattr(type(eng.con), "to_parquet", lambda self, *a, **k: writes.append(a) or real(self, *a, **k))
@@ -440,6 +498,7 @@ def test_purchase_days_kept_once_in_the_study_store(tmp_path, monkeypatch):
     # a damaged kept file is written again; a stale temporary file of a killed writer goes with the next run
     kept.write_bytes(b"PAR1 not a parquet file")
     monkeypatch.setattr(E, "_KEPT", {})
+    monkeypatch.setattr(E, "_ANSWERS", {})              # nor an answer remembered (customer_orders)
     _same(E.customer_orders(E.StudyEngine(prepared).table("orders"), until, returns=True), want)
     assert kept.read_bytes()[:4] == b"PAR1" and kept.stat().st_size > 100
     import os

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from insight.crm.purchases import CrmInputError, as_dates, as_numbers, require
-from insight.data.engine import latest_usage, product_sales
+from insight.data.engine import customer_items, latest_usage
+from insight.speedups import isin
 
 
 def basket_matrix(orders, products: pd.DataFrame | None = None, level: str = "category",
@@ -28,28 +29,27 @@ def basket_matrix(orders, products: pd.DataFrame | None = None, level: str = "ca
     """(sparse 0/1 customer x item matrix, customer index, item index) of the purchases up to the day
     `until` (all when None). With many products only the `max_items` items with the most buyers are
     kept (rules on rare items are noise anyway). `orders`: a DataFrame or an ibis table: who bought
-    which product comes back from the engine (insight.data.engine.product_sales), not the lines."""
+    which item comes back from the engine (insight.data.engine.customer_items), not the lines."""
     from scipy import sparse
 
     if level == "category":
         if products is None:
             raise CrmInputError("affinity by category needs the products table (product_id, category)")
         require(products, "products", ["product_id", "category"], "affinity by category")
-    o = product_sales(orders, None, until, by=("customer_id", "product_id"))
+    items = None
     if level == "category":
-        o = o.merge(products[["product_id", "category"]].drop_duplicates("product_id"), on="product_id", how="left")
-        item = o["category"]
-    else:
-        item = o["product_id"]
-    pairs = pd.DataFrame({"c": o["customer_id"].to_numpy(), "i": item.to_numpy()}).dropna().drop_duplicates()
-    if max_items is not None and pairs["i"].nunique() > max_items:
-        top = pairs["i"].value_counts().index[:max_items]
-        pairs = pairs.loc[pairs["i"].isin(top)]
-    cc = pd.Categorical(pairs["c"])
-    ii = pd.Categorical(pairs["i"])
+        items = products[["product_id", "category"]].drop_duplicates("product_id").rename(columns={"category": "item"})
+    pairs = customer_items(orders, until, items)          # distinct (customer_id, item), from the engine
+    if max_items is not None and pairs["item"].nunique() > max_items:
+        # the items with the most buyers; ties by item, so the choice does not depend on the row order
+        buyers = pairs["item"].value_counts().sort_index().sort_values(ascending=False, kind="stable")
+        pairs = pairs.loc[isin(pairs["item"], buyers.index[:max_items])]
+    cc = pd.Categorical(pairs["customer_id"])
+    ii = pd.Categorical(pairs["item"])
     m = sparse.csr_matrix((np.ones(len(pairs), dtype=np.float64), (cc.codes, ii.codes)),
                           shape=(len(cc.categories), len(ii.categories)))
-    return m, pd.Index(cc.categories, name="customer_id"), pd.Index(ii.categories, name=level)
+    m.sort_indices()       # items in order within each customer's row, whatever order the pairs came in
+    return m, pd.Index(cc.categories.to_numpy(dtype=object), name="customer_id"), pd.Index(ii.categories.to_numpy(dtype=object), name=level)
 
 
 def association_rules(orders, products: pd.DataFrame | None = None, level: str = "category",
@@ -215,10 +215,11 @@ def candidates(customers: pd.DataFrame, as_of, orders=None, products=None, subsc
     if not parts:
         raise CrmInputError("cross-sell candidates need orders (affinity) or subscriptions (contract end, usage limits)")
     out = pd.concat(parts, ignore_index=True)
-    out = out.loc[out["customer_id"].isin(active.index)]
+    pos = active.index.get_indexer(out["customer_id"])    # one lookup in the active customers' ids for all columns
+    out, pos = out.loc[pos >= 0], pos[pos >= 0]
     for col in ("region", "segment"):
         if col in active:
-            out.insert(1, col, out["customer_id"].map(active[col]))
+            out.insert(1, col, active[col].iloc[pos].to_numpy())
     out = out.reset_index(drop=True)
     out.attrs["active_customers"] = len(active)
     return out

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from insight.crm.purchases import CrmInputError, account_customers, as_dates, as_numbers, require
-from insight.data.engine import purchase_day_counts
+from insight.data.engine import interactions_of, purchase_day_counts
 from insight.stats import is_significant
 from insight.speedups import isin
 
@@ -63,8 +63,13 @@ def _pct(values: pd.Series) -> pd.Series:
 
 def crm_measure(name: str, customers: pd.DataFrame, as_of, orders=None, interactions=None) -> pd.Series:
     """A CRM loyalty measure per customer (raw, before scaling)."""
-    C = pd.Timestamp(as_of)
     c = account_customers(customers, undated_churn="keep").drop_duplicates("customer_id").set_index("customer_id")
+    return _crm_measure(name, c, pd.Timestamp(as_of), orders, interactions)
+
+
+def _crm_measure(name: str, c: pd.DataFrame, C: pd.Timestamp, orders, interactions) -> pd.Series:
+    """crm_measure on the customers already prepared as it prepares them (`c`: account_customers, one row
+    per customer_id, indexed by it): loyalty_frame has them at hand."""
     if name == "order_frequency":
         if orders is None:
             raise CrmInputError("loyalty component order_frequency needs the orders table")
@@ -76,8 +81,9 @@ def crm_measure(name: str, customers: pd.DataFrame, as_of, orders=None, interact
     if name == "complaints":
         if interactions is None:
             raise CrmInputError("loyalty component complaints needs the interactions table")
-        require(interactions, "interactions", ["customer_id", "date", "type"], "the complaints loyalty component")
-        i = interactions
+        # of an engine table only the complaints of the year come back (insight.data.engine.interactions_of)
+        i = interactions_of(interactions, ["complaint"], C - pd.Timedelta(days=365), C)
+        require(i, "interactions", ["customer_id", "date", "type"], "the complaints loyalty component")
         d = as_dates(i, "interactions", "date")
         m = (i["type"] == "complaint") & (d <= C) & (d > C - pd.Timedelta(days=365))
         return i.loc[m].groupby("customer_id").size().reindex(c.index).fillna(0).astype(float)
@@ -120,7 +126,7 @@ def loyalty_frame(components: dict, customers: pd.DataFrame, as_of, survey: pd.D
             val = (x - lo) / (hi - lo) * 100
             out[name] = (100 - val if v.get("reverse") else val).clip(0, 100)
         else:
-            raw = crm_measure(v["measure"], customers, as_of, orders, interactions)
+            raw = _crm_measure(v["measure"], cust, pd.Timestamp(as_of), orders, interactions)
             pct = _pct(raw)
             out[name] = (100 - pct if v.get("reverse") or v["measure"] == "complaints" else pct).reindex(index)
     w = pd.Series({k: v["weight"] for k, v in comps.items()}, dtype=float)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from insight.crm.purchases import CrmInputError, account_customers, as_dates, as_numbers, purchases, require
+from insight.crm.purchases import CrmInputError, account_customers, as_dates, as_numbers, require
+from insight.data.engine import first_purchase_of
 from insight.stats import is_significant
 
 
@@ -75,14 +76,14 @@ def new_products(products: pd.DataFrame, since) -> pd.DataFrame:
 
 def adoption_frame(orders: pd.DataFrame, customers: pd.DataFrame, product_ids, launch_date, as_of,
                    by: str = "segment") -> pd.DataFrame:
-    """Per eligible customer: group, adopted (bought by as_of), months_to_adopt (or to censoring)."""
+    """Per eligible customer: group, adopted (bought by as_of), months_to_adopt (or to censoring).
+    `orders`: a DataFrame or an ibis table (study.engine.table("orders")): each customer's first
+    purchase of the product comes back from the engine (insight.data.engine.first_purchase_of)."""
     c = account_customers(customers)
     L, E = pd.Timestamp(launch_date), pd.Timestamp(as_of)
     require(c, "customers", [by], "adoption by group")
     c = c.loc[(c["signup_date"] <= L) & (c["churn_date"].isna() | (c["churn_date"] > L))].drop_duplicates("customer_id")
-    o = purchases(orders)
-    o = o.loc[o["product_id"].isin(list(product_ids)) & (o["order_date"] >= L) & (o["order_date"] <= E)]
-    first = o.groupby("customer_id", observed=True)["order_date"].min()
+    first = first_purchase_of(orders, product_ids, L, E)
     f = c.set_index("customer_id")[[by, "churn_date"]].copy()
     f["first_purchase"] = first.reindex(f.index)
     f["adopted"] = f["first_purchase"].notna()

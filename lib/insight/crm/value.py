@@ -28,8 +28,7 @@ import pandas as pd
 from scipy import optimize, special
 
 from insight.crm.purchases import CrmInputError
-from insight.data.engine import customer_orders, purchase_day_counts, purchase_day_rows, purchase_span
-from insight.speedups import isin
+from insight.data.engine import customer_orders, purchase_day_counts, purchase_span, repeat_purchase_counts
 
 RFM_METHOD = (
     "Recency = days from the last purchase to the reference date; frequency = number of days with a "
@@ -80,8 +79,10 @@ def rfm_scores(rfm: pd.DataFrame, bins: int = 5) -> pd.DataFrame:
 def rfm_segments(scored: pd.DataFrame, rules) -> pd.Series:
     """Segment name per customer: the first rule whose r, f and m ranges all hold; else 'other'.
     `rules` are params RfmRule objects or dicts with name, r, f, m."""
-    seg = pd.Series("other", index=scored.index, dtype=object)
-    free = pd.Series(True, index=scored.index)
+    # on arrays: a boolean Series set into a Series aligns the two string indexes each time (slow on
+    # hundreds of thousands of customer ids); the rows are the same throughout
+    seg = np.full(len(scored), "other", dtype=object)
+    free = np.ones(len(scored), dtype=bool)
     for rule in rules:
         rd = rule if isinstance(rule, dict) else rule.model_dump()
         m = free.copy()
@@ -89,10 +90,10 @@ def rfm_segments(scored: pd.DataFrame, rules) -> pd.Series:
             if rd.get(k) is None:
                 continue
             lo, hi = rd[k]
-            m &= scored[k].between(lo, hi)
+            m &= scored[k].between(lo, hi).to_numpy()
         seg[m] = rd["name"]
         free &= ~m
-    return seg
+    return pd.Series(seg, index=scored.index, dtype=object)
 
 
 def rfm(orders: pd.DataFrame, as_of=None, bins: int = 5, rules=None) -> pd.DataFrame:
@@ -206,13 +207,19 @@ class BgNbd:
 
     def expected_purchases(self, t, frequency, recency, T) -> np.ndarray:
         """E[purchases in (T, T+t] | x, t_x, T] (Fader, Hardie & Lee 2005, eq. 10)."""
-        x, tx, T = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
+        x, tx, T = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (frequency, recency, T)))
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
-        z = t / (alpha + T + t)
-        hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
-        head = (a + b + x - 1) / (a - 1)
-        num = head * (1 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp)
-        return num * self.p_alive(x, tx, T)
+        # all but P(alive) depends on x and T alone: computed once per distinct (x, T) pair (the
+        # hypergeometric function is the costly part; a table has far fewer pairs than customers)
+        ix, ux = pd.factorize(x.ravel(), use_na_sentinel=False)     # hashing: no sort of the customers
+        iT, uT = pd.factorize(T.ravel(), use_na_sentinel=False)
+        inv, pair = pd.factorize(ix * len(uT) + iT)
+        xu, Tu = ux[pair // len(uT)], uT[pair % len(uT)]
+        z = t / (alpha + Tu + t)
+        hyp = special.hyp2f1(r + xu, b + xu, a + b + xu - 1, z)
+        head = (a + b + xu - 1) / (a - 1)
+        num = head * (1 - np.exp((r + xu) * (np.log(alpha + Tu) - np.log(alpha + Tu + t))) * hyp)
+        return num[inv].reshape(x.shape) * self.p_alive(x, tx, T)
 
     def expected_purchases_new(self, t) -> float:
         """E[X(t)] for a new customer (eq. 9)."""
@@ -281,13 +288,16 @@ def gamma_gamma_loglik(params, x, m) -> np.ndarray:
     return _gamma_gamma_loglik(params, ux, inv, np.asarray(m, dtype=float))
 
 
-def _gamma_gamma_loglik(params, ux, inv, m) -> np.ndarray:
+def _gamma_gamma_loglik(params, ux, inv, m, x=None, log_m=None, mx=None) -> np.ndarray:
     """gamma_gamma_loglik with the gamma functions computed once per distinct frequency (as
-    _bgnbd_loglik); the same terms added in the same order, so the same numbers to the last bit."""
+    _bgnbd_loglik); the same terms added in the same order, so the same numbers to the last bit. The
+    fit passes the terms without parameters once for all its evaluations: x (= ux[inv]), log m, m x."""
     p, q, g = params
     head = special.gammaln(p * ux + q) - special.gammaln(p * ux) - special.gammaln(q) + q * np.log(g)
-    x = ux[inv]
-    return head[inv] + (p * x - 1) * np.log(m) + (p * ux * np.log(ux))[inv] - (p * x + q) * np.log(g + m * x)
+    x = ux[inv] if x is None else x
+    log_m = np.log(m) if log_m is None else log_m
+    mx = m * x if mx is None else mx
+    return head[inv] + (p * x - 1) * log_m + (p * ux * np.log(ux))[inv] - (p * x + q) * np.log(g + mx)
 
 
 @dataclass
@@ -320,9 +330,10 @@ def fit_gamma_gamma(frequency, monetary) -> GammaGamma:
         raise CrmInputError(f"the Gamma-Gamma spend model needs at least 10 repeat customers with positive spend; got {len(x)}")
 
     ux, inv = np.unique(x, return_inverse=True)
+    log_m, mx = np.log(m), m * x
 
     def nll(lp):
-        v = -_gamma_gamma_loglik(np.exp(np.clip(lp, -20, 20)), ux, inv, m).sum()
+        v = -_gamma_gamma_loglik(np.exp(np.clip(lp, -20, 20)), ux, inv, m, x, log_m, mx).sum()
         return v if np.isfinite(v) else 1e300
 
     res = optimize.minimize(nll, np.array([0.0, 0.0, np.log(max(m.mean(), 1e-3))]), method="L-BFGS-B")
@@ -408,19 +419,24 @@ def tracking(orders: pd.DataFrame, split, end=None, unit_days: float = 7.0, mode
     period_end, actual, predicted, actual_cum, predicted_cum, holdout (period after the split).
     .attrs: model, split, the holdout totals and errors (holdout_error)."""
     split = pd.Timestamp(split)
-    tx = purchase_day_rows(orders)
-    end = pd.Timestamp(end) if end is not None else tx["date"].max()
+    if end is None:
+        span = purchase_span(orders)
+        if span is None:
+            raise CrmInputError("table 'orders' has no purchases (after removing returns and rows without customer_id)")
+        end = span[1]
+    end = pd.Timestamp(end)
     if split >= end:
         raise CrmInputError(f"the tracking comparison needs its split ({split:%Y-%m-%d}) before its end ({end:%Y-%m-%d})")
     if model is None:
         cal = summary_from_transactions(orders, split, unit_days)
         model = fit_bgnbd(cal["frequency"], cal["recency"], cal["T"], unit_days)
-    tx = tx.loc[tx["date"] <= end]
-    start = tx["date"].min()
-    first = tx.groupby("customer_id", observed=True)["date"].transform("min")
-    tx = tx.assign(day=(tx["date"] - start).dt.days, repeat=tx["date"] > first)
-    cohort = tx.loc[~tx["repeat"]].groupby("customer_id", observed=True)["day"].min()
-    cohort = cohort[cohort <= (split - start).days]       # the model speaks for customers acquired before the split
+    # on the engine: customers per first purchase day, and the repeat purchase days per day of the
+    # customers acquired by the split (the model speaks for them); the periods are cut here
+    firsts, repeats = repeat_purchase_counts(orders, split, end)
+    if firsts.empty:
+        raise CrmInputError(f"table 'orders' has no purchases on or before {end:%Y-%m-%d}")
+    start = firsts.index[0]
+    cohort = firsts[firsts.index <= split]
     split_day, end_day = (split - start).days, (end - start).days
     # periods of unit_days ending on the split day (the first one may be shorter), then on to the end:
     # period k covers days [edge_{k-1}, edge_k), and one edge is the day after the split
@@ -429,11 +445,10 @@ def tracking(orders: pd.DataFrame, split, end=None, unit_days: float = 7.0, mode
     if not len(edges) or edges[-1] < end_day + 1:        # the last period ends on the end day (may be shorter)
         edges = np.append(edges, float(end_day + 1))
     n_periods = len(edges)
-    rep = tx.loc[tx["repeat"] & isin(tx["customer_id"], cohort.index), "day"].to_numpy()
-    actual = np.histogram(rep, bins=np.concatenate([[0], edges]))[0].astype(float)
-    first_day = np.sort(cohort.to_numpy(dtype=float))
+    rep = (repeats.index - start).days.to_numpy()
+    actual = np.histogram(rep, bins=np.concatenate([[0], edges]), weights=repeats.to_numpy(dtype=float))[0]
     # each customer can repeat from the day after the first purchase: exposure (edge - s - 1) / unit
-    starts, counts = np.unique(first_day, return_counts=True)
+    starts, counts = (cohort.index - start).days.to_numpy(dtype=float), cohort.to_numpy()
     expo = np.clip((edges[:, None] - starts[None, :] - 1) / unit_days, 0, None)
     predicted_cum = (model.expected_purchases_new(expo) * counts[None, :]).sum(axis=1)
     out = pd.DataFrame({"period": np.arange(1, n_periods + 1),
@@ -446,7 +461,7 @@ def tracking(orders: pd.DataFrame, split, end=None, unit_days: float = 7.0, mode
     base_p = out.loc[~out["holdout"], "predicted_cum"].iloc[-1] if (~out["holdout"]).any() else 0.0
     act_h, pred_h = float(hold["actual"].sum()), float(hold["predicted"].sum())
     cum_err = ((hold["predicted_cum"] - hold["actual_cum"]).abs() / hold["actual_cum"].where(hold["actual_cum"] > 0)).mean()
-    out.attrs.update(model=model, split=split, end=end, customers=int(len(cohort)), holdout_actual=act_h,
+    out.attrs.update(model=model, split=split, end=end, customers=int(cohort.sum()), holdout_actual=act_h,
                      holdout_predicted=pred_h,
                      holdout_error=(pred_h - act_h) / act_h if act_h else float("nan"),
                      calibration_actual=float(base_a), calibration_predicted=float(base_p),

@@ -382,10 +382,20 @@ def _cached(expr: "ir.Table") -> "ir.Table":
         return expr
 
 
-def purchase_day_rows(orders) -> pd.DataFrame:
-    """purchase_days as a pandas frame sorted by customer and day, for the computations that need every
-    purchase day (the BG/NBD tracking plot walks calendar time per customer: not pushed down)."""
-    return _fetch(purchase_days(orders)).sort_values(["customer_id", "date"], ignore_index=True)
+def repeat_purchase_counts(orders, split, end) -> tuple[pd.Series, pd.Series]:
+    """The counts behind the BG/NBD tracking plot (crm.value.tracking), over the purchase days up to
+    `end` (a day, inclusive): (first purchase day -> customers whose first purchase day it is, repeat
+    purchase day -> purchase days after their first by the customers whose first purchase day is on or
+    before `split`), both sorted by day. Only these per-day counts come back, not the purchase days."""
+    d = purchase_days(orders)
+    d = d.filter(d.date <= _ts(end))
+    first = d.group_by("customer_id").agg(first=d.date.min())
+    firsts = _fetch(first.group_by("first").agg(customers=first.count()))
+    j = d.join(first, "customer_id")
+    j = j.filter((j.date > j.first) & (j.first <= _ts(split)))
+    repeats = _fetch(j.group_by("date").agg(n=j.count()))
+    return (firsts.set_index("first")["customers"].astype("int64").sort_index(),
+            repeats.set_index("date")["n"].astype("int64").sort_index())
 
 
 def _fetch(expr) -> pd.DataFrame:
@@ -424,7 +434,17 @@ def customer_orders(orders, until=None, *, returns: bool = False) -> pd.DataFram
     purchases), first_day_revenue (revenue of the first purchase day). With returns=True also
     `returned`: the absolute revenue of the customer's return lines dated up to `until` (0 without).
     The input of RFM (crm.value.rfm_table) and of the BG/NBD and Gamma-Gamma models
-    (crm.value.summary_from_transactions)."""
+    (crm.value.summary_from_transactions), both on the same day in the customer_value notebook: asked
+    once (_remembered), the answer with returns also answers the question without."""
+    until = None if until is None else pd.Timestamp(until)
+    if not returns and not isinstance(orders, pd.DataFrame):
+        have = _ANSWERS.get((orders.op(), ("customer_orders", until, True)))
+        if have is not None:
+            return have.drop(columns="returned")      # a new frame: the remembered one stays as it is
+    return _remembered(orders, ("customer_orders", until, returns), lambda: _customer_orders(orders, until, returns))
+
+
+def _customer_orders(orders, until, returns: bool) -> pd.DataFrame:
     d = purchase_days(orders)
     if until is not None:
         d = d.filter(d.date <= _ts(until))
@@ -596,6 +616,34 @@ def purchase_customers(orders, start=None, end=None) -> int:
     if end is not None:
         d = d.filter(d.date <= _ts(pd.Timestamp(end).normalize()))
     return int(_fetch(d.aggregate(n=d.customer_id.nunique()))["n"].iloc[0])
+
+
+def customer_items(orders, until=None, items: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Who bought what: the distinct (customer_id, item) of the purchase lines (crm.purchases.purchases)
+    up to the day `until` (all when None), in no particular order; item is the product_id, or with
+    `items` (a frame of product_id, item, e.g. the category) the product's item (products without one
+    left out). The input of crm.crosssell.basket_matrix: a pair per customer and item, not the lines."""
+    p = _purchase_lines(orders, keep=("product_id",))
+    if until is not None:
+        p = p.filter(p.order_date < _ts(pd.Timestamp(until).normalize() + pd.Timedelta(days=1)))
+    if items is None:
+        t = p.select(customer_id=p.customer_id, item=p.product_id)
+    else:
+        m = _memtable(items[["product_id", "item"]].rename(columns={"product_id": "item_product"}))
+        j = p.join(m, p.product_id == m.item_product)
+        t = j.select(customer_id=j.customer_id, item=j.item)
+    t = t.filter(t.item.notnull()).distinct()
+    return _fetch(t)
+
+
+def first_purchase_of(orders, product_ids, start, end) -> pd.Series:
+    """Per customer (index customer_id, sorted) who bought one of `product_ids` with start <=
+    order_date <= end (timestamps as recorded): the order_date of the first such purchase line
+    (crm.purchases.purchases: no returns). The input of crm.opinions.adoption_frame."""
+    p = _purchase_lines(orders, keep=("product_id",))
+    p = p.filter(p.product_id.isin(list(product_ids)) & (p.order_date >= _ts(start)) & (p.order_date <= _ts(end)))
+    got = _fetch(p.group_by("customer_id").agg(first_purchase=p.order_date.min()))
+    return got.set_index("customer_id")["first_purchase"].sort_index()
 
 
 def _flagged_lines(orders, start=None, end=None, keep: tuple[str, ...] = ()) -> "ir.Table":
