@@ -813,6 +813,27 @@ def test_tables_prepared_in_worker_processes_are_the_same(tmp_path, monkeypatch)
     assert len(set(pids["w2"].values())) == 2   # every table written by one of two workers
 
 
+def test_jobs_limit_the_preparation_workers(tmp_path, monkeypatch):
+    """`make report JOBS=1` (a machine short of memory) prepares in one process: the runner passes its
+    jobs to prepare_study_data, which passes them to build."""
+    from insight import runner
+    from insight.data import prepare
+
+    log = tmp_path / "workers.txt"
+    real = prepare.build
+
+    def watched(*args, **kwargs):   # inherited by the runner's forked preparation process
+        with open(log, "a") as fh:
+            fh.write(f"{kwargs.get('workers')}\n")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(prepare, "build", watched)
+    params, project = study(tmp_path)
+    runner._prepare_apart(params, project, force=True, workers=1)
+    prepare_study_data(params, project, force=True)
+    assert log.read_text().split() == ["1", "None"]   # None: one per core, at most PREPARE_WORKERS
+
+
 def test_problems_of_tables_in_workers_come_in_table_order(tmp_path, monkeypatch):
     """Problems found in different worker processes are reported together, in the tables' order, and
     nothing is written."""

@@ -179,7 +179,7 @@ class _PreparationCrashed(RuntimeError):
     pass
 
 
-def _prepare_apart(params, project: Project, force: bool, warm_up: bool = False):
+def _prepare_apart(params, project: Project, force: bool, warm_up: bool = False, workers: int | None = None):
     """prepare_study_data in a forked child process that exits when it is done: the tables it held
     (gigabytes at millions of order lines; pandas and Arrow keep freed memory for reuse) go back to the
     machine before the notebooks run, instead of staying in the runner and in every worker it forks.
@@ -192,7 +192,7 @@ def _prepare_apart(params, project: Project, force: bool, warm_up: bool = False)
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
                              initializer=safety.die_with_parent) as pool:
         try:
-            future = pool.submit(prepare_study_data, params, project, force=force, verify=True)
+            future = pool.submit(prepare_study_data, params, project, force=force, verify=True, workers=workers)
             if warm_up:   # while the child prepares: the notebook workers forked later inherit it
                 from insight import render
                 render.warm_up(project)
@@ -319,7 +319,7 @@ def _run_report(study: str, options: RunOptions, project: Project, servers: cont
         _start_warm_kernels(servers, project.cache_dir / "runs" / study)
     from insight.data.prepare import DataError
     try:
-        prepared = _prepare_apart(params, project, options.force, warm_up=full)
+        prepared = _prepare_apart(params, project, options.force, warm_up=full, workers=options.jobs)
     except DataError as exc:
         print(exc.report() if hasattr(exc, "report") else str(exc), file=sys.stderr)
         return 2

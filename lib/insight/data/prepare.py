@@ -253,9 +253,10 @@ def _read_cache(folder: Path, verify: bool = False) -> Prepared | None:
 
 
 def prepare_study_data(params: Params, project: Project | None = None, *, force: bool = False,
-                       verify: bool = False) -> Prepared:
+                       verify: bool = False, workers: int | None = None) -> Prepared:
     """The study's canonical tables as Parquet files (built once per data fingerprint). A damaged cache
-    entry is rebuilt; `verify` (the runner, once per run) also checks every byte against its hash."""
+    entry is rebuilt; `verify` (the runner, once per run) also checks every byte against its hash.
+    `workers`: processes that prepare tables at once (build; `make report JOBS=n` passes n)."""
     project = project or Project.find()
     key = pii.load_key(project)
     fp, per = _fingerprints(params, project, key)
@@ -270,7 +271,7 @@ def prepare_study_data(params: Params, project: Project | None = None, *, force:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         try:   # the tables are written into tmp as they are ready; any error leaves nothing behind
-            prepared = build(params, project, key, fp, per, folder=tmp)
+            prepared = build(params, project, key, fp, per, folder=tmp, workers=workers)
             (tmp / "manifest.json").write_text(json.dumps(prepared.to_json(), indent=1, default=str), encoding="utf-8")
             if final.exists():
                 shutil.rmtree(final)
@@ -495,7 +496,7 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
     write = not errors and not any(d.errors for d in done.values())
     tasks = [("finish", n) for n in first if n in build.checked] + [("table", n) for n in order if n not in referenced]
     tasks.sort(key=lambda t: -sizes[t[1]])   # the largest first: the workers finish together
-    n = min(len(tasks), workers if workers is not None else min(_cores(), PREPARE_WORKERS))
+    n = min(len(tasks), PREPARE_WORKERS, workers if workers is not None else _cores())
     if n > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -541,8 +542,8 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
     return prepared
 
 
-# the tables that refer to others are prepared in this many processes at most (one per core below that):
-# each holds one table at a time; at 10M order lines the two largest take about 2 GB each
+# tables are prepared in this many processes at most (fewer with fewer cores, or `make report JOBS=1`):
+# each holds one table at a time; at 10M order lines the two largest take about 2.6 GB each
 PREPARE_WORKERS = 2
 
 
