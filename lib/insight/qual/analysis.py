@@ -389,17 +389,9 @@ def probing_depth(qd: QualData, kinds=INTERVIEW_KINDS, probe_phrases=None) -> pd
     # non-probe question and at each interview's first question; chain = probes so far in the run
     run = ((~probe) | (q["doc"] != q["doc"].shift(1))).cumsum()
     chain = probe.astype(int).groupby(run).cumsum()
-    questions = q.groupby("doc").size()
-    probes = probe.groupby(q["doc"]).sum()
-    deepest = chain.groupby(q["doc"]).max()
-    rows = []
-    for i, sid in enumerate(src["source_id"]):
-        if i not in parsed:
-            rows.append({"source_id": sid, "questions": np.nan, "probes": np.nan, "deepest_chain": np.nan})
-            continue
-        rows.append({"source_id": sid, "questions": int(questions.get(i, 0)), "probes": int(probes.get(i, 0)),
-                     "deepest_chain": int(deepest.get(i, 0))})
-    out = pd.DataFrame(rows, columns=["source_id", "questions", "probes", "deepest_chain"])
+    counts = pd.DataFrame({"questions": q.groupby("doc").size(), "probes": probe.groupby(q["doc"]).sum(),
+                           "deepest_chain": chain.groupby(q["doc"]).max()})
+    out = _per_source(src["source_id"], counts, parsed)
     out = out.merge(src[["source_id", "kind", "date", "participant_id"]], on="source_id").merge(
         segs, left_on="source_id", right_index=True, how="left")
     out[["coded_segments", "from_probes"]] = out[["coded_segments", "from_probes"]].fillna(0).astype(int)
@@ -407,6 +399,20 @@ def probing_depth(qd: QualData, kinds=INTERVIEW_KINDS, probe_phrases=None) -> pd
     out["coded_from_probes_share"] = out["from_probes"] / out["coded_segments"].replace(0, np.nan)
     return out[["source_id", "kind", "date", "participant_id", "questions", "probes", "probe_share", "deepest_chain",
                 "coded_segments", "from_probes", "coded_from_probes_share"]]
+
+
+def _per_source(source_ids: pd.Series, counts: pd.DataFrame, parsed: set) -> pd.DataFrame:
+    """source_id and the integer `counts` of each source by its position (0 where a parsed transcript has
+    no question; NaN, as floats, where the source has no transcript): one reindex, not a lookup per source.
+    No sources: untyped empty columns, as a frame of no rows has."""
+    if source_ids.empty:
+        return pd.DataFrame(columns=["source_id", *counts.columns])
+    counts = counts.reindex(range(len(source_ids)), fill_value=0).astype(int)
+    unparsed = [i not in parsed for i in range(len(source_ids))]
+    if any(unparsed):
+        counts = counts.astype(float)
+        counts.loc[unparsed] = np.nan
+    return pd.concat([pd.Series(source_ids.tolist(), name="source_id"), counts], axis=1)
 
 
 def probing_display(depth: pd.DataFrame) -> pd.DataFrame:

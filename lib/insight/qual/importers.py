@@ -91,10 +91,15 @@ def split_front_matter(text: str) -> tuple[dict, str]:
     return (meta if isinstance(meta, dict) else {}), text[m.end():]
 
 
+# After a speaker's first letter, up to 38 more of [\w .'’()\-] up to the first place where '**' or '__',
+# spaces and a colon follow: the shortest such speaker, as the lazy [\w .'’()\-]{0,38}? finds, but without
+# trying the rest of the pattern after every character. Only a space or '_' can begin that ending, so
+# only they look ahead; nothing shorter could end there, so the repeat never gives characters back (+).
+_SPEAKER_REST = r"(?:[^\W_]|[.'’()\-]|_(?!_[ \t]*[:：])| (?![ \t]*[:：])){0,38}+"
 _TURN = re.compile(
     r"^[ \t]*(?:[-*>][ \t]+)?"                       # Markdown list/quote marker
     r"(?:\[?\(?(?P<ts>\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?)\)?\]?[ \t]*)?"   # [00:12:04]
-    r"(?:\*\*|__)?(?P<speaker>[^\W\d_][\w .'’()\-]{0,38}?|[\u4e00-\u9fff]{1,8}(?:\s*\d+)?)(?:\*\*|__)?"
+    r"(?:\*\*|__)?(?P<speaker>[^\W\d_]" + _SPEAKER_REST + r"|[\u4e00-\u9fff]{1,8}(?:\s*\d+)?)(?:\*\*|__)?"
     r"[ \t]*[:：][ \t]*(?:\*\*|__)?[ \t]*(?P<text>.*)$")
 
 
