@@ -24,6 +24,21 @@ def test_label_words_and_abbreviations():
     assert sentence("mid market customers") == "Mid market customers"
 
 
+def test_a_long_table_shows_its_first_rows_judged_on_every_row():
+    # 250 customers: whole counts in the first 200 rows only, so the column keeps its decimals; the
+    # segments are labelled; only 200 rows are made readable and the note says how many there are
+    n = 250
+    df = pd.DataFrame({"customers": np.r_[np.arange(200.0), np.full(n - 200, 0.5)],
+                       "segment": ["mid_market", "smb"] * (n // 2)},
+                      index=pd.Index([f"C{i:03d}" for i in range(n)], name="customer_id")).astype({"segment": "str"})
+    shown, _ = readable(df, rows=200)
+    assert len(shown) == 200 and shown.index[-1] == "C199"
+    assert shown["customers"].dtype == float and shown["segment"].iloc[0] == "mid market"
+    pd.testing.assert_frame_equal(shown, readable(df)[0].head(200))
+    html = table_html(df, "Customers", note="Ranked.")
+    assert "Ranked. First 200 of 250 rows shown." in html and "C199" in html and "C200" not in html
+
+
 def test_readable_table():
     df = pd.DataFrame({"share_in_group": [0.2, 0.3], "flagged": [179.0, 67.0], "p_value": [0.0001, 0.0642],
                        "notable": [True, False], "revenue": [1234.56, 99.4], "mean": [3.0, 4.0]},

@@ -73,8 +73,18 @@ def caption_html(kind: str, caption: str, base=None, note: str | None = None) ->
     return cap
 
 
+MAX_ROWS = 200   # rows of a table in a report; the note says how many there are
+
+
+def shown_rows_note(note: str | None, rows: int, max_rows: int = MAX_ROWS) -> str | None:
+    """`note`, with 'First 200 of 1,234 rows shown.' added when a table of `rows` rows is cut."""
+    if rows > max_rows:
+        return ((note + " ") if note else "") + f"First {max_rows} of {rows:,} rows shown."
+    return note
+
+
 def table_html(data, caption: str, base=None, note: str | None = None, *, index: bool = True,
-               precision: int = 1, percent: list[str] | tuple[str, ...] = (), max_rows: int = 200) -> str:
+               precision: int = 1, percent: list[str] | tuple[str, ...] = (), max_rows: int = MAX_ROWS) -> str:
     """A styled, escaped HTML table in a captioned <figure>."""
     import pandas as pd
     from pandas.io.formats.style import Styler
@@ -86,9 +96,8 @@ def table_html(data, caption: str, base=None, note: str | None = None, *, index:
         if index and df.index.nlevels == 1 and df.index.name is not None and df.columns.nlevels == 1:
             # the index name labels the header's corner cell instead of taking a header row of its own
             df = df.rename_axis(index=None, columns=df.index.name)
-        if len(df) > max_rows:
-            note = ((note + " ") if note else "") + f"First {max_rows} of {len(df):,} rows shown."
-            df = df.head(max_rows)
+        note = shown_rows_note(note, len(df), max_rows)
+        df = df.head(max_rows)
         df = _without_bidi_controls(df)
         styler = df.style
         fmt = {}

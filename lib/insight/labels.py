@@ -16,7 +16,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from insight.display import p_label, show_figure as _show_figure, show_table as _show_table, table_html as _table_html
+from insight.display import (MAX_ROWS, p_label, show_figure as _show_figure, show_table as _show_table, shown_rows_note,
+                             table_html as _table_html)
 
 # whole words written in capitals wherever they appear in a label (generic abbreviations)
 ACRONYMS = {"ci", "clv", "mrr", "arr", "grr", "nrr", "rfm", "nps", "csat", "ces", "ai", "smb", "crm", "sd", "id",
@@ -91,18 +92,22 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
 
-def _label_values(s: pd.Series) -> pd.Series:
+def _label_values(s: pd.Series, rows: int | None = None) -> pd.Series:
+    """The values of `s` as words; with `rows`, of its first `rows` values only (what a table shows),
+    the column still judged on every value (all yes/no, which values have a label)."""
+    shown = s if rows is None else s.head(rows)
     if pd.api.types.is_bool_dtype(s):
-        return s.map({True: "yes", False: "no"})
+        return shown.map({True: "yes", False: "no"})
     if s.dtype == object or isinstance(s.dtype, (pd.StringDtype, pd.CategoricalDtype)):
         vals = s.dropna()
-        if len(vals) and vals.map(lambda v: isinstance(v, bool)).all():
-            return s.map(lambda v: "yes" if v is True else ("no" if v is False else v))
+        # a text dtype holds no booleans: no Python pass over its values to look for them
+        if len(vals) and not isinstance(s.dtype, pd.StringDtype) and vals.map(lambda v: isinstance(v, bool)).all():
+            return shown.map(lambda v: "yes" if v is True else ("no" if v is False else v))
         uniq = pd.unique(vals.astype(str)) if len(vals) else []
         mapping = {u: label(u) for u in uniq if label(u) != u}
         if mapping:
-            return s.astype(object).map(lambda v: mapping.get(str(v), v) if not (v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))) else v)
-    return s
+            return shown.astype(object).map(lambda v: mapping.get(str(v), v) if not (v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))) else v)
+    return shown
 
 
 def _label_index(idx: pd.Index) -> pd.Index:
@@ -115,22 +120,25 @@ def _label_index(idx: pd.Index) -> pd.Index:
     return idx.rename(name)
 
 
-def readable(df: pd.DataFrame, percent=(), p_columns=None) -> tuple[pd.DataFrame, list[str]]:
-    """A copy of `df` ready for a reviewer, and the renamed `percent` columns."""
-    out = df.copy()
+def readable(df: pd.DataFrame, percent=(), p_columns=None, rows: int | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """A copy of `df` ready for a reviewer, and the renamed `percent` columns. With `rows`, of its first
+    `rows` rows only (a table shows at most display.MAX_ROWS: the at-risk list or the cross-sell
+    candidates have 10^5 rows at 10M order lines), each column still judged on all its values (whole
+    counts, money, which values have a label), so the rows shown are those of the whole table made readable."""
+    out = df.copy() if rows is None else df.head(rows).copy()
     pcols = set(P_COLUMNS if p_columns is None else p_columns)
     for col in out.columns:
-        s = out[col]
+        s, shown = df[col], out[col]
         if col in pcols and pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-            out[col] = s.map(lambda v: "" if pd.isna(v) else p_label(float(v)).replace("= ", ""))
+            out[col] = shown.map(lambda v: "" if pd.isna(v) else p_label(float(v)).replace("= ", ""))
         elif (col not in percent and isinstance(col, str) and _COUNT.match(col) and pd.api.types.is_float_dtype(s)
               and s.notna().any() and np.all(np.mod(s.dropna().to_numpy(), 1) == 0)):
-            out[col] = s.astype("Int64")                           # counts stored as floats: no decimals
+            out[col] = shown.astype("Int64")                       # counts stored as floats: no decimals
         elif (col not in percent and isinstance(col, str) and _MONEY.match(col) and pd.api.types.is_float_dtype(s)
               and s.notna().any() and s.abs().max() >= 100):
-            out[col] = s.round(0).astype("Int64")
+            out[col] = shown.round(0).astype("Int64")
         else:
-            out[col] = _label_values(s)
+            out[col] = _label_values(s, rows)
     names = {c: (label(c) if isinstance(c, str) else c) for c in out.columns}
     # two columns must not end up with one label
     if len(set(names.values())) < len(names):
@@ -168,20 +176,24 @@ def labels_of(values, width: int | None = None) -> list[str]:
     return out
 
 
-def table_html(data, caption: str, base=None, note: str | None = None, *, percent=(), **kw) -> str:
+def _readable_table(data, note, percent, kw) -> tuple:
+    """The rows a table shows, made readable (readable), with display's note on the rows left out."""
     if isinstance(data, pd.Series):
         data = data.to_frame()
     if isinstance(data, pd.DataFrame):
-        data, percent = readable(data, percent)
+        note = shown_rows_note(note, len(data), kw.get("max_rows", MAX_ROWS))
+        data, percent = readable(data, percent, rows=kw.get("max_rows", MAX_ROWS))
+    return data, note, percent
+
+
+def table_html(data, caption: str, base=None, note: str | None = None, *, percent=(), **kw) -> str:
+    data, note, percent = _readable_table(data, note, percent, kw)
     return _table_html(data, caption, base, note, percent=percent, **kw)
 
 
 def show_table(data, caption: str, base=None, note: str | None = None, *, percent=(), **kw) -> None:
     """`insight.display.show_table` with readable labels (see the module docstring)."""
-    if isinstance(data, pd.Series):
-        data = data.to_frame()
-    if isinstance(data, pd.DataFrame):
-        data, percent = readable(data, percent)
+    data, note, percent = _readable_table(data, note, percent, kw)
     _show_table(data, caption, base, note, percent=percent, **kw)
 
 
