@@ -170,6 +170,12 @@ def _bgnbd_loglik(params, ux, inv, tx, T) -> np.ndarray:
     """bgnbd_loglik with the frequencies given as their distinct values `ux` and the index `inv` of each
     customer's: the terms in x alone (the gamma functions) are computed once per distinct frequency,
     a few dozen values, not once per customer (the fit evaluates this hundreds of times)."""
+    return _bgnbd_parts(params, ux, inv, tx, T)[0]
+
+
+def _bgnbd_parts(params, ux, inv, tx, T):
+    """The per-customer log-likelihood, and what its gradient needs: x per customer, log(alpha + T),
+    log(alpha + t_x) and the weight of the second term of the sum, e^a4 / (e^a3 + e^a4)."""
     r, alpha, a, b = params
     a1 = special.gammaln(r + ux) - special.gammaln(r) + r * np.log(alpha)
     a2 = special.gammaln(a + b) + special.gammaln(b + ux) - special.gammaln(b) - special.gammaln(a + b + ux)
@@ -178,13 +184,48 @@ def _bgnbd_loglik(params, ux, inv, tx, T) -> np.ndarray:
         log_b = np.where(ux > 0, np.log(a) - np.log(np.maximum(b + ux - 1, 1e-300)), -np.inf)
     x = ux[inv]
     rx = r + x
-    a3 = -(rx * np.log(alpha + T))
+    log_T, log_tx = np.log(alpha + T), np.log(alpha + tx)
+    a3 = -(rx * log_T)
     with np.errstate(divide="ignore", invalid="ignore"):
-        a4 = np.where(x > 0, log_b[inv] - rx * np.log(alpha + tx), -np.inf)
+        a4 = np.where(x > 0, log_b[inv] - rx * log_tx, -np.inf)
     # log(e^a3 + e^a4) as max + log1p(exp(-|a3 - a4|)), vectorised: numpy's logaddexp is a scalar loop,
     # 3/4 of this function's time on 300,000 customers; the two agree to ~1e-15 relative, and a4 = -inf
     # (no repeat purchase) gives a3 exactly
-    return per_x[inv] + (np.maximum(a3, a4) + np.log1p(np.exp(-np.abs(a3 - a4))))
+    e = np.exp(-np.abs(a3 - a4))
+    ll = per_x[inv] + (np.maximum(a3, a4) + np.log1p(e))
+    share = e / (1 + e)
+    w4 = np.where(a4 > a3, 1 - share, share)     # 0 without a repeat purchase
+    return ll, x, log_T, log_tx, w4
+
+
+def _bgnbd_objective(lp, ux, inv, tx, T, w, wx):
+    """The fit's objective: the negative log-likelihood of the customers (rows weighted by `w`, the
+    customers sharing their x, t_x and T; `wx` the weights summed per distinct x), per customer, and
+    its exact gradient in the log-parameters (Fader, Hardie & Lee 2005, eq. 6 differentiated):
+      d/dr      psi(r+x) - psi(r) + ln alpha - (1-w4) ln(alpha+T) - w4 ln(alpha+t_x)
+      d/dalpha  r/alpha - (r+x) [(1-w4)/(alpha+T) + w4/(alpha+t_x)]
+      d/da      psi(a+b) - psi(a+b+x) + w4/a
+      d/db      psi(a+b) + psi(b+x) - psi(b) - psi(a+b+x) - w4/(b+x-1)
+    with w4 = e^a4 / (e^a3 + e^a4), the share of the term of a customer who dropped out after the
+    last purchase (0 when x = 0). Exact gradients let L-BFGS-B converge in tens of evaluations where
+    differences took hundreds and a Nelder-Mead polish."""
+    clipped = np.clip(lp, -20, 20)
+    r, alpha, a, b = p = np.exp(clipped)
+    n = wx.sum()
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        ll, x, log_T, log_tx, w4 = _bgnbd_parts(p, ux, inv, tx, T)
+        f = -(w * ll).sum() / n
+        w3 = 1 - w4
+        ww4 = w * w4
+        d_r = wx @ (special.digamma(r + ux) - special.digamma(r) + np.log(alpha)) - (w * (w3 * log_T + w4 * log_tx)).sum()
+        d_alpha = n * r / alpha - (w * (r + x) * (w3 / (alpha + T) + w4 / (alpha + tx))).sum()
+        d_a = wx @ (special.digamma(a + b) - special.digamma(a + b + ux)) + ww4.sum() / a
+        d_b = (wx @ (special.digamma(a + b) + special.digamma(b + ux) - special.digamma(b) - special.digamma(a + b + ux))
+               - (ww4[x > 0] / (b + x[x > 0] - 1)).sum())
+    g = -np.array([d_r, d_alpha, d_a, d_b]) * p * (np.abs(lp) < 20) / n
+    if not (np.isfinite(f) and np.isfinite(g).all()):
+        return 1e300, np.zeros(4)
+    return f, g
 
 
 @dataclass
@@ -265,21 +306,18 @@ def fit_bgnbd(frequency, recency, T, unit_days: float = 7.0) -> BgNbd:
     grp = key.groupby(["x", "tx", "T"], sort=False).size().reset_index(name="w")
     gx, gtx, gT, w = (grp[c].to_numpy(float) for c in ("x", "tx", "T", "w"))
     ux, inv = np.unique(gx, return_inverse=True)
+    wx = np.bincount(inv, weights=w, minlength=len(ux))
 
-    def nll(lp):
-        p = np.exp(np.clip(lp, -20, 20))
-        v = -(w * _bgnbd_loglik(p, ux, inv, gtx, gT)).sum()
-        return v if np.isfinite(v) else 1e300
-
-    # L-BFGS-B from two starts; the better optimum is then polished by Nelder-Mead (the polish is most
-    # of the evaluations, so it runs once, from the start that got further)
+    # L-BFGS-B with the exact gradient from two starts; the better optimum is kept. Converged when the
+    # gradient of the mean log-likelihood is below 1e-9 in every log-parameter (ftol 0: never on a
+    # small step alone)
     starts = ([0.0, 0.0, 0.0, 0.0], [np.log(0.25), np.log(max(T.mean(), 1.0)), 0.0, np.log(2.0)])
-    first = min((optimize.minimize(nll, np.array(s), method="L-BFGS-B") for s in starts), key=lambda res: res.fun)
-    best = optimize.minimize(nll, first.x, method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-8, "maxiter": 4000})
-    if first.fun < best.fun:
-        best = first
-    r, alpha, a, b = np.exp(best.x)
-    return BgNbd(float(r), float(alpha), float(a), float(b), float(-best.fun), int(len(x)), unit_days)
+    best = min((optimize.minimize(_bgnbd_objective, np.array(s), args=(ux, inv, gtx, gT, w, wx), jac=True,
+                                  method="L-BFGS-B", options={"ftol": 0.0, "gtol": 1e-9, "maxiter": 1000})
+                for s in starts), key=lambda res: res.fun)
+    r, alpha, a, b = params = np.exp(best.x)
+    loglik = (w * _bgnbd_loglik(params, ux, inv, gtx, gT)).sum()
+    return BgNbd(float(r), float(alpha), float(a), float(b), float(loglik), int(len(x)), unit_days)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -302,6 +340,28 @@ def _gamma_gamma_loglik(params, ux, inv, m, x=None, log_m=None, mx=None) -> np.n
     log_m = np.log(m) if log_m is None else log_m
     mx = m * x if mx is None else mx
     return head[inv] + (p * x - 1) * log_m + (p * ux * np.log(ux))[inv] - (p * x + q) * np.log(g + mx)
+
+
+def _gamma_gamma_objective(lp, ux, inv, nx, m, x, log_m, mx):
+    """The Gamma-Gamma fit's objective: the negative log-likelihood per customer (x the frequencies, m
+    the mean spends, log m and m x given once for all evaluations; `ux`, `inv` the distinct x and each
+    customer's, `nx` the customers per distinct x) and its exact gradient in the log-parameters:
+      d/dp      x psi(px+q) - x psi(px) + x ln m + x ln x - x ln(g + m x)
+      d/dq      psi(px+q) - psi(q) + ln g - ln(g + m x)
+      d/dgamma  q/g - (px+q)/(g + m x)"""
+    p, q, g = params = np.exp(np.clip(lp, -20, 20))
+    n = len(x)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        f = -_gamma_gamma_loglik(params, ux, inv, m, x, log_m, mx).sum() / n
+        log_gmx = np.log(g + mx)
+        psi = special.digamma(p * ux + q)
+        d_p = nx @ (ux * (psi - special.digamma(p * ux) + np.log(ux))) + (x * (log_m - log_gmx)).sum()
+        d_q = nx @ psi - n * special.digamma(q) + n * np.log(g) - log_gmx.sum()
+        d_g = n * q / g - ((p * x + q) / (g + mx)).sum()
+    grad = -np.array([d_p, d_q, d_g]) * params * (np.abs(lp) < 20) / n
+    if not (np.isfinite(f) and np.isfinite(grad).all()):
+        return 1e300, np.zeros(3)
+    return f, grad
 
 
 @dataclass
@@ -335,15 +395,13 @@ def fit_gamma_gamma(frequency, monetary) -> GammaGamma:
 
     ux, inv = np.unique(x, return_inverse=True)
     log_m, mx = np.log(m), m * x
-
-    def nll(lp):
-        v = -_gamma_gamma_loglik(np.exp(np.clip(lp, -20, 20)), ux, inv, m, x, log_m, mx).sum()
-        return v if np.isfinite(v) else 1e300
-
-    res = optimize.minimize(nll, np.array([0.0, 0.0, np.log(max(m.mean(), 1e-3))]), method="L-BFGS-B")
-    res = optimize.minimize(nll, res.x, method="Nelder-Mead", options={"xatol": 1e-9, "fatol": 1e-9, "maxiter": 4000})
-    p, q, g = np.exp(res.x)
-    return GammaGamma(float(p), float(q), float(g), float(-res.fun), int(len(x)))
+    nx = np.bincount(inv, minlength=len(ux)).astype(float)   # customers per distinct x
+    res = optimize.minimize(_gamma_gamma_objective, np.array([0.0, 0.0, np.log(max(m.mean(), 1e-3))]), jac=True,
+                            args=(ux, inv, nx, m, x, log_m, mx), method="L-BFGS-B",
+                            options={"ftol": 0.0, "gtol": 1e-9, "maxiter": 1000})
+    p, q, g = params = np.exp(res.x)
+    loglik = _gamma_gamma_loglik(params, ux, inv, m, x, log_m, mx).sum()
+    return GammaGamma(float(p), float(q), float(g), float(loglik), int(len(x)))
 
 
 # ----------------------------------------------------------------------------------------------
