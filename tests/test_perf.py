@@ -163,6 +163,49 @@ def test_warm_kernels_run_notebooks_in_their_own_process(tmp_path, project_root)
     assert forkkernel.ENV_SOCKET not in os.environ
 
 
+def test_thread_limits_share_the_cores_and_leave_the_users_settings(monkeypatch):
+    from insight import safety
+
+    for v in (*safety.THREAD_POOLS, safety.ENGINE_THREADS):
+        monkeypatch.delenv(v, raising=False)
+    monkeypatch.setattr(safety, "cores", lambda: 8)
+    assert safety.thread_limits(2) == {"OPENBLAS_NUM_THREADS": "4", "MKL_NUM_THREADS": "4", "INSIGHT_DUCKDB_THREADS": "4"}
+    assert set(safety.thread_limits(3).values()) == {"2"} and set(safety.thread_limits(16).values()) == {"1"}
+    assert set(safety.thread_limits(1).values()) == {"8"}
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")        # the user's own setting wins
+    assert "OPENBLAS_NUM_THREADS" not in safety.thread_limits(2)
+
+
+def test_parallel_kernels_get_their_share_of_blas_and_duckdb_threads(tmp_path, project_root, monkeypatch):
+    """In a run of two notebooks at once each warm kernel's OpenBLAS (loaded in the fork server) and its
+    study engine's DuckDB have cores // 2 threads (at least 1); params' data.engine.threads still win."""
+    from insight import forkkernel, safety
+    from insight.runner import execute_job, kernel_env
+
+    for v in (*safety.THREAD_POOLS, safety.ENGINE_THREADS):
+        monkeypatch.delenv(v, raising=False)
+    (tmp_path / "nbs").mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell('study = "2024-annual"', metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell(
+                    "import json, threadpoolctl\n"
+                    "from insight.data.engine import connect\n"
+                    "blas = sorted({p['num_threads'] for p in threadpoolctl.threadpool_info() if p['internal_api'] == 'openblas'})\n"
+                    "duck = lambda spec: connect(spec).raw_sql(\"SELECT current_setting('threads')\").fetchone()[0]\n"
+                    "print(json.dumps({'blas': blas, 'duckdb': duck(None), 'params': duck({'threads': 3})}))")]
+    nbformat.write(nb, str(tmp_path / "nbs" / "probe.ipynb"))
+    (tmp_path / "work").mkdir()
+    env = kernel_env(2)
+    job = {"path": str(tmp_path / "nbs" / "probe.ipynb"), "study": "2024-annual", "root": str(project_root),
+           "work_dir": str(tmp_path / "work"), "meta": {"title": "probe"}, "name": "probe", "env": env}
+    with forkkernel.Server(tmp_path / "work", env=env):
+        res = execute_job(job)
+    assert res["status"] == "ok", res
+    share = max(1, safety.cores() // 2)
+    assert _printed(tmp_path / "work" / "probe.ipynb") == {"blas": [share], "duckdb": share, "params": 3}
+
+
 def test_kernel_handshake_without_idle_waits(tmp_path, project_root, monkeypatch):
     """The runner's kernels are connected to and shut down without jupyter_client's idle waits (0.2 s
     of IOPub silence after kernel_info, 0.1 s polls at shutdown): the notebook's outputs are still each

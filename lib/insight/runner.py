@@ -35,8 +35,16 @@ from insight.sections import skipped as skipped_sections
 
 MANIFEST = "manifest.json"
 KERNEL_ENV = {"MPLBACKEND": "module://matplotlib_inline.backend_inline", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+
 PACKAGES = ["python", "insight", "pandas", "numpy", "scipy", "statsmodels", "pingouin", "scikit-learn",
             "matplotlib", "seaborn", "pandera", "papermill", "nbconvert", "jupyterlab"]
+
+
+def kernel_env(workers: int) -> dict[str, str]:
+    """The environment of the kernels when `workers` notebooks run at once: KERNEL_ENV and each kernel's
+    share of the cores for the BLAS libraries' thread pools and the study engine's DuckDB
+    (safety.thread_limits)."""
+    return {**KERNEL_ENV, **safety.thread_limits(workers)}
 
 
 # --- hashing -------------------------------------------------------------------------------------
@@ -127,7 +135,7 @@ def _execute_job(job: dict, work: Path) -> dict:
     kernel_exit.unlink(missing_ok=True)
     os.environ.update({"INSIGHT_ROOT": job["root"], "INSIGHT_NOTEBOOK": job["name"],
                        "INSIGHT_FINDINGS": str(findings), "INSIGHT_KERNEL_CPU_FILE": str(kernel_cpu),
-                       "INSIGHT_KERNEL_EXIT_FILE": str(kernel_exit), **KERNEL_ENV})
+                       "INSIGHT_KERNEL_EXIT_FILE": str(kernel_exit), **job.get("env", KERNEL_ENV)})
     started = _now()
     t0 = time.perf_counter()
     cpu0 = _cpu_seconds()
@@ -281,14 +289,15 @@ def _read_manifest(path: Path) -> dict:
     return data
 
 
-def _start_warm_kernels(servers: contextlib.ExitStack, work_dir: Path) -> None:
-    """Start the fork server of warm kernels (insight.forkkernel) once per run; INSIGHT_WARM_KERNELS=0
-    turns it off (every notebook then starts a plain ipykernel)."""
+def _start_warm_kernels(servers: contextlib.ExitStack, work_dir: Path, jobs: int) -> None:
+    """Start the fork server of warm kernels (insight.forkkernel) once per run, for `jobs` notebooks at
+    once (numpy and scipy load in the server: their BLAS thread pools are sized there);
+    INSIGHT_WARM_KERNELS=0 turns it off (every notebook then starts a plain ipykernel)."""
     if getattr(servers, "warm_kernels", False) or os.environ.get("INSIGHT_WARM_KERNELS", "1") == "0":
         return
     from insight.forkkernel import Server
     work_dir.mkdir(parents=True, exist_ok=True)
-    servers.enter_context(Server(work_dir, env=KERNEL_ENV))
+    servers.enter_context(Server(work_dir, env=kernel_env(jobs)))
     servers.warm_kernels = True
 
 
@@ -314,9 +323,10 @@ def _run_report(study: str, options: RunOptions, project: Project, servers: cont
     if (code := _take_study(servers, project, study)):
         return code
     full = options.force or not (project.report_dir(study) / MANIFEST).exists()
+    jobs = options.jobs or safety.cores()
     if full:
         # a full run is coming: the server imports the analysis packages while the data are prepared
-        _start_warm_kernels(servers, project.cache_dir / "runs" / study)
+        _start_warm_kernels(servers, project.cache_dir / "runs" / study, jobs)
     from insight.data.prepare import DataError
     try:
         prepared = _prepare_apart(params, project, options.force, warm_up=full, workers=options.jobs)
@@ -338,7 +348,6 @@ def _run_report(study: str, options: RunOptions, project: Project, servers: cont
     src_hash = source_hash(project)
     commit = git_commit(project)
     packages = package_versions()
-    jobs = options.jobs or os.cpu_count() or 1
     base_meta = {
         "study": study, "study_title": params.study.title, "params_file": str(params_file.relative_to(project.root)),
         "period": f"{params.study.period.start} to {params.study.period.end}", "commit": commit,
@@ -415,7 +424,7 @@ def _run_report(study: str, options: RunOptions, project: Project, servers: cont
         infos = {nb.name: nb for nb in plan[stage]}
         todo.sort(key=lambda j: -expected_seconds(infos[j["name"]], old_nbs.get(j["name"], {}), history, prepared.rows))
         if len(todo) >= 2:   # one notebook alone starts as fast in a plain kernel
-            _start_warm_kernels(servers, work_dir)
+            _start_warm_kernels(servers, work_dir, jobs)
         failed += _run_jobs(todo, jobs, entries, report_dir, progress)
     servers.close()
     write_durations(project, {n: entries[n].get("duration") for n in ran_now if entries[n].get("status") == "ok"})
@@ -484,6 +493,8 @@ def _run_jobs(todo: list[dict], jobs: int, entries: dict, report_dir: Path, prog
     for job in todo:
         progress.line("run", entries[job["name"]]["rel"], count=False)
     workers = max(1, min(jobs, len(todo)))
+    for job in todo:
+        job["env"] = kernel_env(workers)
     if workers == 1:
         results = (execute_job(j) for j in todo)
         for res in results:

@@ -103,7 +103,9 @@ def connect(spec: "EngineSpec | dict | str | None" = None):
         if spec.url:
             return ibis.connect(expand_env(spec.url, "data.engine.url"), **spec.options)
         if spec.backend == "duckdb":
-            config = {k: v for k, v in {"threads": spec.threads, "memory_limit": spec.memory_limit}.items() if v}
+            # threads: the params', else the kernel's share of the cores in a parallel run (safety.thread_limits)
+            threads = spec.threads or _env_threads()
+            config = {k: v for k, v in {"threads": threads, "memory_limit": spec.memory_limit}.items() if v}
             con = ibis.duckdb.connect(**config, **spec.options)
             try:    # a terminal progress bar would print into the reports
                 con.raw_sql("SET enable_progress_bar = false")
@@ -123,6 +125,16 @@ def connect(spec: "EngineSpec | dict | str | None" = None):
         raise EngineError(f"data.engine {label}: cannot connect ({type(exc).__name__}: {_short(exc)}). "
                           "Fix: check the engine is running and reachable from this machine, and the "
                           "data.engine settings in the study params") from exc
+
+
+def _env_threads() -> int | None:
+    from insight.safety import ENGINE_THREADS
+
+    try:
+        n = int(os.environ.get(ENGINE_THREADS, ""))
+    except ValueError:
+        return None
+    return n if n > 0 else None
 
 
 def spark_session(spec: "EngineSpec"):

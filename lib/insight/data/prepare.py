@@ -496,7 +496,7 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
     write = not errors and not any(d.errors for d in done.values())
     tasks = [("finish", n) for n in first if n in build.checked] + [("table", n) for n in order if n not in referenced]
     tasks.sort(key=lambda t: -sizes[t[1]])   # the largest first: the workers finish together
-    n = min(len(tasks), PREPARE_WORKERS, workers if workers is not None else _cores())
+    n = min(len(tasks), PREPARE_WORKERS, workers if workers is not None else safety.cores())
     if n > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -545,13 +545,6 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
 # tables are prepared in this many processes at most (fewer with fewer cores, or `make report JOBS=1`):
 # each holds one table at a time; at 10M order lines the two largest take about 2.6 GB each
 PREPARE_WORKERS = 2
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 @dataclass
