@@ -204,6 +204,8 @@ def test_parallel_kernels_get_their_share_of_blas_and_duckdb_threads(tmp_path, p
     assert res["status"] == "ok", res
     share = max(1, safety.cores() // 2)
     assert _printed(tmp_path / "work" / "probe.ipynb") == {"blas": [share], "duckdb": share, "params": 3}
+    # the job ran in this process: its thread shares are not left behind for the next stage's kernels
+    assert not {*safety.THREAD_POOLS, safety.ENGINE_THREADS} & set(os.environ)
 
 
 def test_kernel_handshake_without_idle_waits(tmp_path, project_root, monkeypatch):

@@ -110,10 +110,12 @@ def _atomic_write(path: Path, text: str) -> None:
 
 def execute_job(job: dict) -> dict:
     """Run one notebook with papermill, then render it, with the kernel's own chatter (stderr) sent to
-    .cache/runs/<study>/<name>.log instead of the study owner's terminal."""
+    .cache/runs/<study>/<name>.log instead of the study owner's terminal. The environment the job sets
+    for its kernel is undone afterwards: a run of one notebook at a time executes jobs in the runner
+    itself, and a later stage's kernels must not take one job's thread shares for the user's settings."""
     work = Path(job["work_dir"])
     work.mkdir(parents=True, exist_ok=True)
-    saved = os.dup(2)
+    saved, environ = os.dup(2), dict(os.environ)
     with open(work / f"{job['name']}.log", "w", encoding="utf-8") as log:
         os.dup2(log.fileno(), 2)
         try:
@@ -121,6 +123,8 @@ def execute_job(job: dict) -> dict:
         finally:
             os.dup2(saved, 2)
             os.close(saved)
+            os.environ.clear()
+            os.environ.update(environ)
 
 
 def _execute_job(job: dict, work: Path) -> dict:

@@ -315,6 +315,9 @@ def fit_bgnbd(frequency, recency, T, unit_days: float = 7.0) -> BgNbd:
     best = min((optimize.minimize(_bgnbd_objective, np.array(s), args=(ux, inv, gtx, gT, w, wx), jac=True,
                                   method="L-BFGS-B", options={"ftol": 0.0, "gtol": 1e-9, "maxiter": 1000})
                 for s in starts), key=lambda res: res.fun)
+    if not best.fun < 1e300:
+        raise CrmInputError("BG/NBD: the likelihood cannot be evaluated from either starting point (overflow on "
+                            "these frequencies, recencies and T); check the unit of time (`unit_days`) and the dates")
     r, alpha, a, b = params = np.exp(best.x)
     loglik = (w * _bgnbd_loglik(params, ux, inv, gtx, gT)).sum()
     return BgNbd(float(r), float(alpha), float(a), float(b), float(loglik), int(len(x)), unit_days)
@@ -399,6 +402,9 @@ def fit_gamma_gamma(frequency, monetary) -> GammaGamma:
     res = optimize.minimize(_gamma_gamma_objective, np.array([0.0, 0.0, np.log(max(m.mean(), 1e-3))]), jac=True,
                             args=(ux, inv, nx, m, x, log_m, mx), method="L-BFGS-B",
                             options={"ftol": 0.0, "gtol": 1e-9, "maxiter": 1000})
+    if not res.fun < 1e300:
+        raise CrmInputError("the Gamma-Gamma spend model: its likelihood cannot be evaluated on these spends "
+                            "(overflow); check the monetary values")
     p, q, g = params = np.exp(res.x)
     loglik = _gamma_gamma_loglik(params, ux, inv, m, x, log_m, mx).sum()
     return GammaGamma(float(p), float(q), float(g), float(loglik), int(len(x)))
