@@ -252,3 +252,26 @@ def test_longest_expected_notebook_starts_first():
     assert guess == {"funnel": 0.5 + 9.0, "churn": 0.5 + 15.6, "tiny": 0.5 + 0.6}
     assert runner.expected_seconds(small, {}, {"tiny": 30.0}, rows) == 30.0              # known in another study
     assert runner.expected_seconds(small, {"duration": 2.0}, {"tiny": 30.0}, rows) == 2.0  # this study's own
+    # a notebook's typical seconds on the demo study (metadata insight.seconds) replace the half second
+    slow_text = NotebookInfo("qual", Path("q.ipynb"), "q.ipynb", "Q", requires=("customers",), seconds=4.4)
+    assert runner.expected_seconds(slow_text, {}, {}, rows) == 4.4 + 0.6
+
+
+def test_every_bundled_notebook_says_how_long_it_typically_takes(tmp_path):
+    """insight.seconds in each bundled notebook's metadata: what orders a first run (no history), so that
+    the notebooks that are long on any study (qualitative coding, the sample checks) do not start last
+    and leave one core idle at the end. A value that is not a positive number is ignored, not fatal."""
+    import json
+
+    from insight.catalog import discover, read_info
+    from insight.paths import Project
+
+    infos = discover(Project.find())
+    assert infos and all(nb.seconds is not None and 0.3 <= nb.seconds <= 30 for nb in infos), \
+        [nb.name for nb in infos if nb.seconds is None]
+    by = {nb.name: nb.seconds for nb in infos}
+    assert by["qualitative"] > by["data_inventory"] and by["scope_and_sample"] > by["feedback_loop"]
+    for bad in ("slow", -1, None, [2]):
+        p = tmp_path / "x.ipynb"
+        p.write_text(json.dumps({"cells": [], "metadata": {"insight": {"seconds": bad}}}), encoding="utf-8")
+        assert read_info(p, tmp_path).seconds is None

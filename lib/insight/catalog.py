@@ -1,8 +1,10 @@
 """The notebooks of the workbook and what each needs, read from their own metadata.
 
 Each notebook carries `metadata.insight`: title, summary, requires (canonical tables), stage (1 =
-analyses, run in parallel; 2 = synthesis, after them), order (position on the index). An analyst's
-new notebook without that metadata still runs: stage 1, no requirements, titled by its file name.
+analyses, run in parallel; 2 = synthesis, after them), order (position on the index), seconds (its
+typical CPU seconds on the demo study at scale 1: the runner's guess of how long it takes before it
+has ever run it, to start the longest first; see runner.expected_seconds). An analyst's new notebook
+without that metadata still runs: stage 1, no requirements, titled by its file name.
 
 `requires` is the minimum for any of the notebook to run. A section that needs more declares it in
 `sections`, and its cells carry the tag `section:<id>`:
@@ -49,6 +51,7 @@ class NotebookInfo:
     order: int = 100
     area: str = ""
     sections: tuple[SectionInfo, ...] = ()
+    seconds: float | None = None   # typical CPU seconds on the demo study at scale 1 (a scheduling hint)
 
     @property
     def html_name(self) -> str:
@@ -88,8 +91,18 @@ def read_info(path: Path, root: Path) -> NotebookInfo:
         name=path.stem, path=path, rel=rel, title=str(title), summary=str(meta.get("summary", "")),
         requires=tuple(meta.get("requires", ())), stage=int(meta.get("stage", 1)),
         order=int(meta.get("order", 100)), area=rel.split("/")[0] if "/" in rel else "",
-        sections=tuple(sections),
+        sections=tuple(sections), seconds=_seconds(meta.get("seconds")),
     )
+
+
+def _seconds(value) -> float | None:
+    """metadata insight.seconds as a positive number, else None (it only orders the first run: a wrong
+    value is ignored rather than stopping the report)."""
+    try:
+        got = float(value)
+    except (TypeError, ValueError):
+        return None
+    return got if got > 0 and got != float("inf") else None
 
 
 def discover(project: Project) -> list[NotebookInfo]:

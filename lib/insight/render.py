@@ -4,6 +4,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import sys
 from pathlib import Path
 
 from insight.paths import Project
@@ -59,6 +60,16 @@ def exporter(project: Project):
     return _EXPORTERS[key]
 
 
+def skip_iri_grammars() -> None:
+    """Let nbformat's jsonschema start without rfc3987_syntax. jsonschema imports that package when it
+    is installed (jupyter-events asks for it, for JupyterLab) to check the "iri" formats of JSON
+    schemas, and it compiles 38 lark grammars as it is imported: 1.3 of the 2.6 CPU seconds the
+    runner spends importing papermill and nbconvert, on the cores that prepare the data. Notebook
+    validation never checks formats. Marked as absent in this process (and the workers it forks)
+    unless it was imported already; kernels and JupyterLab are not touched."""
+    sys.modules.setdefault("rfc3987_syntax", None)
+
+
 _PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
 
 
@@ -67,6 +78,7 @@ def warm_up(project: Project) -> None:
     the runner does this while the data are prepared, so that every worker it forks starts with
     them (instead of each paying 3-4 s before its first notebook). Best effort: a failure here only
     means the workers do it themselves."""
+    skip_iri_grammars()
     try:
         import nbformat
         import papermill  # noqa: F401 - imported for the workers that are forked after this

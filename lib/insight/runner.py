@@ -145,6 +145,8 @@ def _execute_job(job: dict, work: Path) -> dict:
     cpu0 = _cpu_seconds()
     result = {"name": job["name"], "status": "ok", "error": None, "started": started}
     try:
+        from insight.render import skip_iri_grammars
+        skip_iri_grammars()
         import papermill as pm
         from insight import forkkernel
         # warm when the fork server runs; either way the manager records how a dying kernel exited
@@ -476,14 +478,17 @@ def write_durations(project: Project, durations: dict) -> None:
 def expected_seconds(nb: NotebookInfo, last: dict, history: dict[str, float], rows: dict[str, int]) -> float:
     """How long a notebook is expected to run, to start the longest first: its last run in this study,
     else its last run in any study of the project (.cache/runs/durations.json: a new study, or a cold
-    run after the reports were removed), else a guess from the rows of the tables it reads (a second
-    and a half per million rows, the order of magnitude of the demo's notebooks)."""
+    run after the reports were removed), else a guess: the notebook's typical seconds on the demo study
+    at scale 1 (metadata insight.seconds; 0.5 without it), which is most of a notebook's time on a small
+    study (figures, tables, tests; the qualitative and sample notebooks are among the longest while
+    reading few rows), plus a second and a half per million rows of the tables it reads (the order of
+    magnitude of the demo's notebooks at millions of order lines)."""
     for known in (last.get("duration"), history.get(nb.name)):
         if isinstance(known, (int, float)) and known > 0:
             return float(known)
     needs = list(nb.requires) + [n for sec in nb.sections for n in sec.needs]
     read = {alt.strip() for n in needs for alt in n.split("|") if alt.strip() in rows}
-    return 0.5 + 1.5 * sum(rows[t] for t in read) / 1e6
+    return (nb.seconds or 0.5) + 1.5 * sum(rows[t] for t in read) / 1e6
 
 
 def _problem_dict(p) -> dict:
