@@ -111,7 +111,7 @@ def ref_revenue(df: pd.DataFrame, start, end) -> dict:
 
 def ref_window_behaviour(df: pd.DataFrame, start, mid, end) -> pd.DataFrame:
     """Customers who bought in [start, mid): distinct purchase days, revenue, mean settlement_days over
-    those lines (when given), and whether they bought again in [mid, end]."""
+    those lines (when given), and whether they bought again from mid to the day `end` (all of it)."""
     ret = _is_return(df)
     before: dict = {}
     after = set()
@@ -124,7 +124,7 @@ def ref_window_behaviour(df: pd.DataFrame, start, mid, end) -> pd.DataFrame:
             b["revenue"] += r
             if "settlement_days" in df and not pd.isna(df["settlement_days"].iloc[i]):
                 b["settle"].append(float(df["settlement_days"].iloc[i]))
-        elif mid <= d <= end:
+        elif mid <= d and d.date() <= end.date():
             after.add(cid)
     rows = {cid: {"purchase_days": len(b["days"]), "revenue": b["revenue"], "retained": cid in after,
                   **({"settlement_days": sum(b["settle"]) / len(b["settle"]) if b["settle"] else float("nan")}
@@ -434,6 +434,21 @@ def test_usage_aggregations_edge_cases(tmp_path):
 def test_window_behaviour_edge_cases(tmp_path):
     _check_windows(lambda frame: frame)
     _check_windows(_on_parquet(E.connect(), tmp_path))
+
+
+def test_window_behaviour_counts_the_whole_as_of_day(tmp_path):
+    """A customer whose only purchase after the first window is late on the as-of day is retained (the
+    day is whole, as in customer_orders and the reports' "up to <day>"); one the day after is not."""
+    rows = [("o1", "G", "p1", "2024-03-10", 1, 10.0, False), ("o2", "G", "p1", "2024-04-30 18:00", 1, 5.0, False),
+            ("o3", "H", "p1", "2024-03-12", 1, 7.0, False), ("o4", "H", "p1", "2024-05-01 00:00", 1, 5.0, False)]
+    frame = pd.DataFrame(rows, columns=["order_id", "customer_id", "product_id", "order_date", "quantity", "revenue", "is_return"])
+    frame["order_date"] = pd.to_datetime(frame["order_date"], format="ISO8601")
+    frame["quantity"] = frame["quantity"].astype(float)
+    start, mid = pd.Timestamp("2024-01-01"), pd.Timestamp("2024-03-31")
+    for orders in (frame, _on_parquet(E.connect(), tmp_path)(frame)):
+        got = E.window_behaviour(orders, start, mid, UNTIL)
+        assert got["retained"].to_dict() == {"G": True, "H": False}
+    assert ref_window_behaviour(frame, start, mid, UNTIL)["retained"].to_dict() == {"G": True, "H": False}
 
 
 def test_pyspark_edge_cases(spark_con, edge_parquet, tmp_path):

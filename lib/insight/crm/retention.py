@@ -125,7 +125,8 @@ SETTLE_BANDS = ([-np.inf, 30, 60, 90, np.inf], ["paid within 30 days", "31-60 da
 
 def behaviour_frame(orders: pd.DataFrame, as_of, window_days: int = 365, min_window_days: int = 60) -> pd.DataFrame:
     """Customers who bought in the window before (as_of - window_days), with their purchase days,
-    revenue and mean settlement days in it, and retained = bought in the last window_days to as_of.
+    revenue and mean settlement days in it, and retained = bought in the last window_days up to the
+    day as_of (that whole day included).
 
     When the order history is shorter than two windows (a first study year), the window shrinks to
     half the history available (at least `min_window_days`); .attrs["note"] says so."""

@@ -328,9 +328,10 @@ def first_purchase_time(orders):
 
 def window_behaviour(orders, start, mid, end) -> pd.DataFrame:
     """Per customer who bought with start <= order_date < mid (index customer_id, sorted): purchase_days
-    (distinct calendar days with a purchase: two orders on one day are one, whatever their times), revenue, settlement_days (mean over those lines, when the table has the
-    column with values) and retained (bought with mid <= order_date <= end). The input of
-    crm.retention.behaviour_frame."""
+    (distinct calendar days with a purchase: two orders on one day are one, whatever their times),
+    revenue, settlement_days (mean over those lines, when the table has the column with values) and
+    retained (bought from mid to the day `end`, that whole day included: an order at 18:00 on the
+    as-of day counts, as it does in customer_orders). The input of crm.retention.behaviour_frame."""
     p = _purchase_lines(orders, ("settlement_days",))
     before = p.filter((p.order_date >= _ts(start)) & (p.order_date < _ts(mid)))
     aggs = {"purchase_days": before.order_date.truncate("D").nunique(), "revenue": before.revenue.sum()}
@@ -338,7 +339,8 @@ def window_behaviour(orders, start, mid, end) -> pd.DataFrame:
     if settle:
         aggs.update(settlement_days=before.settlement_days.mean(), settled=before.settlement_days.count())
     f = before.group_by("customer_id").agg(**aggs)
-    after = p.filter((p.order_date >= _ts(mid)) & (p.order_date <= _ts(end))).select("customer_id").distinct()
+    until = pd.Timestamp(end).normalize() + pd.Timedelta(days=1)
+    after = p.filter((p.order_date >= _ts(mid)) & (p.order_date < _ts(until))).select("customer_id").distinct()
     after = after.mutate(retained=True)
     f = f.left_join(after, "customer_id").select(f, retained=after.retained.fill_null(False))
     df = _fetch(f).sort_values("customer_id").set_index("customer_id")
