@@ -64,6 +64,15 @@ def test_dates_never_wrap_and_show_without_midnight():
     assert {"1", "2"} <= styled and "0" not in styled                     # the two date columns, not the names
     timed = table_html(pd.DataFrame({"at": pd.to_datetime(["2024-03-31 14:05"])}), "Times", index=False)
     assert "2024-03-31 14:05" in timed
+    # quarters as period_label writes them ('2024Q1') are dates too: never broken inside the label
+    from insight.crm.attention_base import period_label
+    quarters = pd.DataFrame({"period": period_label(pd.Series(pd.to_datetime(["2024-02-03", "2024-11-30"]))),
+                             "contacts": [3, 4]})
+    assert quarters["period"].tolist() == ["2024Q1", "2024Q4"]
+    markup = table_html(quarters, "Contacts per quarter", index=False)
+    nowrap = {col for rule in re.finditer(r"([^{}]+)\{([^}]*)\}", markup) if "white-space: nowrap" in rule.group(2)
+              for col in re.findall(r"_row\d+_col(\d+)", rule.group(1))}
+    assert "0" in nowrap and "1" not in nowrap
 
 
 def test_dates_in_prose_stay_on_one_line():

@@ -174,12 +174,13 @@ _DATE_TEXT = None
 
 
 def _date_text(col) -> bool:
-    """True for a text column of dates ('2024-03-31', '2024-03-31 14:05', '2024-Q1', '2024-03')."""
+    """True for a text column of dates ('2024-03-31', '2024-03-31 14:05', '2024-03', '2024-W05') or of
+    quarters as pandas and the CRM notebooks write them ('2024Q1'; '2024-Q1' too)."""
     import re
 
     global _DATE_TEXT
     if _DATE_TEXT is None:
-        _DATE_TEXT = re.compile(r"^\d{4}-(?:\d{2}(?:-\d{2})?(?:[ T]\d{2}:\d{2}(?::\d{2})?)?|Q[1-4]|W\d{2})$")
+        _DATE_TEXT = re.compile(r"^\d{4}(?:-\d{2}(?:-\d{2})?(?:[ T]\d{2}:\d{2}(?::\d{2})?)?|-?Q[1-4]|-W\d{2})$")
     if _numeric_or_date(col):
         return False
     vals = [str(v).strip() for v in col.dropna() if str(v).strip() not in ("", "n/a")]

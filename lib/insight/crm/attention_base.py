@@ -67,7 +67,8 @@ def period_bounds(period) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 
 def period_label(dates: pd.Series, freq: str = "quarter") -> pd.Series:
-    """'2024-Q1', '2024-03' or '2024' labels (a string Series; NaT gives missing)."""
+    """'2024Q1' (freq quarter), '2024-03' (month) or '2024' (year) labels, as pandas writes periods (a
+    string Series; NaT gives missing)."""
     code = FREQ_CODES.get(freq)
     if code is None:
         raise ValueError(f"period frequency {freq!r} is not one of {list(FREQ_CODES)}")
