@@ -120,3 +120,41 @@ def test_demo_data_fits_the_questionnaire(demo, survey):
     # the demo generator and the questionnaire share one contract: no unknown or missing column
     bad = survey.questionnaire.check_responses(demo["survey_responses"])
     assert bad.empty
+
+
+def test_the_survey_run_is_kept_for_the_other_notebooks(small_project, monkeypatch):
+    """The cleaned and weighted survey (and the previous study's wave) is computed once per study data
+    and settings and reused by the other notebooks that ask (fieldwork, results, the synthesis): the
+    same run, without cleaning again. Other settings, or a damaged file, compute it again."""
+    from insight.study import load_study
+    from insight.survey import pipeline
+
+    calls = []
+    real = pipeline.clean_responses
+    monkeypatch.setattr(pipeline, "clean_responses", lambda *a, **k: calls.append(1) or real(*a, **k))
+
+    def study():   # each notebook loads the study in its own kernel
+        return load_study("2024-annual", Project(small_project))
+
+    folder, name = pipeline._run_key(study())
+    (folder / name).unlink(missing_ok=True)
+    first = prepare_survey(study())
+    assert len(calls) == 2 and (folder / name).is_file()        # this wave and the previous study's
+    again = prepare_survey(study())
+    assert len(calls) == 2
+    for a, b in ((first.data, again.data), (first.compare, again.compare), (first.raw, again.raw),
+                 (first.cleaning.audit, again.cleaning.audit), (first.raking.margins, again.raking.margins)):
+        pd.testing.assert_frame_equal(a, b)
+    assert (again.wave, again.compare_wave, again.compare_note) == (first.wave, first.compare_wave, first.compare_note)
+
+    other = study()
+    other.params.survey.speeder_fraction = 0.45                  # another setting: another run
+    assert pipeline._run_key(other)[1] != name
+    prepare_survey(other)
+    assert len(calls) == 4
+
+    (folder / name).write_bytes(b"not a pickle")                  # damaged: computed again, not trusted
+    pd.testing.assert_frame_equal(prepare_survey(study()).data, first.data)
+    assert len(calls) == 6
+    prepare_survey(study(), responses=study().table("survey_responses"))   # given responses: never kept
+    assert len(calls) == 7 and pipeline._kept_run(folder, name) is not None   # (no previous study looked up)

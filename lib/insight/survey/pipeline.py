@@ -52,7 +52,85 @@ def _clean_and_weight(df: pd.DataFrame, qn: Questionnaire, cfg) -> tuple[CleanRe
 
 def prepare_survey(study, responses: pd.DataFrame | None = None) -> SurveyRun:
     """Load the questionnaire and the responses, pick the wave, clean and weight it (and the
-    comparison wave when there is one). Raises SurveyDataError / WeightingError with the fix."""
+    comparison wave when there is one). Raises SurveyDataError / WeightingError with the fix.
+
+    On the study's own responses the run is kept in the study store (_kept_run) and reused by the
+    other notebooks that ask (survey fieldwork, survey results, the synthesis at the end of a run)."""
+    key = _run_key(study) if responses is None else None
+    if key is not None and (kept := _kept_run(*key)) is not None:
+        return kept
+    run = _prepare_survey(study, responses)
+    if key is not None:
+        _keep_run(*key, run)
+    return run
+
+
+def _run_key(study):
+    """(folder, name) of the kept run of `study`: a hash of everything a run depends on (the prepared
+    data's fingerprint, which covers the responses and the questionnaire files; the study's params;
+    the previous study's params and data fingerprint, for the comparison wave; the source of the
+    survey and params code; the pandas version). None when the study has no prepared store."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from insight.data.prepare import _code_hash, data_fingerprint
+    from insight.paths import PACKAGE_DIR
+
+    try:
+        tables = study.prepared.tables
+        if not tables:
+            return None
+        folder = Path(next(iter(tables.values()))).parent / "derived"
+        parts = {"data": study.prepared.fingerprint, "params": study.params.model_dump(mode="json"),
+                 "code": [_code_hash(PACKAGE_DIR / "survey"), _code_hash(PACKAGE_DIR / "config")],
+                 "pandas": pd.__version__}
+        prev = getattr(study.params.study, "previous_study", None)
+        if prev:
+            try:
+                from insight.params import load_params
+                prev_params = load_params(prev, study.project)
+                parts["previous"] = [prev_params.model_dump(mode="json"), data_fingerprint(prev_params, study.project)]
+            except Exception as exc:  # noqa: BLE001 - the run says why the comparison is missing; a fix changes the key
+                parts["previous"] = f"{type(exc).__name__}: {exc}"
+        digest = hashlib.blake2b(json.dumps(parts, sort_keys=True, default=str).encode(), digest_size=10).hexdigest()
+        return folder, f"survey-run-{digest}.pkl"
+    except Exception:  # noqa: BLE001 - no store, no reuse: the run is computed as before
+        return None
+
+
+def _kept_run(folder, name) -> SurveyRun | None:
+    """The kept run, or None when there is none or it cannot be read (it is then computed again)."""
+    import pickle
+
+    try:
+        with open(folder / name, "rb") as fh:
+            run = pickle.load(fh)
+    except Exception:  # noqa: BLE001 - a missing, partial or stale file is recomputed, never trusted
+        return None
+    return run if isinstance(run, SurveyRun) else None
+
+
+def _keep_run(folder, name, run: SurveyRun) -> None:
+    """Write the run next to the study's prepared tables (a local file of the same project and code,
+    like the derived tables): into a temporary file, then renamed, so a reader never sees half of it.
+    Best effort: a read-only or full disk only costs the next notebook the time to compute it."""
+    import os
+    import pickle
+
+    tmp = folder / f".tmp-{name}-{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            pickle.dump(run, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, folder / name)
+    except Exception:  # noqa: BLE001
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _prepare_survey(study, responses: pd.DataFrame | None) -> SurveyRun:
     cfg = study.params.survey
     qn = load_questionnaire(cfg.questionnaire, study.project)
     allr = study.table("survey_responses") if responses is None else responses
