@@ -353,3 +353,24 @@ def test_runner_imports_nbformat_without_compiling_iri_grammars():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "False", "True"]
+
+
+def test_bench_memory_sampler_sums_the_tree_and_reads_pss_sparingly():
+    """make bench's PeakMemory: the peak is the sum of the resident sizes of the whole process tree (a
+    child holding 300 MB shows in it), read four times a second; the proportional sizes, which cost the
+    kernel a walk over every page, are read on a new peak at most once a second and otherwise every
+    few seconds, not at every sample."""
+    import subprocess
+    import sys
+    import time
+
+    from insight.bench import PeakMemory
+
+    code = "import numpy as np, time; a = np.ones(300 * 2**20 // 8); time.sleep(3)"
+    with PeakMemory(interval=0.05, pss_gap=1.0, pss_every=5.0) as mem:
+        child = subprocess.Popen([sys.executable, "-c", code])
+        child.wait(timeout=60)
+        time.sleep(0.2)
+    assert mem.peak >= 300 * 2**20 and mem.peak_single >= 300 * 2**20 - 2**20
+    assert 0 < mem.peak_pss <= mem.peak * 1.05
+    assert mem.samples >= 20 and mem.pss_samples <= mem.samples / 4
