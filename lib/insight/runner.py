@@ -57,10 +57,18 @@ def _hash_files(paths, h=None):
     return h
 
 
+def _package_files() -> list[Path]:
+    return sorted(PACKAGE_DIR.rglob("*.py")) + sorted(PACKAGE_DIR.rglob("*.yaml"))
+
+
+def package_hash() -> str:
+    """The lib/insight source (what a notebook's results depend on, besides its inputs)."""
+    return _hash_files(_package_files()).hexdigest()
+
+
 def source_hash(project: Project) -> str:
     """The lib/insight source and the report template: a change to either reruns everything."""
-    files = sorted(PACKAGE_DIR.rglob("*.py")) + sorted(PACKAGE_DIR.rglob("*.yaml"))
-    files += sorted(p for p in (project.templates_dir / "report").rglob("*") if p.is_file())
+    files = _package_files() + sorted(p for p in (project.templates_dir / "report").rglob("*") if p.is_file())
     return _hash_files(files).hexdigest()
 
 

@@ -68,9 +68,9 @@ def prepare_survey(study, responses: pd.DataFrame | None = None) -> SurveyRun:
 def _run_key(study):
     """(folder, name) of the kept run of `study`: a hash of everything a run depends on (the prepared
     data's fingerprint, which covers the responses and the questionnaire files; the study's params;
-    the previous study's params and data fingerprint, for the comparison wave; the source of the
-    survey and params code; the pandas, numpy and pyarrow versions, which the pickled frames depend on).
-    None when the study has no prepared store."""
+    the previous study's params and data fingerprint, for the comparison wave; the lib/insight source,
+    as for the runner's reruns; the pandas, numpy and pyarrow versions, which the pickled frames depend
+    on). None when the study has no prepared store."""
     import hashlib
     import json
     from pathlib import Path
@@ -78,8 +78,8 @@ def _run_key(study):
     import numpy as np
     import pyarrow as pa
 
-    from insight.data.prepare import _code_hash, data_fingerprint
-    from insight.paths import PACKAGE_DIR
+    from insight.data.prepare import data_fingerprint
+    from insight.runner import package_hash
 
     try:
         tables = study.prepared.tables
@@ -87,7 +87,7 @@ def _run_key(study):
             return None
         folder = Path(next(iter(tables.values()))).parent / "derived"
         parts = {"data": study.prepared.fingerprint, "params": study.params.model_dump(mode="json"),
-                 "code": [_code_hash(PACKAGE_DIR / "survey"), _code_hash(PACKAGE_DIR / "config")],
+                 "code": package_hash(),
                  "packages": [pd.__version__, np.__version__, pa.__version__]}
         prev = getattr(study.params.study, "previous_study", None)
         if prev:
