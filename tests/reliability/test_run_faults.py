@@ -417,7 +417,7 @@ def test_a_damaged_demo_cache_is_regenerated(tmp_path, figures):
         figures.fault()
         again = _demo_tables(params, project)
         assert sorted(again) == sorted(first) and len(again["customers"]) == len(first["customers"]), garbage
-    orders = next((project.cache_dir / "demo").glob("*/orders.parquet"))   # a table cut short
+    orders = next((project.cache_dir / "demo").glob("*/orders.arrow"))   # a table cut short
     orders.write_bytes(orders.read_bytes()[: orders.stat().st_size // 2])
     figures.fault()
     again = _demo_tables(params, project)

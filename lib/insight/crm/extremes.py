@@ -312,24 +312,40 @@ class RateRatio:
 
 def mean_ratio(x, y, *, n_resamples: int = 2000, seed: int = 20240101, confidence: float = 0.95) -> RateRatio:
     """Ratio of means x / y (e.g. complaints per customer, least vs most satisfied) with a
-    percentile bootstrap interval (scipy.stats.bootstrap, fixed seed: reproducible)."""
-    from scipy import stats
+    percentile bootstrap interval (fixed seed: reproducible).
 
+    Counts take few distinct values, so a resample of n customers is drawn as how many of them have
+    each value (one multinomial draw over the distinct values, the same distribution as drawing the
+    n customers with replacement): 2000 resamples of 400,000 customers cost milliseconds instead of
+    the 3.6 s scipy.stats.bootstrap takes to draw 800 million indices. Values with many distinct
+    levels (as many as a quarter of the observations) go to scipy.stats.bootstrap unchanged."""
     x = np.asarray(pd.Series(x).dropna(), dtype=float)
     y = np.asarray(pd.Series(y).dropna(), dtype=float)
     mx, my = (x.mean() if len(x) else np.nan), (y.mean() if len(y) else np.nan)
     ratio = mx / my if my else np.nan
     lo = hi = np.nan
     if len(x) >= 2 and len(y) >= 2 and my > 0:
-        def stat(a, b, axis=-1):
+        rng = np.random.default_rng(seed)
+        levels = [np.unique(a, return_counts=True) for a in (x, y)]
+        if all(4 * len(v) <= len(a) for (v, _), a in zip(levels, (x, y))):
+            means = [rng.multinomial(len(a), c / len(a), size=n_resamples) @ v / len(a)
+                     for (v, c), a in zip(levels, (x, y))]
             with np.errstate(divide="ignore", invalid="ignore"):
-                return a.mean(axis=axis) / b.mean(axis=axis)
-        # resamples in batches of at most ~20M values (160 MB): one batch of 2000 resamples of 400k
-        # customers held 6.4 GB at 10M order lines; small groups still run as one batch (same result)
-        batch = max(1, int(2e7 // (len(x) + len(y))))
-        r = stats.bootstrap((x, y), stat, n_resamples=n_resamples, confidence_level=confidence, batch=batch,
-                            method="percentile", random_state=np.random.default_rng(seed), vectorized=True)
-        lo, hi = float(r.confidence_interval.low), float(r.confidence_interval.high)
+                boot = means[0] / means[1]
+            alpha = (1 - confidence) / 2
+            lo, hi = (float(q) for q in np.percentile(boot, [100 * alpha, 100 * (1 - alpha)]))
+        else:
+            from scipy import stats
+
+            def stat(a, b, axis=-1):
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    return a.mean(axis=axis) / b.mean(axis=axis)
+            # resamples in batches of at most ~20M values (160 MB): one batch of 2000 resamples of 400k
+            # customers held 6.4 GB at 10M order lines; small groups still run as one batch (same result)
+            batch = max(1, int(2e7 // (len(x) + len(y))))
+            r = stats.bootstrap((x, y), stat, n_resamples=n_resamples, confidence_level=confidence, batch=batch,
+                                method="percentile", random_state=rng, vectorized=True)
+            lo, hi = float(r.confidence_interval.low), float(r.confidence_interval.high)
     return RateRatio(float(ratio), lo, hi, float(mx), float(my), len(x), len(y))
 
 
