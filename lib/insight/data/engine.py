@@ -615,9 +615,11 @@ def product_sales(orders, start=None, end=None, by: tuple[str, ...] = ("customer
     keys = {k: p[k] for k in by}
     if grain:
         keys["period"] = _period(p.order_date, grain)
-    got = _fetch(p.group_by(**keys).agg(revenue=p.revenue.sum().fill_null(0.0), lines=p.count()))
+    # sorted on the engine: at 10M order lines pandas' sort of the 2.7M (customer, product) rows on their
+    # text keys took 0.5-1 s of each call; the engine's order is the same (byte order, missing last)
+    got = _fetch(p.group_by(**keys).agg(revenue=p.revenue.sum().fill_null(0.0), lines=p.count()).order_by(list(keys)))
     got["lines"] = got["lines"].astype("int64")
-    return got.sort_values(list(keys), ignore_index=True)
+    return got
 
 
 def purchase_customers(orders, start=None, end=None) -> int:
