@@ -45,6 +45,41 @@ def test_region_category_concentration(demo, sales):
     assert f["id"].startswith("crm.") and f["source"] == "crm"
 
 
+def test_concentration_matches_pandas_pivots_and_scipy(sales):
+    """concentration's sums over integer codes against the pandas formulation (pivot tables of revenue and
+    of distinct buyers, each customer's revenue mix) and one cell's test against scipy's Mann-Whitney U,
+    on the demo sales with missing groups, products and customers mixed in."""
+    from scipy import stats
+
+    s = sales.copy()
+    s.loc[s.index[::97], "region"] = None
+    s.loc[s.index[::89], "category"] = None
+    s.loc[s.index[::83], "customer_id"] = None
+    s.loc[s.index[::79], "revenue"] = float("nan")
+    con = distribution.concentration(s, "region", "category", min_customers=1)
+    d = s.loc[s["region"].notna() & s["category"].notna()]
+    rev = d.pivot_table(index="region", columns="category", values="revenue", aggfunc="sum", fill_value=0.0, observed=True)
+    within = rev.div(rev.sum(axis=1), axis=0)
+    overall = rev.sum(axis=0) / rev.to_numpy().sum()
+    buyers = (d.dropna(subset=["customer_id"]).drop_duplicates(["customer_id", "category"])
+              .groupby(["region", "category"]).size())
+    for (g, item), row in con.iterrows():
+        assert row["share_in_group"] == pytest.approx(within.loc[g, item], rel=1e-9)
+        assert row["index"] == pytest.approx(within.loc[g, item] / overall[item], rel=1e-9)
+        assert row["buyers"] == buyers.get((g, item), 0)
+    assert list(con.sort_index().index) == [(g, i) for g in rev.index for i in rev.columns]
+    mix = s.pivot_table(index="customer_id", columns="category", values="revenue", aggfunc="sum", fill_value=0.0, observed=True)
+    mix = mix.loc[mix.sum(axis=1) > 0]
+    mix = mix.div(mix.sum(axis=1), axis=0)
+    grp = s.dropna(subset=["customer_id"]).drop_duplicates("customer_id").set_index("customer_id")["region"].reindex(mix.index)
+    assert con.attrs["base"] == int(grp.notna().sum())
+    g, item = con.index[0]
+    x, y = mix.loc[grp == g, item], mix.loc[grp.notna() & (grp != g), item]
+    u = stats.mannwhitneyu(x, y, alternative="two-sided", method="asymptotic")
+    assert con.iloc[0]["p_value"] == pytest.approx(u.pvalue, rel=1e-6)
+    assert con.iloc[0]["rank_biserial"] == pytest.approx(2 * u.statistic / (len(x) * len(y)) - 1, rel=1e-9)
+
+
 def _missed_checkup(customers, interactions, window, as_of=AS_OF):
     """True when the one-month check-up was not held within the window after signup (customers whose
     window had closed by as_of)."""

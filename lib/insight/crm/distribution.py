@@ -186,28 +186,65 @@ def concentration(sales: pd.DataFrame, by: str, level: str = "category", min_ind
     concentration index (share / overall share), buying customers, and a test: the share of each
     customer's revenue spent on the product group, customers of the group against all others
     (Mann-Whitney U, rank-biserial effect size, Holm-adjusted p over all cells). notable = index >=
-    min_index, adjusted p < alpha and at least min_customers buyers in the cell. Sorted by index."""
+    min_index, adjusted p < alpha and at least min_customers buyers in the cell. Sorted by index.
 
-    rev = share_table(sales, by, level, "revenue", normalize=None, base=False)
+    The sums behind it are share_table's and customer_mix's, taken over integer codes of the customer,
+    the customer group and the product group (one factorisation of each column, then numpy sums)
+    rather than through pandas' pivots: at 10M order lines the sales frame has 2.7M rows and each pivot
+    factorised the text keys again (2.7 s a call; now about 0.8 s)."""
+    require(sales, "sales", [by, level, "customer_id"])
+    cust, _ = pd.factorize(sales["customer_id"])            # -1: missing
+    lvl, items = pd.factorize(sales[level], sort=True)      # sorted: the pivots' column order
+    grp, groups = pd.factorize(sales[by], sort=True)
+    revenue = np.nan_to_num(sales["revenue"].to_numpy(dtype=float, na_value=np.nan))   # a pivot's sum skips NaN
+    nl, ng = len(items), len(groups)
+    both = (lvl >= 0) & (grp >= 0)          # share_table's rows: a customer group and a product group
+    g_in = np.unique(grp[both])
+    l_in = np.unique(lvl[both])
+
+    def grid(at, weights=None) -> pd.DataFrame:
+        m = np.bincount(at, weights=weights, minlength=ng * nl).reshape(ng, nl)[np.ix_(g_in, l_in)]
+        return pd.DataFrame(m.astype(float), index=pd.Index(groups[g_in], name=by), columns=pd.Index(items[l_in], name=level))
+
+    cell = grp * nl + lvl
+    rev = grid(cell[both], revenue[both])
     overall = rev.sum(axis=0) / rev.to_numpy().sum()
     within = rev.div(rev.sum(axis=1), axis=0)
     index = within / overall
-    cust = share_table(sales, by, level, "customers", normalize=None, base=False)
-    mix = customer_mix(sales, level)
-    grp = sales.drop_duplicates("customer_id").set_index("customer_id")[by].reindex(mix.index)
+    # buying customers per cell: each customer once per product group (its first row, as drop_duplicates)
+    have = np.flatnonzero(both & (cust >= 0))
+    _, first = np.unique(cust[have].astype(np.int64) * nl + lvl[have], return_index=True)
+    cust_grid = grid(cell[have[first]])
+    # customer_mix: each customer's revenue share per product group, customers with revenue only
+    rows = np.flatnonzero((cust >= 0) & (lvl >= 0))
+    n_cust = int(cust.max()) + 1 if len(cust) else 0
+    per = np.bincount(cust[rows].astype(np.int64) * nl + lvl[rows], weights=revenue[rows],
+                      minlength=n_cust * nl).reshape(n_cust, nl)
+    cols = np.unique(lvl[rows])
+    per = per[:, cols]
+    total = per.sum(axis=1)
+    keep = total > 0
+    mix = per[keep] / total[keep, None]
+    # each customer's group: that of their first row (missing when it has none)
+    first_row = np.full(n_cust, -1, dtype=np.int64)
+    at = np.flatnonzero(cust >= 0)
+    first_row[cust[at][::-1]] = at[::-1]
+    cust_grp = grp[first_row][keep]
     out = pd.DataFrame({
         "share_in_group": within.stack(),
         "overall_share": pd.DataFrame(np.broadcast_to(overall.to_numpy(), within.shape), index=within.index,
                                       columns=within.columns).stack(),
-        "index": index.stack(), "buyers": cust.reindex_like(within).fillna(0).stack().astype(int),
+        "index": index.stack(), "buyers": cust_grid.reindex_like(within).fillna(0).stack().astype(int),
     })
     out.index.names = [by, level]
     from insight.stats import rank_biserial_groups
     # one test per cell (a few dozen cells): customers of the group against the others with a group;
     # each product group's values are ranked once for all the customer groups
-    known = grp.notna().to_numpy()
-    groups = grp.to_numpy()[known]
-    tests = {item: rank_biserial_groups(mix[item].to_numpy()[known], groups, sorted(set(g for g, i in out.index if i == item), key=str))
+    known = cust_grp >= 0
+    labels = np.asarray(groups, dtype=object)[cust_grp[known]]
+    col_of = {items[c]: j for j, c in enumerate(cols)}
+    tests = {item: rank_biserial_groups(mix[known, col_of[item]], labels,
+                                        sorted(set(g for g, i in out.index if i == item), key=str))
              for item in dict.fromkeys(out.index.get_level_values(1))}
     cells = []
     for g, item in out.index:
@@ -218,7 +255,7 @@ def concentration(sales: pd.DataFrame, by: str, level: str = "category", min_ind
     out["p_value"] = cells[:, 3]
     out["p_holm"] = p_adjust(out["p_value"].to_numpy(dtype=float), "holm")
     out["notable"] = (out["index"] >= min_index) & (out["p_holm"] < alpha) & (out["buyers"] >= min_customers)
-    out.attrs["base"] = int(grp.notna().sum())
+    out.attrs["base"] = int(known.sum())
     return out.sort_values("index", ascending=False)
 
 
