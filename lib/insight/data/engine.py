@@ -748,13 +748,13 @@ def customer_sales(orders, start=None, end=None) -> pd.DataFrame:
     if "product_id" in keep:
         p = t.filter(t.product_id.notnull())
         per = p.group_by(["customer_id", "product_id"]).agg(revenue=p.revenue.sum())
-        # the product with the most revenue, ties to the smallest id: the customer's largest sum joined
-        # back (a grouping and a join instead of a window over every customer's products, a quarter
-        # cheaper); a customer whose sums are all missing gets the smallest id, as the window ordered them
-        low = -float("inf")
-        top = per.group_by("customer_id").agg(best=per.revenue.max())
-        j = per.join(top, [per.customer_id == top.customer_id, per.revenue.fill_null(low) == top.best.fill_null(low)])
-        main = j.group_by(customer_id=j.customer_id).agg(product_id=j.product_id.min())
+        # a window, not the customer's largest sum joined back (a quarter cheaper on DuckDB): that join
+        # compares two computations of the same floating sums, which a parallel engine may round apart
+        import ibis
+
+        rank = ibis.row_number().over(group_by=per.customer_id, order_by=[ibis.desc(per.revenue), per.product_id])
+        main = per.mutate(rank=rank)
+        main = main.filter(main["rank"] == 0).select("customer_id", "product_id")
         from insight.speedups import positions, take_at as take   # a lookup on text ids through pyarrow
 
         main = _fetch(main).set_index("customer_id")["product_id"]
