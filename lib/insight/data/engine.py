@@ -733,25 +733,18 @@ def customer_sales(orders, start=None, end=None) -> pd.DataFrame:
     """Per customer_id (as text; index, sorted), over the lines of _flagged_lines: revenue, orders
     (distinct order_id) and, when the table has product_id, main_product (the product with the most
     revenue; ties to the smallest id). The order columns of crm.extremes.customer_features."""
+    import ibis
+
     cols = orders.columns
     keep = tuple(c for c in ("order_id", "product_id") if c in cols)
     t = _flagged_lines(orders, start, end, keep)
-    if "order_id" in keep:
-        # distinct orders as rows of a (customer, order) grouping, counted per customer (a missing order id
-        # is no order): on DuckDB a quarter cheaper than a distinct count per customer over the lines
-        per_order = t.group_by(["customer_id", "order_id"]).agg(revenue=t.revenue.sum())
-        out = per_order.group_by("customer_id").agg(revenue=per_order.revenue.sum(), orders=per_order.order_id.count())
-    else:
-        out = t.group_by("customer_id").agg(revenue=t.revenue.sum(), orders=t.count())
+    aggs = {"revenue": t.revenue.sum(), "orders": t.order_id.nunique() if "order_id" in keep else t.count()}
+    out = t.group_by("customer_id").agg(**aggs)
     df = _fetch(out).set_index("customer_id").sort_index()
     df["orders"] = df["orders"].astype(int)
     if "product_id" in keep:
         p = t.filter(t.product_id.notnull())
         per = p.group_by(["customer_id", "product_id"]).agg(revenue=p.revenue.sum())
-        # a window, not the customer's largest sum joined back (a quarter cheaper on DuckDB): that join
-        # compares two computations of the same floating sums, which a parallel engine may round apart
-        import ibis
-
         rank = ibis.row_number().over(group_by=per.customer_id, order_by=[ibis.desc(per.revenue), per.product_id])
         main = per.mutate(rank=rank)
         main = main.filter(main["rank"] == 0).select("customer_id", "product_id")
