@@ -46,8 +46,9 @@ def test_region_category_concentration(demo, sales):
 
 
 def test_concentration_matches_pandas_pivots_and_scipy(sales):
-    """concentration's sums over integer codes against the pandas formulation (pivot tables of revenue and
-    of distinct buyers, each customer's revenue mix) and one cell's test against scipy's Mann-Whitney U,
+    """concentration's and customer_mix's sums over integer codes against the pandas formulation (pivot
+    tables of revenue, of distinct buyers and of each customer's revenue mix) and one cell's test against
+    scipy's Mann-Whitney U,
     on the demo sales with missing groups, products and customers mixed in."""
     from scipy import stats
 
@@ -71,6 +72,8 @@ def test_concentration_matches_pandas_pivots_and_scipy(sales):
     mix = s.pivot_table(index="customer_id", columns="category", values="revenue", aggfunc="sum", fill_value=0.0, observed=True)
     mix = mix.loc[mix.sum(axis=1) > 0]
     mix = mix.div(mix.sum(axis=1), axis=0)
+    pd.testing.assert_frame_equal(distribution.customer_mix(s, "category"), mix, check_exact=False, rtol=1e-12,
+                                  check_names=False, check_index_type=False, check_column_type=False)
     grp = s.dropna(subset=["customer_id"]).drop_duplicates("customer_id").set_index("customer_id")["region"].reindex(mix.index)
     assert con.attrs["base"] == int(grp.notna().sum())
     g, item = con.index[0]

@@ -17,6 +17,8 @@
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -174,10 +176,50 @@ def mix_shift_sentence(current: pd.DataFrame, previous: pd.DataFrame, level: str
 
 
 def customer_mix(sales: pd.DataFrame, level: str = "category") -> pd.DataFrame:
-    """Per customer: share of their revenue in each product group (rows customers, columns groups)."""
-    t = sales.pivot_table(index="customer_id", columns=level, values="revenue", aggfunc="sum", fill_value=0.0, observed=True)
-    t = t.loc[t.sum(axis=1) > 0]
-    return t.div(t.sum(axis=1), axis=0)
+    """Per customer: share of their revenue in each product group (rows customers, sorted; columns
+    groups, sorted). Customers without revenue are left out."""
+    m = _mix_codes(sales, level)
+    return pd.DataFrame(m.mix, index=pd.Index(m.customers[m.kept], name="customer_id"),
+                        columns=pd.Index(m.items[m.cols], name=level)).sort_index()
+
+
+@dataclass
+class _Mix:
+    """customer_mix over integer codes: `cust` and `lvl` (each row's customer and product-group code,
+    -1 when missing; `customers` and `items` their values, items sorted), `mix` (one row per customer
+    with revenue, the `kept` customer codes; one column per product group present, the `cols` codes)
+    and `first_row` (each customer's first row)."""
+    cust: np.ndarray
+    customers: pd.Index
+    lvl: np.ndarray
+    items: pd.Index
+    revenue: np.ndarray
+    mix: np.ndarray
+    kept: np.ndarray
+    cols: np.ndarray
+    first_row: np.ndarray
+
+
+def _mix_codes(sales: pd.DataFrame, level: str) -> _Mix:
+    """Each customer's revenue mix from one factorisation of the customer and the product group and
+    numpy sums: at 10M order lines the sales frame has 2.7M rows, and pandas' pivot on the text keys
+    took about a second per call (the concentration tests ask for it once per customer attribute)."""
+    require(sales, "sales", [level, "customer_id", "revenue"])
+    cust, customers = pd.factorize(sales["customer_id"])     # -1: missing
+    lvl, items = pd.factorize(sales[level], sort=True)       # sorted: a pivot's column order
+    revenue = np.nan_to_num(sales["revenue"].to_numpy(dtype=float, na_value=np.nan))   # a pivot's sum skips NaN
+    nl, n_cust = len(items), len(customers)
+    rows = np.flatnonzero((cust >= 0) & (lvl >= 0))
+    per = np.bincount(cust[rows].astype(np.int64) * nl + lvl[rows], weights=revenue[rows],
+                      minlength=n_cust * nl).reshape(n_cust, nl)
+    cols = np.unique(lvl[rows])
+    per = per[:, cols]
+    total = per.sum(axis=1)
+    kept = np.flatnonzero(total > 0)
+    first_row = np.full(n_cust, -1, dtype=np.int64)
+    at = np.flatnonzero(cust >= 0)
+    first_row[cust[at][::-1]] = at[::-1]
+    return _Mix(cust, customers, lvl, items, revenue, per[kept] / total[kept, None], kept, cols, first_row)
 
 
 def concentration(sales: pd.DataFrame, by: str, level: str = "category", min_index: float = 1.5,
@@ -189,22 +231,21 @@ def concentration(sales: pd.DataFrame, by: str, level: str = "category", min_ind
     min_index, adjusted p < alpha and at least min_customers buyers in the cell. Sorted by index.
 
     The sums behind it are share_table's and customer_mix's, taken over integer codes of the customer,
-    the customer group and the product group (one factorisation of each column, then numpy sums)
-    rather than through pandas' pivots: at 10M order lines the sales frame has 2.7M rows and each pivot
-    factorised the text keys again (2.7 s a call; now about 0.8 s)."""
+    the customer group and the product group (_mix_codes: one factorisation of each column, then numpy
+    sums) rather than through pandas' pivots, which factorised the text keys of the 2.7M-row sales frame
+    at 10M order lines again for each (2.3 s a call; now 1.4 s)."""
     require(sales, "sales", [by, level, "customer_id"])
-    cust, _ = pd.factorize(sales["customer_id"])            # -1: missing
-    lvl, items = pd.factorize(sales[level], sort=True)      # sorted: the pivots' column order
+    m = _mix_codes(sales, level)
+    cust, lvl, items, revenue = m.cust, m.lvl, m.items, m.revenue
     grp, groups = pd.factorize(sales[by], sort=True)
-    revenue = np.nan_to_num(sales["revenue"].to_numpy(dtype=float, na_value=np.nan))   # a pivot's sum skips NaN
     nl, ng = len(items), len(groups)
     both = (lvl >= 0) & (grp >= 0)          # share_table's rows: a customer group and a product group
     g_in = np.unique(grp[both])
     l_in = np.unique(lvl[both])
 
     def grid(at, weights=None) -> pd.DataFrame:
-        m = np.bincount(at, weights=weights, minlength=ng * nl).reshape(ng, nl)[np.ix_(g_in, l_in)]
-        return pd.DataFrame(m.astype(float), index=pd.Index(groups[g_in], name=by), columns=pd.Index(items[l_in], name=level))
+        sums = np.bincount(at, weights=weights, minlength=ng * nl).reshape(ng, nl)[np.ix_(g_in, l_in)]
+        return pd.DataFrame(sums.astype(float), index=pd.Index(groups[g_in], name=by), columns=pd.Index(items[l_in], name=level))
 
     cell = grp * nl + lvl
     rev = grid(cell[both], revenue[both])
@@ -215,21 +256,10 @@ def concentration(sales: pd.DataFrame, by: str, level: str = "category", min_ind
     have = np.flatnonzero(both & (cust >= 0))
     _, first = np.unique(cust[have].astype(np.int64) * nl + lvl[have], return_index=True)
     cust_grid = grid(cell[have[first]])
-    # customer_mix: each customer's revenue share per product group, customers with revenue only
-    rows = np.flatnonzero((cust >= 0) & (lvl >= 0))
-    n_cust = int(cust.max()) + 1 if len(cust) else 0
-    per = np.bincount(cust[rows].astype(np.int64) * nl + lvl[rows], weights=revenue[rows],
-                      minlength=n_cust * nl).reshape(n_cust, nl)
-    cols = np.unique(lvl[rows])
-    per = per[:, cols]
-    total = per.sum(axis=1)
-    keep = total > 0
-    mix = per[keep] / total[keep, None]
     # each customer's group: that of their first row (missing when it has none)
-    first_row = np.full(n_cust, -1, dtype=np.int64)
-    at = np.flatnonzero(cust >= 0)
-    first_row[cust[at][::-1]] = at[::-1]
-    cust_grp = grp[first_row][keep]
+    cust_grp = grp[m.first_row[m.kept]]
+    mix = m.mix
+    cols = m.cols
     out = pd.DataFrame({
         "share_in_group": within.stack(),
         "overall_share": pd.DataFrame(np.broadcast_to(overall.to_numpy(), within.shape), index=within.index,
