@@ -72,3 +72,36 @@ def test_study_engine_reads_prepared_tables_lazily(tmp_path):
     assert E.customer_orders(t)["revenue"].tolist() == [9.5]
     with pytest.raises(MissingTableError, match="no 'usage' table"):
         eng.table("usage")
+
+
+def test_fetch_gives_ibis_own_frame_with_times_in_nanoseconds():
+    """engine._fetch reads results through Arrow; the frame is the one ibis' to_pandas gives (which
+    boxes every column with a null into Python objects), times naive and in nanoseconds."""
+    import datetime as dt
+
+    import ibis
+    import pyarrow as pa
+
+    con = ibis.duckdb.connect()
+    t = con.create_table("t", pa.table({
+        "s": pa.array(["a", None, "c"]), "s2": pa.array(["a", "b", "c"]),
+        "i": pa.array([1, None, 3], pa.int64()), "i2": pa.array([1, 2, 3], pa.int64()),
+        "i32": pa.array([1, None, 3], pa.int32()), "f": pa.array([1.5, None, 2.0]),
+        "b": pa.array([True, None, False]), "b2": pa.array([True, False, False]),
+        "ts": pa.array([dt.datetime(2024, 1, 1, 5), None, dt.datetime(2024, 1, 3)], pa.timestamp("us")),
+        "tz": pa.array([dt.datetime(2024, 1, 1, 5), None, dt.datetime(2024, 1, 3)], pa.timestamp("us", tz="UTC")),
+        "d": pa.array([dt.date(2024, 1, 1), None, dt.date(2024, 1, 3)], pa.date32()),
+        "d2": pa.array([dt.date(2024, 1, 1), dt.date(2024, 1, 2), dt.date(2024, 1, 3)], pa.date32()),
+    }))
+    exprs = [t, t.mutate(n=t.i.count(), total=t.i.sum(), up=(t.i2 > 1).cast("int32").sum()),
+             t.group_by("s").agg(n=t.count(), last=t.ts.max(), first_day=t.d.min()),
+             t.filter(t.i2 > 5)]   # an empty result keeps its types
+    for expr in exprs:
+        want = expr.to_pandas()
+        for c in want.columns:
+            if pd.api.types.is_datetime64_any_dtype(want[c]):
+                want[c] = (want[c].dt.tz_localize(None) if getattr(want[c].dt, "tz", None) is not None
+                           else want[c]).astype("datetime64[ns]")
+        got = E._fetch(expr)
+        pd.testing.assert_frame_equal(got, want)
+        assert all(str(got[c].dtype) == "datetime64[ns]" for c in ("ts", "tz", "d", "d2") if c in got.columns)
