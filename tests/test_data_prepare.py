@@ -104,6 +104,35 @@ def test_cache_reused_and_invalidated(tmp_path):
     assert prepare_study_data(params, project).rows["orders"] == 5
 
 
+def test_tables_read_whole_come_from_a_mapped_copy_equal_to_the_parquet(tmp_path, monkeypatch):
+    """Study.table reads a prepared table through an Arrow IPC copy (prepare.read_prepared): the frame
+    is pd.read_parquet's (times in nanoseconds), the copy is written by the first reader and used by
+    the next, and a damaged copy is read from Parquet and written again."""
+    import pyarrow.parquet as pq
+
+    from insight.data import prepare
+    from insight.study import Study
+
+    params, project = study(tmp_path)
+    prepared = prepare_study_data(params, project)
+    for name, path in prepared.tables.items():
+        want = pd.read_parquet(path)
+        for c in want.columns:
+            if str(want[c].dtype) == "datetime64[us]":
+                want[c] = want[c].astype("datetime64[ns]")
+        got = Study("s", params, project).table(name)
+        pd.testing.assert_frame_equal(got, want)
+        copies = list((path.parent / prepare.FRAMES).glob(f"{name}-*.arrow"))
+        assert len(copies) == 1 and prepared.checksums[name][1][:16] in copies[0].name
+    copy = next((prepared.tables["orders"].parent / prepare.FRAMES).glob("orders-*.arrow"))
+    with monkeypatch.context() as m:   # the next reader uses the copy: the Parquet file is not read
+        m.setattr(pq, "read_table", lambda *a, **k: pytest.fail("read the Parquet file again"))
+        assert len(Study("s", params, project).table("orders")) == prepared.rows["orders"]
+    copy.write_bytes(copy.read_bytes()[:100])   # a truncated copy (a disk error)
+    assert len(Study("s", params, project).table("orders")) == prepared.rows["orders"]
+    assert prepare._ipc_file_rows(copy) == prepared.rows["orders"]
+
+
 def test_fingerprint_does_not_load_data(tmp_path, monkeypatch):
     params, project = study(tmp_path)
     import insight.data.loaders as loaders

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from insight.config import Params
@@ -56,9 +57,10 @@ class Study:
         if name not in self.prepared.tables:
             raise MissingTableError(f"study {self.name!r} has no {name!r} table; it has: {', '.join(self.tables) or 'none'}")
         if name not in self._frames:
-            import pandas as pd
+            from insight.data.prepare import read_prepared
 
-            df = pd.read_parquet(self.prepared.tables[name])
+            checksum = self.prepared.checksums.get(name) or ["", ""]
+            df = read_prepared(Path(self.prepared.tables[name]), str(checksum[1]))
             for c in df.columns:   # stored as microseconds (readable by Spark); pandas works in nanoseconds
                 if str(df[c].dtype) == "datetime64[us]":
                     df[c] = df[c].astype("datetime64[ns]")
