@@ -131,6 +131,18 @@ def test_tables_read_whole_come_from_a_mapped_copy_equal_to_the_parquet(tmp_path
     copy.write_bytes(copy.read_bytes()[:100])   # a truncated copy (a disk error)
     assert len(Study("s", params, project).table("orders")) == prepared.rows["orders"]
     assert prepare._ipc_file_rows(copy) == prepared.rows["orders"]
+    # a copy left half-written by a killed kernel is removed by the next run (insight.safety.clean_stale)
+    import os
+    import subprocess
+    import sys
+
+    from insight import safety
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout.strip()
+    stale, live = (copy.parent / f".tmp-{copy.stem}-{pid}.arrow" for pid in (dead, os.getpid()))
+    stale.write_bytes(b"x")
+    live.write_bytes(b"x")
+    assert stale in safety.clean_stale(project, "s") and not stale.exists() and live.exists()
 
 
 def test_fingerprint_does_not_load_data(tmp_path, monkeypatch):

@@ -408,8 +408,12 @@ def clean_stale(project: Project, study: str) -> list[Path]:
             if d.is_dir() and pid is not None and not _pid_alive(pid):
                 shutil.rmtree(d, ignore_errors=True)
                 removed.append(d)
-    study_cache = project.study_cache(study)   # derived tables being written (insight.data.engine.StudyEngine.derived)
-    for f in (study_cache.glob("*/derived/.tmp-*.parquet") if study_cache.is_dir() else []):
+    # derived tables (insight.data.engine.StudyEngine.derived) and tables' Arrow copies
+    # (insight.data.prepare.read_prepared) being written
+    study_cache = project.study_cache(study)
+    tmps = [*study_cache.glob("*/derived/.tmp-*.parquet"), *study_cache.glob("*/frames/.tmp-*.arrow")] \
+        if study_cache.is_dir() else []
+    for f in tmps:
         pid = _tmp_pid(f.name.rsplit("-", 1)[-1].split(".", 1)[0], "")
         if pid is not None and not _pid_alive(pid):
             _unlink(f)
