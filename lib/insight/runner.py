@@ -319,16 +319,6 @@ def _run_report(study: str, options: RunOptions, project: Project, servers: cont
     from insight.params import ParamsError, load_params
 
     t_start = time.perf_counter()
-    full = options.force or not (project.report_dir(study) / MANIFEST).exists()
-    jobs = options.jobs or safety.cores()
-    if full:
-        # a full run is coming: the server imports the analysis packages (about 4 CPU s, the longest
-        # step before the first notebook at 1M order lines) from the start, while the params are read
-        # and the data are prepared; a run that stops on bad params or a busy study stops it again
-        try:
-            _start_warm_kernels(servers, project.cache_dir / "runs" / study, jobs)
-        except OSError:   # e.g. an unwritable .cache: _take_study says so below, before anything runs
-            pass
     try:
         params = load_params(study, project)
     except ParamsError as exc:
@@ -346,6 +336,11 @@ def _run_report(study: str, options: RunOptions, project: Project, servers: cont
         return 2
     if (code := _take_study(servers, project, study)):
         return code
+    full = options.force or not (project.report_dir(study) / MANIFEST).exists()
+    jobs = options.jobs or safety.cores()
+    if full:
+        # a full run is coming: the server imports the analysis packages while the data are prepared
+        _start_warm_kernels(servers, project.cache_dir / "runs" / study, jobs)
     from insight.data.prepare import DataError
     try:
         prepared = _prepare_apart(params, project, options.force, warm_up=full, workers=options.jobs)
