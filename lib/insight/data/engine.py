@@ -417,7 +417,7 @@ def _fetch(expr) -> pd.DataFrame:
     to_pandas), with times as naive datetime64[ns] (dates too). ibis' own to_pandas gives the same
     frame for the columns returned here (text, numbers, booleans, times, dates), but it turns every
     column that has a null into a list of Python objects first and converts them back: at 10M order
-    lines 0.5 s for a 400,000-customer result with one nullable column (tests/test_data_engine.py
+    lines 0.5 s for a 400,000-customer result with one nullable column (tests/test_engine_config.py
     checks the two against each other)."""
     df = expr.to_pyarrow().to_pandas(date_as_object=False)
     for c in df.columns:
