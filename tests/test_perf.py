@@ -374,3 +374,21 @@ def test_bench_memory_sampler_sums_the_tree_and_reads_pss_sparingly():
     assert mem.peak >= 300 * 2**20 and mem.peak_single >= 300 * 2**20 - 2**20
     assert 0 < mem.peak_pss <= mem.peak * 1.05
     assert mem.samples >= 20 and mem.pss_samples <= mem.samples / 4
+
+
+def test_bench_reads_the_two_cold_times_as_a_fixed_part_and_a_part_per_million_lines():
+    """make bench's summary: a straight line through the two scales' cold times. Hand-computed: 35.0 s
+    at 1,000,000 lines and 125.0 s at 10,000,000 give 10 s per million and 25 s fixed; a ratio of 3
+    (F + 10 D <= 3 F + 3 D) needs D <= 2 x 25 / 7 = 7.14 s per million at that fixed part."""
+    from insight.bench import fixed_and_per_million
+
+    rows = [{"cold_s": 35.0, "order_lines": 1_000_000}, {"cold_s": 125.0, "order_lines": 10_000_000}]
+    assert fixed_and_per_million(rows) == {"fixed_s": 25.0, "per_million_lines_s": 10.0,
+                                           "per_million_lines_s_for_ratio_3": 7.14}
+    # at exactly D = 2F/7 the ratio is 3
+    f, d = 25.0, 2 * 25.0 / 7
+    assert abs((f + 10 * d) / (f + d) - 3.0) < 1e-12
+    # one scale, a failed run or scales in the wrong order: nothing to read
+    assert fixed_and_per_million(rows[:1]) is None
+    assert fixed_and_per_million([rows[0], {"cold_s": None, "order_lines": 10_000_000}]) is None
+    assert fixed_and_per_million(rows[::-1]) is None

@@ -314,6 +314,25 @@ def bench_scale(scale: float, study: str, jobs: int | None, base: Path, emit, pl
             "load_average_1min": cold.get("load_average_1min"), **({"ablation": ablated} if ablated else {})}
 
 
+def fixed_and_per_million(rows: list[dict]) -> dict | None:
+    """The two scales' cold times read as a fixed part plus a part per million order lines (a straight
+    line through the two points: T = F + D x millions): F, D, and the D that a ratio of 3 between the
+    two times would need at this F (T10 <= 3 T1 is F + D n10 <= 3 (F + D n1), so D <= 2 F / (n10 - 3 n1)).
+    None without two usable scales. Every cut of F raises the ratio; only a cut of D lowers it."""
+    if len(rows) != 2:
+        return None
+    (t1, l1), (t2, l2) = ((r.get("cold_s"), r.get("order_lines")) for r in rows)
+    if not (t1 and t2 and l1 and l2) or l2 <= l1:
+        return None
+    n1, n2 = l1 / 1e6, l2 / 1e6
+    per = (t2 - t1) / (n2 - n1)
+    fixed = t1 - per * n1
+    out = {"fixed_s": round(fixed, 1), "per_million_lines_s": round(per, 2)}
+    if n2 > 3 * n1 and fixed > 0:
+        out["per_million_lines_s_for_ratio_3"] = round(2 * fixed / (n2 - 3 * n1), 2)
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--scale", type=float, default=DEFAULT_SCALE, help="the smaller scale; 10x it runs too")
@@ -347,6 +366,9 @@ def main(argv=None) -> int:
     summary = {"run": "summary", "targets": TARGETS, "scales": rows}
     if len(rows) == 2 and rows[0]["cold_s"] and rows[1]["cold_s"]:
         summary["time_ratio_10x"] = round(rows[1]["cold_s"] / rows[0]["cold_s"], 2)
+    split = fixed_and_per_million(rows)
+    if split:
+        summary["cold_time_split"] = split
     emit(summary)
     keys = ["order_lines", "generation_s", "data_preparation_s", "cold_s", "cold_cpu_s", "warm_s",
             "peak_total_memory_mb", "peak_total_pss_mb", "largest_html_mb", "html_total_mb", "load_average_1min"]
@@ -357,6 +379,11 @@ def main(argv=None) -> int:
         for name, a in (r.get("ablation") or {}).items():
             print(f"scale {r['scale']:g}, {name}: " + ", ".join(f"{k} {v}" for k, v in a.items()))
     print(f"targets: {TARGETS}" + (f"; measured 10x time ratio {summary['time_ratio_10x']}" if "time_ratio_10x" in summary else ""))
+    if split:
+        print(f"cold time as a fixed part and a part per million order lines: {split['fixed_s']} s + "
+              f"{split['per_million_lines_s']} s per million"
+              + (f"; a ratio of 3 at this fixed part needs at most {split['per_million_lines_s_for_ratio_3']} s per million"
+                 if "per_million_lines_s_for_ratio_3" in split else ""))
     return 0
 
 
