@@ -58,9 +58,11 @@ def build_schema(table: Table, segments: list[str] | None = None, unique: bool =
 
 def keys_are_unique(df: pd.DataFrame, key: list[str]) -> bool:
     """True when no two rows share the key (missing values equal to each other, as in pandera and in
-    SQL's GROUP BY). One GROUP BY in DuckDB over the key columns as Arrow (no copy of the strings, both
-    cores); pandera's own check (report_duplicates="all") costs several times that per million rows, so
-    it runs only when there are duplicates to report row by row. Columns Arrow cannot hold as one type
+    SQL's GROUP BY). Rows in key order are decided by their neighbours (_unique_if_sorted); others by a
+    64-bit hash of the key computed in DuckDB over the key columns as Arrow (no copy of the strings) and
+    sorted in NumPy, the key columns themselves grouped in DuckDB only when two hashes meet; pandera's own
+    check (report_duplicates="all") costs several times that per million rows, so it runs only when there
+    are duplicates to report row by row. Columns Arrow cannot hold as one type
     (mixed objects) fall back to DataFrame.duplicated. Measured on 10M order lines (order_id, product_id):
     DuckDB 2.4 s, DataFrame.duplicated 6.6 s; on 22M usage rows (customer, month, feature) grouping a
     hash of the key first takes 2.7 s and 1.1 GB where grouping the key columns took 5.2 s and 2.6 GB."""
@@ -80,10 +82,12 @@ def keys_are_unique(df: pd.DataFrame, key: list[str]) -> bool:
     with scratch.duckdb(keys=keys) as con:
         cols = ", ".join('"' + c.replace('"', '""') + '"' for c in key)
         # first over a 64-bit hash of the key (equal keys hash alike, so distinct hashes prove distinct
-        # keys); only when two hashes meet are the keys themselves grouped (a collision, or a duplicate)
-        if con.execute(f"SELECT count(*) FROM (SELECT hash({cols}) AS h FROM keys GROUP BY h HAVING count(*) > 1)"
-                       ).fetchone()[0] == 0:
+        # keys), sorted in NumPy: on the 10M demo order lines 0.9 CPU s, where DuckDB's grouping of the
+        # hashes took 2.9; only when two hashes meet are the keys themselves grouped (a collision, or a duplicate)
+        hashes = np.sort(con.execute(f"SELECT hash({cols}) AS h FROM keys").fetchnumpy()["h"])
+        if not (hashes[1:] == hashes[:-1]).any():
             return True
+        del hashes
         return con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM keys GROUP BY ALL HAVING count(*) > 1)").fetchone()[0] == 0
 
 
