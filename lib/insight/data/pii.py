@@ -160,8 +160,7 @@ def _pseudonyms_on_duckdb(texts: list[str], key: bytes):
     with scratch.duckdb(texts=pa.table({"t": pa.array(texts, pa.string())})) as con:
         # a projection keeps the order of its input (DuckDB's preserve_insertion_order, on by default)
         got = con.execute("SELECT $prefix || substr(sha256($outer::BLOB || unhex(sha256($inner::BLOB || encode(t)))), 1, 10) "
-                          "AS h FROM texts", {"prefix": PREFIX, "outer": outer, "inner": inner}).arrow()
-        got = got.read_all() if hasattr(got, "read_all") else got   # a stream: read before `texts` goes
+                          "AS h FROM texts", {"prefix": PREFIX, "outer": outer, "inner": inner}).to_arrow_table()   # read whole before `texts` goes
     return got.column("h").to_pandas().array
 
 
