@@ -649,6 +649,7 @@ class _Build:
     keys: dict = field(default_factory=dict)   # the columns other tables refer to, as mapped (before pseudonyms)
     kept_sources: pd.Series | None = None      # qualitative sources of the study period (coded segments follow)
     checked: dict = field(default_factory=dict)   # name -> (_Table, frame): checked, to be finished
+    customers: dict = field(default_factory=dict)  # name -> (rows, distinct customer ids) seen by the reference check
 
     def run(self, what: str, name: str, write: bool) -> _Table:
         """"table": check and finish a table; "finish": finish a table checked earlier (in the parent)."""
@@ -681,7 +682,10 @@ class _Build:
             return out
         out.errors += validate_table(name, df, files[name], segments)
         out.warnings += missing_warnings(name, df, files[name], self.params.data.missing_warning)
-        ref_errors, ref_notes = check_references({name: df}, files, self.keys)
+        distinct: dict = {}
+        ref_errors, ref_notes = check_references({name: df}, files, self.keys, distinct)
+        if ("customer_id" in df.columns) and (name, "customer_id") in distinct:   # for the profile (finish)
+            self.customers[name] = (len(df), distinct[(name, "customer_id")])
         out.errors += ref_errors
         out.notes += ref_notes
         if name in self.referenced:
@@ -704,7 +708,9 @@ class _Build:
             if any(p.severity == "error" for p in out.questionnaire):
                 return out
         df, out.personal = protect(name, df, self.specs.get(name), self.params, self.key)
-        out.profile = profile_table(name, df)
+        seen = self.customers.pop(name, None)   # counted by the reference check, if the rows are the same
+        same = seen is not None and seen[0] == len(df) and "customer_id" not in out.personal["pseudonymised"]
+        out.profile = profile_table(name, df, customers=seen[1] if same else None)
         df = df.drop(columns=[ROW])
         out.rows = len(df)
         if self.folder is not None:
@@ -771,7 +777,8 @@ def protect(name: str, df: pd.DataFrame, spec, params: Params, key: bytes) -> tu
     return df, info
 
 
-def profile_table(name: str, df: pd.DataFrame) -> dict:
+def profile_table(name: str, df: pd.DataFrame, customers: int | None = None) -> dict:
+    """Rows, date range, distinct customers (`customers` when already counted) and missing values."""
     table = TABLES[name]
     prof: dict = {"rows": int(len(df)), "date_column": table.date_column, "start": None, "end": None,
                   "customers": None, "missing": {}}
@@ -779,7 +786,7 @@ def profile_table(name: str, df: pd.DataFrame) -> dict:
         prof["start"] = str(df[table.date_column].min().date())
         prof["end"] = str(df[table.date_column].max().date())
     if "customer_id" in df.columns:
-        prof["customers"] = int(df["customer_id"].nunique(dropna=True))
+        prof["customers"] = int(customers) if customers is not None else int(df["customer_id"].nunique(dropna=True))
     miss = df.drop(columns=[ROW], errors="ignore").isna().sum()
     prof["missing"] = {str(k): int(v) for k, v in miss.items() if v}
     return prof

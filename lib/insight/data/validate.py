@@ -211,10 +211,13 @@ def validate_table(name: str, df: pd.DataFrame, file: str, segments: list[str] |
 
 
 def check_references(frames: dict[str, pd.DataFrame], files: dict[str, str],
-                     known: dict[str, pd.DataFrame] | None = None) -> tuple[list[Problem], list[str]]:
+                     known: dict[str, pd.DataFrame] | None = None,
+                     distinct: dict | None = None) -> tuple[list[Problem], list[str]]:
     """Every non-missing value of a referencing column in `frames` exists in the table it refers to,
     looked up in `known` (the referenced tables, or only their key columns; default: `frames`).
-    Returns (errors, notes on checks that could not run because the other table is absent)."""
+    Returns (errors, notes on checks that could not run because the other table is absent). With
+    `distinct` (a dict), the number of distinct non-missing values of each column checked is put into
+    it under (table, column) where the check found it anyway (text held in Arrow, the usual case)."""
     known = frames if known is None else {**known, **frames}
     errors: list[Problem] = []
     notes: list[str] = []
@@ -227,7 +230,10 @@ def check_references(frames: dict[str, pd.DataFrame], files: dict[str, str],
                 notes.append(f"{name}.{c.name} not checked against {other} (the study has no {other} table)")
                 continue
             vals = df[c.name]
-            unknown = _unknown_values(vals, known[other][ocol])
+            found: dict = {}
+            unknown = _unknown_values(vals, known[other][ocol], found)
+            if distinct is not None and "distinct" in found:
+                distinct[(name, c.name)] = found["distinct"]
             if len(unknown):
                 bad = vals.isin(unknown).to_numpy(dtype=bool)
                 unknown = pd.unique(vals[bad])
@@ -253,19 +259,24 @@ def _arrow_text(s: pd.Series):
     return None
 
 
-def _unknown_text(vals, known) -> pd.Index:
-    """The distinct non-missing values of the Arrow text `vals` absent from `known` (Arrow text): one
-    hash lookup per value (1M order lines against 50,000 customers: 18 ms)."""
+def _unknown_text(vals, known, found: dict | None = None) -> pd.Index:
+    """The distinct non-missing values of the Arrow text `vals` absent from `known` (Arrow text), in
+    the order they first appear: the distinct values (one hash pass over `vals`), then a lookup of
+    each of them. Their number goes into `found["distinct"]`: the preparation's profile counts a
+    table's customers with it instead of a second pass (10M order lines: about 0.6 CPU s)."""
     import pyarrow.compute as pc
 
-    found = pc.is_in(vals, value_set=pc.unique(known).cast(vals.type), skip_nulls=True)
-    if (pc.sum(found).as_py() or 0) + vals.null_count == len(vals):
+    distinct = pc.unique(vals)
+    if found is not None:
+        found["distinct"] = len(distinct) - (1 if distinct.null_count else 0)
+    ok = pc.is_in(distinct, value_set=pc.unique(known).cast(distinct.type), skip_nulls=True)
+    absent = pc.and_(pc.invert(ok), pc.is_valid(distinct))
+    if not pc.any(absent).as_py():
         return pd.Index([], dtype=object)
-    absent = pc.and_(pc.invert(found), pc.is_valid(vals))
-    return pd.Index(pc.unique(pc.filter(vals, absent)).to_pylist(), dtype=object)
+    return pd.Index(pc.filter(distinct, absent).to_pylist(), dtype=object)
 
 
-def _unknown_values(values: pd.Series, known: pd.Series) -> pd.Index:
+def _unknown_values(values: pd.Series, known: pd.Series, found: dict | None = None) -> pd.Index:
     """The distinct non-missing `values` absent from `known`. Text held in Arrow on both sides (ids, the
     usual case), of any length: Arrow's is_in (_unknown_text), which holds up better than DuckDB's two
     threads on a busy machine and, for small tables, saves turning the other table's ids into Python
@@ -275,7 +286,7 @@ def _unknown_values(values: pd.Series, known: pd.Series) -> pd.Index:
     distinct values first, then an object hash lookup."""
     vals, ids = _arrow_text(values), _arrow_text(known)
     if vals is not None and ids is not None:
-        return _unknown_text(vals, ids)
+        return _unknown_text(vals, ids, found)
     if len(values) >= 100_000:
         import pyarrow   # not `pa`: that is pandera in this module
 
@@ -288,7 +299,7 @@ def _unknown_values(values: pd.Series, known: pd.Series) -> pd.Index:
             return "string" if pyarrow.types.is_string(t) or pyarrow.types.is_large_string(t) else str(t)
 
         if v is not None and kind(v.schema.field("v").type) == kind(k.schema.field("k").type) == "string":
-            return _unknown_text(v.column("v"), k.column("k"))
+            return _unknown_text(v.column("v"), k.column("k"), found)
         if v is not None and kind(v.schema.field("v").type) == kind(k.schema.field("k").type):
             with scratch.duckdb(vals=v, known=k) as con:
                 got = con.execute("SELECT DISTINCT v FROM vals ANTI JOIN known ON vals.v = known.k "
