@@ -53,13 +53,27 @@ def test_pseudonymise_is_keyed_hmac_stable_and_key_dependent():
     s = pd.Series(["ann@example.com", "bo@example.com", None, "ann@example.com"])
     a = pseudonymise(s, b"key-one")
     # reference: HMAC-SHA256(key, value) computed directly with the standard library
-    ref = "anon-" + hmac.new(b"key-one", b"ann@example.com", hashlib.sha256).hexdigest()[:10]
+    ref = "anon-" + hmac.new(b"key-one", b"ann@example.com", hashlib.sha256).hexdigest()[:16]
     assert a.iloc[0] == ref and a.iloc[3] == ref          # stable for a key, equal values equal
     assert a.iloc[1] != ref and pd.isna(a.iloc[2])        # other values differ; missing stays missing
-    assert a.str.fullmatch(r"anon-[0-9a-f]{10}").sum() == 3
+    assert a.str.fullmatch(r"anon-[0-9a-f]{16}").sum() == 3
     b = pseudonymise(s, b"key-two")
     assert (a.dropna() != b.dropna()).all()                # another key, other pseudonyms
     assert pseudonymise(s, b"key-one").equals(a)
+
+
+def test_two_customers_never_share_a_pseudonym_where_40_bits_did():
+    """A pseudonym stands for its value in joins, so two values must not share one. With 10 hex digits
+    (40 bits) ids of a 3M-customer base shared one: under this key C0158726 and C2586504 both begin
+    da6b6be085 (found by hashing C0000000 .. C2999999, among which the birthday bound n^2 / 2^41 expects a
+    few such pairs).
+    The 16 digits (64 bits) of a pseudonym tell them apart."""
+    key = b"collision-test-key"
+    full = [hmac.new(key, t.encode(), hashlib.sha256).hexdigest() for t in ("C0158726", "C2586504")]
+    assert full[0][:10] == full[1][:10] == "da6b6be085"            # the collision of 40 bits
+    got = pseudonymise(pd.Series(["C0158726", "C2586504"]), key)
+    assert got.tolist() == ["anon-da6b6be08546d051", "anon-da6b6be0859600eb"]
+    assert got.nunique() == 2
 
 
 @pytest.mark.parametrize("key", [b"key-one", b"k" * 64, b"a key longer than SHA-256's block of sixty-four bytes, hashed first", "clé"])
@@ -73,7 +87,7 @@ def test_pseudonyms_of_many_values_are_the_same_hmac(key, monkeypatch):
         ["Åse Ünal", "", " ", "日本語のテキスト", "\x1cid\u3000", "e" * 300, 42, 3.5, None]
     s = pd.Series(values, dtype=object)
     raw = key.encode("utf-8") if isinstance(key, str) else key
-    ref = ["anon-" + hmac.new(raw, str(v).strip().encode("utf-8"), hashlib.sha256).hexdigest()[:10] for v in values[:-1]]
+    ref = ["anon-" + hmac.new(raw, str(v).strip().encode("utf-8"), hashlib.sha256).hexdigest()[:16] for v in values[:-1]]
     big = pseudonymise(s, key)
     assert big.iloc[:-1].tolist() == ref and pd.isna(big.iloc[-1])
     monkeypatch.setattr(pii, "_ON_DUCKDB", len(values) + 1)   # the same values through the Python loop

@@ -65,8 +65,8 @@ def test_prepare_maps_validates_and_pseudonymises(tmp_path):
     # segment labels in any case/spacing become the canonical ones
     assert cust["segment"].tolist() == ["enterprise", "smb", "mid_market", "smb"]
     assert str(cust["signup_date"].dtype).startswith("datetime64")
-    assert cust["name"].str.fullmatch(r"anon-[0-9a-f]{10}").all()
-    assert cust["email"].str.fullmatch(r"anon-[0-9a-f]{10}").all()
+    assert cust["name"].str.fullmatch(r"anon-[0-9a-f]{16}").all()
+    assert cust["email"].str.fullmatch(r"anon-[0-9a-f]{16}").all()
     assert "Notes" not in cust.columns  # an unmapped column (with a phone in it) never reaches the cache
     orders = pd.read_parquet(prep.tables["orders"])
     assert orders["revenue"].sum() == 4800.0 and orders["order_date"].min() == pd.Timestamp("2024-01-03")

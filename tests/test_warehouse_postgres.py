@@ -140,7 +140,7 @@ def test_postgres_table_and_query_give_the_same_canonical_tables_as_the_files(pr
     # the mapping ran: P07/P08 excluded, amount -> revenue, the segment labels mapped, PII pseudonymised
     assert not b["orders"]["product_id"].isin(["P07", "P08"]).any() and "revenue" in b["orders"]
     assert set(b["customers"]["segment"]) <= {"enterprise", "mid_market", "smb"}
-    assert b["customers"]["email"].str.fullmatch(r"anon-[0-9a-f]{10}").all()
+    assert b["customers"]["email"].str.fullmatch(r"anon-[0-9a-f]{16}").all()
     assert from_pg.rows == from_files.rows
     # the source is named by its URL without password, the table or "query"
     assert from_pg.sources == {"customers": f"{pg.url()} (table sales.customers)", "orders": f"{pg.url()} (query)"}
