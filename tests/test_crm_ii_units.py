@@ -572,3 +572,21 @@ def test_contacts_from_an_engine_table(tmp_path):
     bad.to_parquet(tmp_path / "bad.parquet", index=False, coerce_timestamps="us")
     with pytest.raises(AttentionDataError, match=r"direction.*outgoing.*data.tables.interactions.values.direction"):
         contacts.contacts(E.connect().read_parquet(str(tmp_path / "bad.parquet"), table_name="c_bad"))
+
+
+def test_product_names_by_position_with_hand_written_expectations():
+    """add_product_names: the product's name where it has one, else the id itself; missing ids stay
+    missing; the first of duplicated products wins; a product without an id names nothing; numeric ids
+    match their text."""
+    from insight.crm.attention_base import add_product_names
+
+    df = pd.DataFrame({"product_id": ["P1", "P2", None, "P9", "P3"]}, index=[10, 11, 12, 13, 14])
+    products = pd.DataFrame({"product_id": ["P1", "P2", "P3", "P1", None],
+                             "name": ["One", None, "Three", "Duplicate", "Ghost"]})
+    got = add_product_names(df, products)["product"]
+    assert got.index.tolist() == [10, 11, 12, 13, 14]
+    assert got.tolist()[:2] == ["One", "P2"] and pd.isna(got.iloc[2]) and got.tolist()[3:] == ["P9", "Three"]
+    num = add_product_names(pd.DataFrame({"product_id": [1, 2, 3]}),
+                            pd.DataFrame({"product_id": [1, 2], "name": ["a", "b"]}))["product"]
+    assert num.tolist() == ["a", "b", "3"]
+    assert add_product_names(pd.DataFrame({"product_id": ["P1"]}), None)["product"].tolist() == ["P1"]

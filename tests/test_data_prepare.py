@@ -792,13 +792,11 @@ def test_references_in_a_large_table_found_by_arrow():
 
 
 def test_reference_check_counts_the_distinct_ids_the_profile_reports():
-    """The reference check hands the number of distinct non-missing ids it found to the preparation's
-    profile (one hash pass over a large table instead of two): hand-counted here, and the profile of a
-    prepared table says the same as pandas' nunique."""
+    """The reference check hands the number of distinct non-missing ids it found (hand-counted here:
+    1,000 known ids and 2 unknown ones; missing values not counted) to whoever asks."""
     import numpy as np
 
     from insight.data.loaders import ROW
-    from insight.data.prepare import profile_table
     from insight.data.validate import check_references
 
     n = 150_000
@@ -810,9 +808,32 @@ def test_reference_check_counts_the_distinct_ids_the_profile_reports():
     distinct: dict = {}
     check_references({"orders": orders}, {"orders": "o.csv"}, {"customers": customers}, distinct)
     assert distinct == {("orders", "customer_id"): 1002}
-    assert orders["customer_id"].nunique() == 1002
-    assert profile_table("orders", orders)["customers"] == 1002
-    assert profile_table("orders", orders, customers=1002)["customers"] == 1002
+
+
+def test_the_profile_counts_customers_with_the_reference_checks_count(tmp_path, monkeypatch):
+    """The preparation's profile takes a table's distinct customers from its reference check instead of
+    hashing the column again: 6 order lines of 3 customers (hand-counted), and the manifest says 3."""
+    from insight.data import prepare
+
+    monkeypatch.setenv("INSIGHT_PII_KEY", "test-key")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "orders6.csv").write_text(
+        "order_id;customer_id;product_id;order_date;quantity;revenue\n"
+        "O1;C001;P1;2024-01-03;1;1200\nO2;C001;P2;2024-02-03;2;1600\nO3;C002;P1;2024-03-03;1;1200\n"
+        "O4;C002;P2;2024-03-09;1;800\nO5;C002;P1;2024-04-01;1;1200\nO6;C004;P2;2024-05-02;1;800\n", encoding="utf-8")
+    params, project = study(tmp_path, orders="orders6.csv")
+    given = {}
+    real = prepare.profile_table
+
+    def watched(name, df, customers=None):
+        given[name] = customers
+        return real(name, df, customers=customers)
+
+    monkeypatch.setattr(prepare, "profile_table", watched)
+    prep = prepare_study_data(params, project, workers=1)
+    assert given["orders"] == 3          # counted by the reference check, not again
+    assert given["customers"] is None    # the customers table refers to no other: counted by the profile
+    assert prep.profile["orders"]["customers"] == 3 and prep.profile["customers"]["customers"] == 4
 
 
 def test_parquet_read_without_block_copies_is_the_same_frame(tmp_path):

@@ -160,7 +160,7 @@ def add_product_names(df: pd.DataFrame, products: pd.DataFrame | None, *, column
     ids = df[column]
     if products is not None and {"product_id", "name"} <= set(products.columns):
         # looked up by position (speedups.positions: Arrow's hash lookup) rather than Series.map, which
-        # went through Python objects: 3.2 s for the 4M contacts of the 10M demo, against about 0.2 s
+        # went through Python objects: 4.8 against 0.4 CPU s for the 4.1M interactions of the 10M demo
         p = products.loc[products["product_id"].notna(), ["product_id", "name"]]
         p = p.assign(product_id=p["product_id"].astype("str")).drop_duplicates("product_id")
         text = ids.astype("str")

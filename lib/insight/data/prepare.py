@@ -684,7 +684,7 @@ class _Build:
         out.warnings += missing_warnings(name, df, files[name], self.params.data.missing_warning)
         distinct: dict = {}
         ref_errors, ref_notes = check_references({name: df}, files, self.keys, distinct)
-        if ("customer_id" in df.columns) and (name, "customer_id") in distinct:   # for the profile (finish)
+        if (name, "customer_id") in distinct:   # for the profile (finish)
             self.customers[name] = (len(df), distinct[(name, "customer_id")])
         out.errors += ref_errors
         out.notes += ref_notes
