@@ -59,7 +59,7 @@ lab: $(STAMP) ## start JupyterLab in the project environment
 new-study: $(STAMP) ## scaffold params/$(STUDY).yaml from the commented template (never overwrites)
 	$(BIN)/python -m insight new-study $(STUDY)
 
-bench: $(STAMP) ## benchmark the report at 1M and 10M order lines side by side: make bench [SCALE=25]
+bench: $(STAMP) ## benchmark the report at 1M and 10M order lines side by side: make bench [SCALE=25] [BENCH_ARGS="--repeat 3"]
 	$(BIN)/python -m insight.bench $(if $(SCALE),--scale $(SCALE)) $(BENCH_ARGS)
 
 lock: ## re-resolve requirements.in into requirements.lock (needs the package registry)
