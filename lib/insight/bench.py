@@ -342,9 +342,10 @@ def _nth(i: int, n: int) -> str:
 def repeated(colds: list[dict], preps: list[dict]) -> dict:
     """The figures of repeated cold runs and preparations of the same code (--repeat): the medians of
     their times and CPU seconds, the highest of their peak memories (the target is a ceiling), and
-    every run's time. This machine is shared and its state moves a run by up to a fifth (the same
-    code's 1M cold runs took 32.5 to 44.9 s, at 56 to 78 CPU s), so one run says little about a target
-    near its figure; the median of a few says what the code does. With one run, that run's figures."""
+    every run's time. This machine is shared and its state moves a run by up to a quarter (within two
+    hours the same code's 1M cold runs took 35.0 to 46.7 s and its 10M cold runs 107.8 to 135.6 s), so
+    one run says little about a target near its figure; the median of a few says what the code does.
+    With one run, that run's figures."""
     import statistics
 
     def median(runs, key):
