@@ -138,35 +138,29 @@ def pseudonymise(series: "pd.Series", key: bytes) -> "pd.Series":
         key = key.encode("utf-8")
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     texts = [str(u).strip() for u in uniques.tolist()]   # the same objects as iterating the Index, boxed faster
-    if len(texts) >= _ON_DUCKDB:
-        hashed = _pseudonyms_on_duckdb(texts, key)
-    else:
-        hashed = pd.array([PREFIX + hmac.digest(key, t.encode("utf-8"), "sha256").hex()[:DIGITS] for t in texts], dtype="str")
+    hashed = pd.array(_pseudonyms(texts, key), dtype="str")
     # one take over the distinct hashes (code -1, a missing value, stays missing)
     return pd.Series(hashed.take(codes, allow_fill=True), index=series.index, name=series.name)
 
 
-# from this many distinct values on, the hashes are computed in DuckDB (both cores, no Python call
-# per value): 1,000,000 customer ids take 2.1 s there, 4.5 s in a loop over hmac.digest (measured here)
-_ON_DUCKDB = 20_000
-
-
-def _pseudonyms_on_duckdb(texts: list[str], key: bytes):
-    """PREFIX + the first DIGITS hex characters of HMAC-SHA256(key, text) for each text, as a pandas
-    string array, computed in DuckDB by the definition of HMAC (RFC 2104):
-    H((K ^ opad) || H((K ^ ipad) || message)), K the key padded with zeros to SHA-256's 64-byte block
-    (hashed first when longer). Equal to hmac.digest (tests/test_data_pii.py)."""
-    import pyarrow as pa
-
-    from insight.data import scratch
-
+def _pseudonyms(texts: list[str], key: bytes) -> list[str]:
+    """PREFIX + the first DIGITS hex characters of HMAC-SHA256(key, text) for each text, by the
+    definition of HMAC (RFC 2104): H((K ^ opad) || H((K ^ ipad) || message)), K the key padded with
+    zeros to SHA-256's 64-byte block (hashed first when longer). The two padded keys are hashed once
+    and each value continues a copy of those states: 1.4 s for 1,000,000 values here, where
+    hmac.digest, which starts from the key for every value, takes 3.3 s and the same construction in
+    DuckDB's SQL 2.8 s (measured here). Equal to hmac.digest (tests/test_data_pii.py)."""
     block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
-    inner, outer = bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
-    with scratch.duckdb(texts=pa.table({"t": pa.array(texts, pa.string())})) as con:
-        # a projection keeps the order of its input (DuckDB's preserve_insertion_order, on by default)
-        got = con.execute("SELECT $prefix || substr(sha256($outer::BLOB || unhex(sha256($inner::BLOB || encode(t)))), 1, $digits) "
-                          "AS h FROM texts", {"prefix": PREFIX, "outer": outer, "inner": inner, "digits": DIGITS}).to_arrow_table()   # read whole before `texts` goes
-    return got.column("h").to_pandas().array
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in block)).copy
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in block)).copy
+    out = []
+    for t in texts:
+        h = inner()
+        h.update(t.encode("utf-8"))
+        o = outer()
+        o.update(h.digest())
+        out.append(PREFIX + o.hexdigest()[:DIGITS])
+    return out
 
 
 def key_path(project: "Project") -> Path:
