@@ -508,3 +508,27 @@ def test_gamma_gamma_fit_gradient_matches_central_differences(lp):
     h = 1e-6
     numeric = [(mean_nll(lp + h * e) - mean_nll(lp - h * e)) / (2 * h) for e in np.eye(3)]
     np.testing.assert_allclose(g, numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_account_customers_keeps_accounts_and_leaves_the_input_alone():
+    """Prospects and competitors' customers are left out, and rows without a signup date; the dates
+    come back as dates; the caller's frame is not changed, whether rows were left out or not."""
+    from insight.crm.purchases import account_customers
+
+    given = pd.DataFrame({"customer_id": ["a", "b", "c", "d", "e"],
+                          "signup_date": ["2023-01-05", "2023-02-01", None, "2023-03-01", "2023-04-01"],
+                          "status": ["existing", "prospect", "existing", "churned", None],
+                          "churn_date": [None, None, None, "2024-01-31", None],
+                          "segment": ["x", "y", "x", "y", "x"]})
+    before = given.copy()
+    got = account_customers(given)
+    assert got["customer_id"].tolist() == ["a", "d", "e"]
+    assert got["signup_date"].tolist() == [pd.Timestamp("2023-01-05"), pd.Timestamp("2023-03-01"), pd.Timestamp("2023-04-01")]
+    assert got["churn_date"].iloc[1] == pd.Timestamp("2024-01-31") and got["churn_date"].iloc[[0, 2]].isna().all()
+    assert got["segment"].tolist() == ["x", "y", "x"]
+    pd.testing.assert_frame_equal(given, before)
+    every = given.loc[[0, 3, 4]].reset_index(drop=True)   # every row kept: no selection, the input still unchanged
+    kept = every.copy()
+    got = account_customers(every)
+    assert len(got) == 3 and got["signup_date"].dtype.kind == "M"
+    pd.testing.assert_frame_equal(every, kept)
