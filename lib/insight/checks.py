@@ -8,6 +8,18 @@ from __future__ import annotations
 from typing import Iterable
 
 import pandas as pd
+import yaml
+
+# The YAML loader for everything the workbook reads (params, questionnaires, mapping files, transcripts'
+# front matter): libyaml's parser under PyYAML's safe constructor when PyYAML has it (its PyPI wheels do),
+# the same documents and errors as yaml.SafeLoader at a tenth of its time (a study's params and
+# questionnaire are read by every notebook's kernel: 50-60 ms each in Python), else yaml.SafeLoader.
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_yaml(text: str):
+    """yaml.safe_load(text) with YAML_LOADER."""
+    return yaml.load(text, Loader=YAML_LOADER)   # noqa: S506 - a safe loader (plain data, no tags)
 
 
 class InputError(ValueError):

@@ -189,6 +189,14 @@ def _preload() -> None:
         font_family()  # registers the bundled CJK font with matplotlib's font manager, once
     except Exception:  # noqa: BLE001
         pass
+    try:   # pandas' Styler (imported on first use) and what its first table needs: 0.1 s in every kernel
+        import pandas as pd
+
+        from insight.display import table_html
+        table_html(pd.DataFrame({"n": [1], "share": [0.5], "when": pd.to_datetime(["2024-01-01"])},
+                                index=pd.Index(["a"], name="group")), "warm-up", base=1, percent=["share"])
+    except Exception:  # noqa: BLE001 - a kernel then does it itself
+        pass
 
 
 def _child(request: dict, fds: list[int], inherited) -> None:

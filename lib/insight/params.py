@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from insight.checks import YAML_LOADER
 from insight.config import Params
 from insight.paths import Project
 
@@ -295,7 +296,7 @@ def _load_yaml(path: Path, fname: str):
                    "save the file as UTF-8 (in most editors: Save As > Encoding: UTF-8)", line) from None
     loader = None
     try:
-        loader = yaml.SafeLoader(text)
+        loader = YAML_LOADER(text)
         root = loader.get_single_node()
         if root is None:
             return None, None

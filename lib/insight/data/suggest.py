@@ -24,6 +24,7 @@ from pathlib import Path
 
 import yaml
 
+from insight.checks import load_yaml
 from insight.data.mapping import TRUE, norm_label
 from insight.data.profile import ColumnProfile, FileProfile, split_camel
 from insight.data.schema import TABLES, Col, Table
@@ -517,7 +518,7 @@ def q(value) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     s = str(value)
-    if _PLAIN.match(s) and not s.endswith(" ") and yaml.safe_load(s) == s and ": " not in s and " #" not in s:
+    if _PLAIN.match(s) and not s.endswith(" ") and load_yaml(s) == s and ": " not in s and " #" not in s:
         return s
     return json.dumps(s, ensure_ascii=False)
 
@@ -616,7 +617,7 @@ def study_ids(study: str, project, skip: str | None = None) -> tuple[dict[str, s
 
     path = project.params_file(study)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
+        raw = load_yaml(path.read_text(encoding="utf-8-sig")) or {}
     except (OSError, yaml.YAMLError):
         return {}, None
     data = raw.get("data") or {}

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from insight.checks import load_yaml
 from insight.config.qual import PROBE_PHRASES
 from insight.data.schema import QUAL_KINDS
 from insight.qual.model import QualData, QualDataError, _rows, conform, empty_table
@@ -85,7 +86,7 @@ def split_front_matter(text: str) -> tuple[dict, str]:
     if not m:
         return {}, text
     try:
-        meta = yaml.safe_load(m.group(1)) or {}
+        meta = load_yaml(m.group(1)) or {}
     except yaml.YAMLError:
         return {}, text
     return (meta if isinstance(meta, dict) else {}), text[m.end():]

@@ -42,7 +42,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from insight.checks import InputError
+from insight.checks import InputError, load_yaml
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -412,7 +412,7 @@ class Questionnaire:
 
 def _read_yaml(path: Path) -> dict:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise QuestionnaireError(f"questionnaire file not found: {path}; fix: set survey.questionnaire in params "
                                  "to an existing file (e.g. templates/instruments/demo-survey.yaml)") from None
@@ -530,7 +530,7 @@ def questionnaire_files(path: Path) -> list[Path]:
     """The questionnaire file and the blocks file it names (what its content depends on)."""
     files = [path]
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
         return files
     if isinstance(raw, dict) and raw.get("blocks"):
