@@ -12,8 +12,6 @@ import difflib
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
 
 from insight.data import scratch
 from insight.data.loaders import ROW
@@ -41,7 +39,11 @@ MISSING_BY_DESIGN = {
 }
 
 
-def build_schema(table: Table, segments: list[str] | None = None, unique: bool = True) -> pa.DataFrameSchema:
+def build_schema(table: Table, segments: list[str] | None = None, unique: bool = True) -> "pa.DataFrameSchema":
+    # pandera (and the pyspark.pandas it imports) only when a table is validated: the notebook kernels'
+    # fork server imports this module with the study store but never validates (0.2 s of its start)
+    import pandera.pandas as pa
+
     columns = {}
     for c in table.columns:
         checks = []
@@ -148,6 +150,8 @@ def _unique_if_sorted(cols: list) -> bool | None:
 
 def validate_table(name: str, df: pd.DataFrame, file: str, segments: list[str] | None = None) -> list[Problem]:
     """Problems (errors) of one canonical table; df has a RangeIndex and the `_row` column."""
+    from pandera.errors import SchemaErrors
+
     table = TABLES[name]
     schema = build_schema(table, segments, unique=bool(table.key) and not keys_are_unique(df, list(table.key)))
     try:
