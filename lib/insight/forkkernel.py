@@ -189,7 +189,7 @@ def _preload() -> None:
         font_family()  # registers the bundled CJK font with matplotlib's font manager, once
     except Exception:  # noqa: BLE001
         pass
-    try:   # pandas' Styler (imported on first use) and what its first table needs: 0.1 s in every kernel
+    try:   # pandas' Styler (imported on first use) and jinja's first rendering: 60-90 ms in every kernel
         import pandas as pd
 
         from insight.display import table_html
