@@ -145,6 +145,11 @@ def test_the_fast_yaml_loader_reads_the_same_documents():
         assert load_yaml(text) == yaml.safe_load(text), path
     tricky = ("a: yes\nb: off\nc: 010\nd: 1_000\ne: 2024-03-31\nf: .inf\ng: ~\nh: 1:30\ni: '007'\n"
               "j: [1, 2.5, -3e2]\nk: {x: !!str 1}\nl: &r [1]\nm: *r\nn: \"caf\\u00e9\"\n")
-    assert load_yaml(tricky) == yaml.safe_load(tricky)
+    got = load_yaml(tricky)
+    assert got == yaml.safe_load(tricky)
+    # and as YAML 1.1 defines them (booleans, octal, underscores, dates, sexagesimal, aliases)
+    assert (got["a"], got["b"], got["c"], got["d"], got["h"], got["i"]) == (True, False, 8, 1000, 90, "007")
+    assert str(got["e"]) == "2024-03-31" and got["f"] == float("inf") and got["g"] is None
+    assert got["k"] == {"x": "1"} and got["m"] == [1] and got["n"] == "café"
     with pytest.raises(yaml.YAMLError):
         load_yaml("a: !!python/object/apply:os.system ['true']\n")
