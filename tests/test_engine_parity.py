@@ -431,6 +431,22 @@ def test_usage_aggregations_edge_cases(tmp_path):
     _usage_ok(E.connect().read_parquet(str(path), table_name="edge_usage"))
 
 
+def test_usage_windows_take_whole_months_at_their_edges(tmp_path):
+    """Usage dated inside a month (not on its first day) counts in that month, the windows' first and
+    last months whole: up to April 2024 with 2 months each, recent = Mar + Apr, prior = Jan + Feb."""
+    rows = [("D", "2023-12-31 23:00", 100), ("D", "2024-01-01 00:00", 1), ("D", "2024-02-29 12:00", 2),
+            ("D", "2024-03-15 00:00", 4), ("D", "2024-04-30 18:00", 8), ("D", "2024-05-01 00:00", 200)]
+    df = pd.DataFrame(rows, columns=["customer_id", "month", "active_users"])
+    df["month"] = pd.to_datetime(df["month"])
+    df["feature"] = "f1"
+    path = tmp_path / "usage.parquet"
+    df.to_parquet(path, index=False, coerce_timestamps="us")
+    for usage in (df, E.connect().read_parquet(str(path), table_name="edge_usage_months")):
+        w = E.usage_windows(usage, "2024-04-30", 2, per_month="sum")
+        assert w.loc["D", ["recent", "prior"]].tolist() == [12.0, 3.0]
+        assert w.loc["D", "first_month"] == pd.Timestamp("2023-12-31 23:00")
+
+
 def test_window_behaviour_edge_cases(tmp_path):
     _check_windows(lambda frame: frame)
     _check_windows(_on_parquet(E.connect(), tmp_path))

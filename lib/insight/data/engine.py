@@ -799,8 +799,12 @@ def usage_windows(usage, last_month, months: int, per_month: str = "sum", first_
     last_n = last.year * 12 + last.month - 1
     u = u.filter(u.customer_id.notnull())
     first = u.filter(u.month.notnull()).group_by("customer_id").agg(first_month=u.month.min())
-    w = u.mutate(ago=last_n - _month_number(u.month))
-    w = w.filter((w.ago >= 0) & (w.ago < 2 * months))
+    # the 2 x `months` months as a range of the month column itself, which the engine applies while it
+    # reads (row groups skipped by their statistics, ids read only for the rows kept); `ago` numbers them
+    since = (last.to_period("M") - (2 * months - 1)).to_timestamp()
+    until = (last.to_period("M") + 1).to_timestamp()
+    w = u.filter((u.month >= _ts(since)) & (u.month < _ts(until)))
+    w = w.mutate(ago=last_n - _month_number(w.month))
     agg = w.active_users.sum() if per_month == "sum" else w.active_users.max()
     pm = w.group_by(["customer_id", "ago"]).agg(users=agg.fill_null(0.0))
     per = pm.group_by("customer_id").agg(recent=pm.users.sum(where=pm.ago < months).fill_null(0.0),
