@@ -285,20 +285,9 @@ def prepare_study_data(params: Params, project: Project | None = None, *, force:
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> list:
-    """Write one canonical table; returns [bytes, blake2b] of the file for the manifest.
-
-    Column statistics (each row group's min and max) are written for numbers, dates and flags, which
-    the engines use to skip row groups, and not for text: ids and labels are spread over every row
-    group, so their min and max skip nothing, and computing them was a third of the writing (10M order
-    lines, every table: 14.3 CPU s with them, 9.4 without; the heavy notebooks' queries took as long)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    stats = [f.name for f in table.schema if not (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))]
+    """Write one canonical table; returns [bytes, blake2b] of the file for the manifest."""
     # microsecond timestamps: Spark and most warehouses cannot read nanoseconds (dates are days)
-    pq.write_table(table, path, write_statistics=stats, coerce_timestamps="us", allow_truncated_timestamps=True)
-    del table
+    df.to_parquet(path, index=False, coerce_timestamps="us", allow_truncated_timestamps=True)
     return [path.stat().st_size, file_hash(path)]
 
 
