@@ -394,6 +394,29 @@ def test_bench_reads_the_two_cold_times_as_a_fixed_part_and_a_part_per_million_l
     assert fixed_and_per_million(rows[::-1]) is None
 
 
+def test_bench_reads_each_alternated_pair_and_the_host_probe():
+    """make bench --repeat N: each pair of cold runs (1M then 10M, minutes apart) gives a ratio, and the
+    same ratio with each run's time divided by the host probe taken before it. Hand-computed: 30 s and
+    105 s -> 3.5; 40 s and 120 s -> 3.0; 35 s and 140 s -> 4.0: median 3.5. Probes 0.2 / 0.2, 0.25 / 0.2
+    and 0.2 / 0.25: adjusted (105/0.2)/(30/0.2) = 3.5, (120/0.2)/(40/0.25) = 3.75, (140/0.25)/(35/0.2)
+    = 3.2: median 3.5."""
+    from insight.bench import host_probe, paired_ratios
+
+    small = [{"total_seconds": 30.0, "host_probe_s": 0.2}, {"total_seconds": 40.0, "host_probe_s": 0.25},
+             {"total_seconds": 35.0, "host_probe_s": 0.2}]
+    large = [{"total_seconds": 105.0, "host_probe_s": 0.2}, {"total_seconds": 120.0, "host_probe_s": 0.2},
+             {"total_seconds": 140.0, "host_probe_s": 0.25}]
+    got = paired_ratios(small, large)
+    assert got["time_ratio_10x_pairs"] == [3.5, 3.0, 4.0] and got["time_ratio_10x_pairs_median"] == 3.5
+    assert got["time_ratio_10x_host_adjusted"] == 3.5 and got["host_probe_s_range"] == [0.2, 0.25]
+    # a failed run leaves its pair out; runs without probes give the plain ratios only; no pair: None
+    assert paired_ratios([{"exit": 1}, small[1]], large[:2])["time_ratio_10x_pairs"] == [3.0]
+    plain = paired_ratios([{"total_seconds": 30.0}], [{"total_seconds": 90.0}])
+    assert plain == {"time_ratio_10x_pairs": [3.0], "time_ratio_10x_pairs_median": 3.0}
+    assert paired_ratios([], []) is None
+    assert 0 < host_probe(rounds=1) < 30
+
+
 def test_bench_summarises_repeated_runs_by_their_medians_and_the_highest_memory():
     """make bench --repeat N: the summary's times and CPU seconds are the medians of the N runs, the
     peak memory the highest of them (the target is a ceiling), and every run is listed. Hand-computed:

@@ -305,8 +305,9 @@ class ScaleBench:
         """A cold run: fresh reports and prepared-data cache of the study (the demo company itself is cached)."""
         shutil.rmtree(self.project.report_dir(self.study), ignore_errors=True)
         shutil.rmtree(self.project.study_cache(self.study), ignore_errors=True)
-        self.colds.append(run_report_timed(self.project, self.study, f"cold (scale {self.scale:g}){_nth(i, repeat)}",
-                                           True, jobs))
+        probe = host_probe()   # the host's speed just before the run, to read the run against
+        self.colds.append({**run_report_timed(self.project, self.study, f"cold (scale {self.scale:g}){_nth(i, repeat)}",
+                                              True, jobs), "host_probe_s": probe})
         self.emit(self.colds[-1])
 
     def finish(self, jobs: int | None, plain: bool = False, ablate: bool = False, repeat: int = 1) -> dict:
@@ -333,6 +334,45 @@ class ScaleBench:
                 "failed": sorted({k for c in colds for k, v in (c.get("notebooks") or {}).items()
                                   if v.get("status") == "failed"}),
                 "load_average_1min": cold.get("load_average_1min"), **({"ablation": ablated} if ablated else {})}
+
+
+def host_probe(rounds: int = 3) -> float:
+    """The host's speed, as the seconds a fixed piece of pure Python takes on one core (the best of
+    `rounds`, about 0.2 s each on this machine): the interpreter's work that most of a notebook's
+    non-engine time is made of. The machine is shared and its speed moves by up to a quarter within an
+    hour, for any code; the probe taken before each cold run says in what state of the host the run
+    was made, so that runs of different states are not read as a change of the code. A proxy: it does
+    not see the memory bandwidth or the second core."""
+    best = float("inf")
+    for _ in range(rounds):
+        t = time.perf_counter()
+        acc, seen = 0, {}
+        for i in range(1_500_000):
+            acc += i * i % 7
+            seen[i & 1023] = acc
+        best = min(best, time.perf_counter() - t)
+    return round(best, 4)
+
+
+def paired_ratios(small: list[dict], large: list[dict]) -> dict | None:
+    """The 10x time ratio of each alternated pair of cold runs (run i at both scales, made minutes apart
+    under about the same state of the host), and the same ratio with each run's time divided by the
+    host probe taken before it (`host_probe`: a run made while the host was slower counts for less).
+    Medians of both. None without at least one pair of timed runs."""
+    import statistics
+
+    pairs = [(a, b) for a, b in zip(small, large) if a.get("total_seconds") and b.get("total_seconds")]
+    if not pairs:
+        return None
+    raw = [b["total_seconds"] / a["total_seconds"] for a, b in pairs]
+    out = {"time_ratio_10x_pairs": [round(r, 2) for r in raw], "time_ratio_10x_pairs_median": round(statistics.median(raw), 2)}
+    probed = [(b["total_seconds"] / b["host_probe_s"]) / (a["total_seconds"] / a["host_probe_s"])
+              for a, b in pairs if a.get("host_probe_s") and b.get("host_probe_s")]
+    if probed:
+        out["time_ratio_10x_host_adjusted"] = round(statistics.median(probed), 2)
+        out["host_probe_s_range"] = [min(r.get("host_probe_s") for p in pairs for r in p),
+                                     max(r.get("host_probe_s") for p in pairs for r in p)]
+    return out
 
 
 def _nth(i: int, n: int) -> str:
@@ -428,6 +468,9 @@ def main(argv=None) -> int:
     split = fixed_and_per_million(rows)
     if split:
         summary["cold_time_split"] = split
+    pairs = paired_ratios(benches[0].colds, benches[1].colds) if len(benches) == 2 else None
+    if pairs:
+        summary["paired"] = pairs
     emit(summary)
     keys = ["order_lines", "generation_s", "data_preparation_s", "cold_s", "cold_cpu_s", "warm_s",
             "peak_total_memory_mb", "peak_total_pss_mb", "largest_html_mb", "html_total_mb", "load_average_1min"]
@@ -443,6 +486,11 @@ def main(argv=None) -> int:
         for name, a in (r.get("ablation") or {}).items():
             print(f"scale {r['scale']:g}, {name}: " + ", ".join(f"{k} {v}" for k, v in a.items()))
     print(f"targets: {TARGETS}" + (f"; measured 10x time ratio {summary['time_ratio_10x']}" if "time_ratio_10x" in summary else ""))
+    if pairs:
+        print("10x time ratio of each alternated pair of cold runs: " + ", ".join(map(str, pairs["time_ratio_10x_pairs"]))
+              + (f"; with each run divided by the host probe before it (pure Python on one core, "
+                 f"{pairs['host_probe_s_range'][0]}-{pairs['host_probe_s_range'][1]} s): median "
+                 f"{pairs['time_ratio_10x_host_adjusted']}" if "time_ratio_10x_host_adjusted" in pairs else ""))
     if split:
         print(f"cold time as a fixed part and a part per million order lines: {split['fixed_s']} s + "
               f"{split['per_million_lines_s']} s per million"
