@@ -413,6 +413,10 @@ def test_bench_reads_each_alternated_pair_and_the_host_probe():
     assert paired_ratios([{"exit": 1}, small[1]], large[:2])["time_ratio_10x_pairs"] == [3.0]
     plain = paired_ratios([{"total_seconds": 30.0}], [{"total_seconds": 90.0}])
     assert plain == {"time_ratio_10x_pairs": [3.0], "time_ratio_10x_pairs_median": 3.0}
+    # a pair without a probe counts in the plain ratios only
+    mixed = paired_ratios([{"total_seconds": 30.0}, small[0]], [{"total_seconds": 90.0}, large[0]])
+    assert mixed["time_ratio_10x_pairs"] == [3.0, 3.5] and mixed["time_ratio_10x_host_adjusted"] == 3.5
+    assert mixed["host_probe_s_range"] == [0.2, 0.2]
     assert paired_ratios([], []) is None
     assert 0 < host_probe(rounds=1) < 30
 

@@ -366,12 +366,12 @@ def paired_ratios(small: list[dict], large: list[dict]) -> dict | None:
         return None
     raw = [b["total_seconds"] / a["total_seconds"] for a, b in pairs]
     out = {"time_ratio_10x_pairs": [round(r, 2) for r in raw], "time_ratio_10x_pairs_median": round(statistics.median(raw), 2)}
-    probed = [(b["total_seconds"] / b["host_probe_s"]) / (a["total_seconds"] / a["host_probe_s"])
-              for a, b in pairs if a.get("host_probe_s") and b.get("host_probe_s")]
+    probed = [(a, b) for a, b in pairs if a.get("host_probe_s") and b.get("host_probe_s")]
     if probed:
-        out["time_ratio_10x_host_adjusted"] = round(statistics.median(probed), 2)
-        out["host_probe_s_range"] = [min(r.get("host_probe_s") for p in pairs for r in p),
-                                     max(r.get("host_probe_s") for p in pairs for r in p)]
+        adjusted = [(b["total_seconds"] / b["host_probe_s"]) / (a["total_seconds"] / a["host_probe_s"]) for a, b in probed]
+        probes = [r["host_probe_s"] for pair in probed for r in pair]
+        out["time_ratio_10x_host_adjusted"] = round(statistics.median(adjusted), 2)
+        out["host_probe_s_range"] = [min(probes), max(probes)]
     return out
 
 
