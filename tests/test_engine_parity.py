@@ -736,9 +736,11 @@ def test_journey_aggregations_on_pyspark(spark_con, journey_parquet):
 
 
 def test_a_repeated_question_to_a_study_table_is_answered_once(edge_parquet, monkeypatch):
-    """cohort_counts on the same engine table and arguments asks the engine once per process; each
+    """cohort_counts on the same study table and arguments asks the engine once per process; each
     caller gets its own copy (changing it does not change the next answer)."""
-    orders = E.connect().read_parquet(str(edge_parquet), table_name="edge_orders_memo")
+    from insight.data.prepare import Prepared
+
+    orders = E.StudyEngine(Prepared(tables={"orders": edge_parquet})).table("orders")
     calls = []
     real = E._cohort_counts
     monkeypatch.setattr(E, "_cohort_counts", lambda *a: calls.append(a) or real(*a))
@@ -749,3 +751,21 @@ def test_a_repeated_question_to_a_study_table_is_answered_once(edge_parquet, mon
     E.cohort_counts(orders, "M", UNTIL, leave_out=["B"])          # another question: asked
     E.cohort_counts(edge_orders(), "Q", UNTIL, leave_out=["B"])   # a DataFrame: always asked
     assert len(calls) == 3
+
+
+def test_another_table_under_the_same_name_is_asked_again(tmp_path):
+    """Only a study's prepared tables (written once per data fingerprint) have their answers remembered
+    and their purchase days kept: a file read again under the same name, or a warehouse table that gained
+    rows, is known to ibis by its name and schema only, and must not get the old data's answers."""
+    path, con = tmp_path / "orders.parquet", E.connect()
+    edge_orders().to_parquet(path, index=False, coerce_timestamps="us")
+    first = con.read_parquet(str(path), table_name="analyst_orders")
+    _same(E.customer_orders(first, UNTIL, returns=True), EXPECTED)
+    assert E.cohort_counts(first, "Q", UNTIL)["size"].to_dict() == ref_cohort_counts(edge_orders(), UNTIL)[0]
+    changed = edge_orders().query("customer_id != 'A'").assign(revenue=lambda d: d["revenue"] * 2)
+    changed.to_parquet(path, index=False, coerce_timestamps="us")
+    again = con.read_parquet(str(path), table_name="analyst_orders")
+    assert again.op() == first.op()                 # the same table to ibis ...
+    _same(E.customer_orders(again, UNTIL), ref_customer_orders(changed, UNTIL).drop(columns="returned"))
+    assert E.cohort_counts(again, "Q", UNTIL)["size"].to_dict() == ref_cohort_counts(changed, UNTIL)[0]   # ... other answers
+    assert E.purchase_span(again) == (pd.Timestamp("2023-12-31"), pd.Timestamp("2024-05-02"))

@@ -388,6 +388,8 @@ def _kept(source: "ir.Table", what: str, expr: "ir.Table") -> "ir.Table":
     order lines each scan and regrouping of the lines costs seconds, a scan of the kept purchase days
     (about a third of the rows, three columns) a fraction. A backend that cannot keep tables gets the
     expression as it is."""
+    if not _fixed(source):      # a table that may change under the process (a warehouse's, a file read again)
+        return expr
     key = (source.op(), what)
     if key not in _KEPT:
         store = _STUDY_TABLES.get(source.op())
@@ -453,7 +455,7 @@ def customer_orders(orders, until=None, *, returns: bool = False) -> pd.DataFram
     (crm.value.summary_from_transactions), both on the same day in the customer_value notebook: asked
     once (_remembered), the answer with returns also answers the question without."""
     until = None if until is None else pd.Timestamp(until)
-    if not returns and not isinstance(orders, pd.DataFrame):
+    if not returns and not isinstance(orders, pd.DataFrame) and _fixed(orders):
         have = _ANSWERS.get((orders.op(), ("customer_orders", until, True)))
         if have is not None:
             return have.drop(columns="returned")      # a new frame: the remembered one stays as it is
@@ -521,13 +523,30 @@ def _period(date, grain: str):
 _ANSWERS: dict = {}   # (study table, question) -> a small result, for this process
 
 
+def _fixed(expr) -> bool:
+    """True when `expr` reads only a study's prepared tables (files written once per data fingerprint:
+    they do not change under a running process) and in-memory data: then what is derived from it may
+    be kept and its answers remembered. An ibis table is known by its name and schema only, so the same
+    name over other data (a file read again, a warehouse table that gained rows) would get an old answer."""
+    import ibis.expr.operations as ops
+
+    for node in expr.op().find(ops.Relation):
+        if any(isinstance(c, ops.Relation) for c in node.__children__):
+            continue                                  # not a leaf: made of the relations below it
+        if not isinstance(node, ops.InMemoryTable) and node not in _STUDY_TABLES:
+            return False
+    return True
+
+
 def _remembered(source, question: tuple, compute):
     """compute() once per process for a study table (its Parquet file does not change under a running
     notebook) and the same question; a DataFrame's answer is computed each time (the frame may change).
-    A notebook that draws the same grid twice (cohort retention in two modes) asks the engine once."""
+    A notebook that draws the same grid twice (cohort retention in two modes) asks the engine once.
+    Any other table (an analyst's own file read again under the same name, a warehouse table that
+    gains rows) is asked each time: its name says nothing of its data."""
     import copy
 
-    if isinstance(source, pd.DataFrame):
+    if isinstance(source, pd.DataFrame) or not _fixed(source):
         return compute()
     key = (source.op(), question)
     if key not in _ANSWERS:
