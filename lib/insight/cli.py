@@ -30,8 +30,16 @@ def _cmd_validate(args) -> int:
         for w in warnings_of(params):
             print("  " + str(w), file=sys.stderr)
         return 2
+    from insight.data.engine import EngineError, preflight
+    try:
+        checked = preflight(prepared, params.data.engine)
+    except EngineError as exc:
+        print(f"ERROR {exc}", file=sys.stderr)
+        return 2
     for w in [*prepared.warnings, *warnings_of(params)]:
         print(str(w))
+    if checked:
+        print(checked)
     print(f"{args.study}: params and data are valid; tables: {', '.join(sorted(prepared.tables))}")
     return 0
 

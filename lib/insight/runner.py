@@ -367,6 +367,14 @@ def _run_report(study: str, options: RunOptions, project: Project, servers: cont
     except _PreparationCrashed as exc:
         print(f"ERROR {exc}", file=sys.stderr)
         return 2
+    from insight.data.engine import EngineError, preflight
+    try:
+        checked = preflight(prepared, params.data.engine)
+    except EngineError as exc:
+        print(f"ERROR {exc}\nNothing was run; the last good reports are kept.", file=sys.stderr)
+        return 2
+    if checked and not options.quiet:
+        print(checked, flush=True)
 
     report_dir = project.report_dir(study)
     work_dir = project.cache_dir / "runs" / study
