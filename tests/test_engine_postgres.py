@@ -279,3 +279,27 @@ def test_spark_preflight_names_what_is_missing(monkeypatch, tmp_path):
         with pytest.raises(E.EngineError, match=r"the Spark master spark://127\.0\.0\.1:\d+ does not answer.*Fix:"):
             E.preflight(None, {"backend": "pyspark", "master": f"spark://127.0.0.1:{free_port()}"})
     assert E.preflight(None, None) is None and E.preflight(None, "duckdb") is None   # the default: nothing to check
+
+
+def test_notebooks_render_on_postgres_with_the_findings_of_duckdb(tmp_path, pg):
+    """The notebooks that lean on the engine most (the funnel and the lead report, whose windowed joins
+    once ran for minutes there; retention's cohorts and windows), rendered on Postgres: their findings
+    are the same as the same study's on DuckDB."""
+    import json
+
+    from insight.data.testing import write_study
+    from insight.runner import RunOptions, run_report
+
+    only = ["journey_funnel", "lead_onboarding", "retention_churn"]
+    write_study(tmp_path, "on-duckdb", {"demo": {"scale": 0.25}}, link_notebooks=ROOT)
+    project = write_study(tmp_path, "on-postgres", {"demo": {"scale": 0.25}, "engine": {"url": pg.url("analyst")}},
+                          link_notebooks=ROOT)
+    found = {}
+    for study in ("on-duckdb", "on-postgres"):
+        assert run_report(study, RunOptions(quiet=True, only=only, jobs=2), project) == 0
+        manifest = json.loads((project.report_dir(study) / "manifest.json").read_text(encoding="utf-8"))
+        assert [manifest["notebooks"][n]["status"] for n in only] == ["ok"] * 3
+        found[study] = {n: json.loads((project.report_dir(study) / "findings" / f"{n}.json").read_text(
+            encoding="utf-8").replace(study, "STUDY")) for n in only}
+    assert found["on-postgres"] == found["on-duckdb"]
+    assert all(found["on-duckdb"][n] for n in only)                  # real findings, not empty ones
