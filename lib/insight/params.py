@@ -370,6 +370,12 @@ def _cross_checks(params: Params, fname: str, lines, project: Project) -> list[P
             "or `qual:` with a .qdpx project or a folder of transcripts")
     for tname, spec in data.tables.items():
         if spec.source is not None:   # a database table or query: checked when the data are prepared
+            from insight.data.sources import file_path
+
+            written = file_path(spec.source.url)   # a database file follows the rules of an export's path
+            refused = project.data_path_problem(written) if written else None
+            if refused:
+                add(("data", "tables", tname, "source", "url"), *refused)
             continue
         p = project.resolve(spec.path)
         refused = project.data_path_problem(spec.path)

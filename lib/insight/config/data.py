@@ -65,11 +65,14 @@ class DateOffset(Section):
 
 
 class SourceSpec(Section):
-    """A table or a SQL query on a database connection (insight.data.sources), read instead of a file.
-    Credentials come only from the environment: `${PGPASSWORD}`-style placeholders in the URL, or the
-    driver's own variables (PGUSER, PGPASSWORD, PGPASSFILE...)."""
+    """A table or a SQL query on a database connection (insight.data.sources), read instead of a file:
+    a PostgreSQL server, or a DuckDB or SQLite database file (opened read-only). Credentials come only
+    from the environment: `${PGPASSWORD}`-style placeholders in the URL, or the driver's own variables
+    (PGUSER, PGPASSWORD, PGPASSFILE...)."""
     url: str = Field(description="connection URL without a password, e.g. postgres://analyst@db.example.com:5432/sales; "
-                                 "a password may only be written as an environment variable, postgres://${PGUSER}:${PGPASSWORD}@host/db")
+                                 "a password may only be written as an environment variable, postgres://${PGUSER}:${PGPASSWORD}@host/db; "
+                                 "or a database file: duckdb://data/local/warehouse.duckdb, sqlite://data/local/crm.sqlite "
+                                 "(relative to the project root; three slashes for an absolute path)")
     table: str | None = Field(default=None, description="table (or view) to read, schema-qualified, e.g. sales.orders")
     query: str | None = Field(default=None, description="SELECT statement whose result is the table")
     timeout: int = Field(default=5, ge=2, le=300, description="seconds to wait for the server to answer when connecting (at least 2)")

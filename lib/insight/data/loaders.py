@@ -108,13 +108,13 @@ def read_table(name: str, spec: TableSpec, project: Project) -> tuple[Loaded | N
                           "add `format: csv`, `format: xlsx` or `format: parquet`")]
 
 
-def read_source(name: str, spec: TableSpec) -> tuple[Loaded | None, list[Problem]]:
+def read_source(name: str, spec: TableSpec, project: Project | None = None) -> tuple[Loaded | None, list[Problem]]:
     """A table or query on a database connection (insight.data.sources) as a raw frame, like a file's;
     `_row` is the row's position in the result (1 = the first)."""
     from insight.data import sources  # lazy: file-only studies need no database driver
 
     try:
-        df, details = sources.read_source(spec.source)
+        df, details = sources.read_source(spec.source, project)
     except sources.SourceProblem as exc:
         return None, [sources.problem_for(name, spec.source, exc)]
     shown = sources.describe(spec.source)

@@ -196,7 +196,7 @@ def _source_indicators(params: Params, project: Project) -> dict[str, str]:
             out[name] = state[key]
             continue
         try:
-            out[name] = state[key] = sources.change_indicator(spec.source)
+            out[name] = state[key] = sources.change_indicator(spec.source, project)
         except sources.SourceProblem as exc:
             errors.append(sources.problem_for(name, spec.source, exc))
     if errors:
@@ -514,7 +514,7 @@ def build(params: Params, project: Project, key: bytes, fp: str = "", per: dict 
         else:
             memo = (str(project.resolve(spec.path)), spec.format, spec.sheet, spec.encoding, spec.delimiter)
         if memo not in reads:
-            reads[memo] = read_source(name, spec) if spec.source is not None else read_table(name, spec, project)
+            reads[memo] = read_source(name, spec, project) if spec.source is not None else read_table(name, spec, project)
             errors += reads[memo][1]   # a file's problems are reported once, not once per table
             if reads[memo][0] is not None:
                 warnings += header_space_warnings(reads[memo][0], name)

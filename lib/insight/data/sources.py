@@ -1,6 +1,9 @@
 """Read a canonical table from a database instead of an export file: a table or a SQL query on a
-connection, through ibis (PostgreSQL via psycopg 3). The result is a raw frame like a file's; the
-mapping, validation, pseudonymisation and cache of insight.data.prepare then apply unchanged.
+connection, through ibis: a PostgreSQL server (via psycopg 3), or a DuckDB or SQLite database file
+(`duckdb://data/local/warehouse.duckdb`, `sqlite:///abs/path/crm.sqlite`; a relative path is relative to
+the project root and follows the rules of an export's `path:`; the file is opened read-only). The
+result is a raw frame like a file's; the mapping, validation, pseudonymisation and cache of
+insight.data.prepare then apply unchanged.
 
     data:
       tables:
@@ -20,9 +23,10 @@ as written in params, without a password (`shown_url`), and any secret value tha
 might echo is blotted out.
 
 Cache fingerprint of a source's table: a hash of its spec as written in params (the URL, which
-holds no password, the table or query, the mapping) and of a change indicator: the row count and an
-order-independent checksum of every row's text (sum of 64-bit slices of md5(row::text)), computed
-by the server in one scan without sending the rows. Any change to a value, a row added or removed, changes it, so the next
+holds no password, the table or query, the mapping) and of a change indicator: on PostgreSQL the row
+count and an order-independent checksum of every row's text (sum of 64-bit slices of md5(row::text)),
+computed by the server in one scan without sending the rows; for a database file, the checksum of the
+file (any change to it re-reads the tables taken from it). Any change to a value, a row added or removed, changes it, so the next
 `make report` / `make validate` re-reads a changed source and reuses the cache of an unchanged one.
 Notebooks started by `make report` reuse the indicator the run checked at its start
 (<cache>/studies/<study>/sources.json) instead of scanning the source again; `FORCE=1` re-reads
@@ -44,23 +48,39 @@ import pandas as pd
 from insight.params import Problem
 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-SCHEMES = {"postgres": "postgres", "postgresql": "postgres"}
+SCHEMES = {"postgres": "postgres", "postgresql": "postgres", "duckdb": "duckdb", "sqlite": "sqlite"}
+FILES = {"duckdb": "DuckDB", "sqlite": "SQLite"}   # database files: no server, no credentials
 SECRET_KEYS = {"password", "passwd", "pwd", "sslpassword", "token", "secret", "api_key", "apikey"}
 INSTALL = {"postgres": ("psycopg", "make setup-engines (or: .venv/bin/pip install -r requirements-engines.lock)")}
+
+
+def file_path(url: str) -> str | None:
+    """The database file a duckdb:// or sqlite:// URL names, as written (duckdb:///abs/x.duckdb is
+    absolute, duckdb://data/local/x.duckdb relative to the project root); None for a server URL."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in FILES:
+        return None
+    return rest.split("?", 1)[0]
 
 
 # --- the URL as written, as shown, as used -----------------------------------------------------
 
 def url_problem(url: str) -> str | None:
     """Why a params URL is not acceptable (never quoting a secret), or None."""
+    path = file_path(url)
+    if path is not None:
+        if not path or path == ":memory:":
+            return (f"the URL names no database file; write {url.partition('://')[0]}://data/local/warehouse.db "
+                    "(relative to the project root) or three slashes and an absolute path")
+        return None
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises on a port that is not a number
     except ValueError:
         return "the URL is not a connection URL; write it as postgres://host:5432/database"
     if parts.scheme.lower() not in SCHEMES or not parts.hostname:
-        return ("the URL is not a PostgreSQL connection URL (postgres://host:5432/database); "
-                "the sources read so far are PostgreSQL tables and queries")
+        return ("the URL is not a PostgreSQL connection URL (postgres://host:5432/database) nor a database "
+                "file (duckdb://data/local/warehouse.duckdb, sqlite://data/local/crm.sqlite)")
     if parts.password and not PLACEHOLDER.fullmatch(parts.password):
         return ("the URL holds a password written out; credentials never go into params. Write "
                 "`${PGPASSWORD}` in its place and export PGPASSWORD in the environment, or leave the password "
@@ -74,6 +94,8 @@ def url_problem(url: str) -> str | None:
 
 def shown_url(url: str) -> str:
     """The URL as written in params, without any password (placeholders included)."""
+    if file_path(url) is not None:
+        return url                  # a file: no credentials, and the path's case kept
     parts = urlsplit(url)
     netloc = parts.hostname or ""
     if parts.port:
@@ -142,9 +164,52 @@ class _Conn:
 _CONNECTIONS: dict[tuple, _Conn] = {}
 
 
-def _connect(spec) -> _Conn:
+def _database_file(spec, project):
+    """The database file of a duckdb:// or sqlite:// source, checked like an export's path."""
+    from insight.paths import Project
+
+    project = project or Project.find()
+    written = file_path(spec.url)
+    refused = project.data_path_problem(written)
+    if refused:
+        raise SourceProblem(*refused)
+    path = project.resolve(written)
+    kind = FILES[spec.url.partition("://")[0].lower()]
+    if not path.is_file():
+        raise SourceProblem(f"no {kind} database file at {written}" + (" (it is a folder)" if path.is_dir() else ""),
+                            "write the path of the database file after the two slashes, relative to the project "
+                            "root (or three slashes and an absolute path)")
+    return path, kind
+
+
+def _connect_file(spec, project) -> _Conn:
+    import sqlite3
+
+    import ibis
+
+    path, kind = _database_file(spec, project)
+    try:
+        if kind == "DuckDB":
+            con = ibis.duckdb.connect(str(path), read_only=True)
+        else:   # read-only: a missing table can never create an empty database or change the file
+            raw = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            raw.execute("SELECT count(*) FROM sqlite_master").fetchone()   # not a database: fails here
+            con = ibis.sqlite.from_connection(raw)
+    except Exception as exc:  # noqa: BLE001 - every failure to open becomes one clear problem
+        text = _first_line(exc, [])
+        if "lock" in text.lower():
+            raise SourceProblem(f"the {kind} file {file_path(spec.url)} is open for writing in another program ({text})",
+                                "close that program (or its connection), or point `url:` at a copy of the file") from None
+        raise SourceProblem(f"{file_path(spec.url)} could not be opened as a {kind} database ({text})",
+                            f"check that the file is a {kind} database (not an export or another database's file)") from None
+    return _Conn(con, [])
+
+
+def _connect(spec, project=None) -> _Conn:
     """An ibis connection (one per URL, timeout and environment, reused within the process)."""
     backend = SCHEMES[urlsplit(spec.url).scheme.lower()]
+    if backend in FILES:
+        return _connect_file(spec, project)
     try:
         import ibis
         import psycopg  # noqa: F401 - the driver ibis' postgres backend uses
@@ -209,7 +274,7 @@ def _relation(conn: _Conn, spec):
             raise SourceProblem(f"the table could not be read ({_first_line(exc, conn.secrets)})",
                                 "check `table:` and that the user may read it (GRANT SELECT)") from None
     try:
-        return con.sql(spec.query, dialect="postgres")
+        return con.sql(spec.query, dialect=con.name)
     except Exception as exc:  # noqa: BLE001
         raise _query_problem(exc, conn) from None
 
@@ -240,9 +305,9 @@ def _query_problem(exc: Exception, conn: _Conn) -> SourceProblem:
                              "ask for SELECT rights on those tables, or connect as another user")
     if type(exc).__module__.startswith("sqlglot"):   # ibis parses the query before sending it
         return SourceProblem(f"the query is not valid SQL ({text})",
-                             "correct `query:` (try it in psql first); it must be one SELECT statement")
+                             "correct `query:` (try it in the database's own client first); it must be one SELECT statement")
     return SourceProblem(f"the query failed on the server ({text})",
-                         "correct `query:` (try it in psql first); it must be one SELECT statement")
+                         "correct `query:` (try it in the database's own client first); it must be one SELECT statement")
 
 
 def _checked(conn: _Conn, action, spec):
@@ -260,12 +325,18 @@ def _checked(conn: _Conn, action, spec):
 
 # --- what prepare uses -------------------------------------------------------------------------
 
-def change_indicator(spec) -> str:
-    """Row count and checksum of the source, computed by the server (see the module docstring)."""
+def change_indicator(spec, project=None) -> str:
+    """Row count and checksum of the source, computed by the server; for a database file, the file's
+    checksum, once the table or query is known to be readable (see the module docstring)."""
     import ibis
 
-    conn = _connect(spec)
+    conn = _connect(spec, project)
     expr = _relation(conn, spec)
+    if conn.con.name in FILES:
+        from insight.data.prepare import file_hash
+
+        _checked(conn, lambda: expr.schema(), spec)
+        return f"file={file_hash(_database_file(spec, project)[0])}"
     sql = ibis.to_sql(expr, dialect="postgres")
     check = (f"SELECT count(*), coalesce(sum(('x' || left(md5(t::text), 16))::bit(64)::bigint::numeric), 0) "
              f"FROM ({sql}) AS t")
@@ -278,15 +349,16 @@ def change_indicator(spec) -> str:
     return f"rows={int(rows)};md5sum={checksum}"
 
 
-def read_source(spec) -> tuple[pd.DataFrame, str]:
+def read_source(spec, project=None) -> tuple[pd.DataFrame, str]:
     """(the source's rows as a frame, how it was read)."""
-    conn = _connect(spec)
+    conn = _connect(spec, project)
     expr = _relation(conn, spec)
     with warnings.catch_warnings():   # ibis 12 asks pandas 3 for a deprecated option on every string column
         warnings.filterwarnings("ignore", message=".*future.infer_string.*")
         df = _checked(conn, expr.to_pandas, spec)
     what = f"table {spec.table}" if spec.table else "query"
-    return df, f"PostgreSQL {what} at {shown_url(spec.url)}, {len(df):,} rows"
+    kind = FILES.get(conn.con.name, "PostgreSQL")
+    return df, f"{kind} {what} at {shown_url(spec.url)}, {len(df):,} rows"
 
 
 def problem_for(name: str, spec, exc: SourceProblem) -> Problem:
