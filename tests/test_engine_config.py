@@ -105,3 +105,17 @@ def test_fetch_gives_ibis_own_frame_with_times_in_nanoseconds():
         got = E._fetch(expr)
         pd.testing.assert_frame_equal(got, want)
         assert all(str(got[c].dtype) == "datetime64[ns]" for c in ("ts", "tz", "d", "d2") if c in got.columns)
+
+
+def test_a_password_from_the_environment_never_shows_even_in_part(monkeypatch):
+    """${VAR} values are URL-quoted into the URL: a password with '#', '/', '@' or '+' stays one value
+    (unquoted, '#' cut the URL there and the driver's message quoted what came before it)."""
+    secret = "s3cr#et+x/y@z"
+    monkeypatch.setenv("INSIGHT_TEST_ENGINE_PW", secret)
+    with pytest.raises(E.EngineError) as err:
+        E.connect("postgres://analyst:${INSIGHT_TEST_ENGINE_PW}@127.0.0.1:9/crm")
+    text = str(err.value)
+    assert "cannot connect" in text and "127.0.0.1" in text
+    for part in ("s3cr", "et+x", "x/y", "y@z", "s3cr%23et"):
+        assert part not in text, text
+    assert err.value.__cause__ is None and err.value.__suppress_context__   # the driver's exception is not chained

@@ -769,3 +769,23 @@ def test_another_table_under_the_same_name_is_asked_again(tmp_path):
     _same(E.customer_orders(again, UNTIL), ref_customer_orders(changed, UNTIL).drop(columns="returned"))
     assert E.cohort_counts(again, "Q", UNTIL)["size"].to_dict() == ref_cohort_counts(changed, UNTIL)[0]   # ... other answers
     assert E.purchase_span(again) == (pd.Timestamp("2023-12-31"), pd.Timestamp("2024-05-02"))
+
+
+def test_two_versions_of_a_study_table_in_one_process_keep_their_own_answers(tmp_path, monkeypatch):
+    """Two studies (or one study's data before and after a change) opened in one process: each engine's
+    tables answer from their own file. ibis takes tables of the same name and schema on DuckDB
+    connections with the same settings for one, so the views are named after their file's version."""
+    from insight.data.prepare import Prepared
+
+    monkeypatch.setattr(E, "_KEPT", {})
+    monkeypatch.setattr(E, "_ANSWERS", {})
+    answers = []
+    for i, frame in enumerate([edge_orders(), edge_orders().query("customer_id != 'A'")]):
+        folder = tmp_path / f"fp{i}"
+        folder.mkdir()
+        frame.to_parquet(folder / "orders.parquet", index=False, coerce_timestamps="us")
+        orders = E.StudyEngine(Prepared(tables={"orders": folder / "orders.parquet"})).table("orders")
+        _same(E.customer_orders(orders, UNTIL, returns=True), ref_customer_orders(frame, UNTIL))
+        assert E.cohort_counts(orders, "Q", UNTIL)["size"].to_dict() == ref_cohort_counts(frame, UNTIL)[0]
+        answers.append(E.customer_orders(orders, UNTIL).index.tolist())
+    assert answers == [["A", "B", "D", "E", "F"], ["B", "D", "E", "F"]]

@@ -171,6 +171,18 @@ def test_text_and_missing_values_are_copied_exactly(store):
         assert got[column].to_pylist() == want[column].to_pylist(), column
 
 
+def test_text_is_copied_right_into_a_database_that_is_not_utf8(tmp_path, pg):
+    """Arrow writes UTF-8; COPY is told so whatever the connection's client encoding (a LATIN1
+    database's default), so accented text arrives as written."""
+    pg.psql("CREATE DATABASE latin ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0 OWNER analyst;")
+    path = tmp_path / "customers.parquet"
+    frame = pd.DataFrame({"customer_id": ["C1", "C2"], "city": ["Köln", "Besançon"], "note": ["Grüße", None]})
+    frame.to_parquet(path, index=False)
+    eng = E.StudyEngine(Prepared(tables={"customers": path}), {"url": pg.url("analyst", database="latin")})
+    got = eng.table("customers").to_pyarrow()
+    assert got["city"].to_pylist() == ["Köln", "Besançon"] and got["note"].to_pylist() == ["Grüße", None]
+
+
 def test_each_table_is_copied_once_per_contents(tmp_path, pg, monkeypatch):
     """A second process (a later notebook or run) reuses the copy; changed data get a table of their own."""
     path = tmp_path / "orders.parquet"
@@ -193,16 +205,22 @@ def test_each_table_is_copied_once_per_contents(tmp_path, pg, monkeypatch):
     assert {copies[0], copies[1]} <= set(eng.con.list_tables(like="insight_orders_"))
 
 
-def test_a_role_that_cannot_create_tables_is_told_what_to_grant(tmp_path, pg):
+def test_a_role_that_cannot_create_or_read_the_tables_is_told_what_to_grant(tmp_path, pg):
     path = tmp_path / "orders.parquet"
-    P.edge_orders().to_parquet(path, index=False, coerce_timestamps="us")
+    frame = P.edge_orders().assign(order_id=lambda d: d["order_id"] + "-reader")     # contents no other test copies
+    frame.to_parquet(path, index=False, coerce_timestamps="us")
+    before = set(E.connect({"url": pg.url("analyst")}).list_tables())
     eng = E.StudyEngine(Prepared(tables={"orders": path}), {"url": pg.url("reader")})
     with pytest.raises(E.EngineError) as info:
         eng.table("orders")
     text = str(info.value)
     assert f"postgres://***@127.0.0.1:{pg.port}/insight" in text and "'orders'" in text and "GRANT CREATE ON SCHEMA" in text
     assert pg.password not in text
-    assert not [t for t in eng.con.list_tables() if t.startswith("insight_")]   # nothing half-made
+    assert set(E.connect({"url": pg.url("analyst")}).list_tables()) == before   # nothing half-made
+    # the copy made by another user, which this one may not read
+    E.StudyEngine(Prepared(tables={"orders": path}), {"url": pg.url("analyst")}).table("orders")
+    with pytest.raises(E.EngineError, match=r"GRANT SELECT ON insight_orders_\w+ TO"):
+        E.StudyEngine(Prepared(tables={"orders": path}), {"url": pg.url("reader")}).table("orders")
 
 
 @pytest.fixture

@@ -171,3 +171,28 @@ def test_a_duckdb_file_open_for_writing_elsewhere(root):
         assert "is open for writing in another program" in text and "point `url:` at a copy of the file" in text
     finally:
         writer.communicate("", timeout=30)
+
+
+def test_a_change_still_in_the_write_ahead_log_is_seen(root):
+    """An application that keeps its SQLite database open in WAL mode commits into crm.sqlite-wal; the
+    main file is unchanged until a checkpoint. The change indicator takes the log too."""
+    import shutil
+
+    path = root / "data" / "local" / "live.sqlite"
+    shutil.copy(root / "data" / "local" / "crm.sqlite", path)
+    app = sqlite3.connect(path)
+    try:
+        app.execute("PRAGMA journal_mode=WAL")
+        app.execute("PRAGMA wal_autocheckpoint=0")
+        name = study(root, "live", customers={"source": {"url": "sqlite://data/local/live.sqlite", "table": "customers"}})
+        first = prepare(root, name)
+        main_file = path.read_bytes()
+        app.execute("INSERT INTO customers SELECT * FROM customers LIMIT 1")
+        app.execute("UPDATE customers SET customer_id = 'C9999999' WHERE rowid = (SELECT max(rowid) FROM customers)")
+        app.commit()
+        assert path.read_bytes() == main_file and (root / "data" / "local" / "live.sqlite-wal").stat().st_size > 0
+        again = prepare(root, name)
+        assert again.fingerprint != first.fingerprint
+        assert len(pd.read_parquet(again.tables["customers"])) == len(pd.read_parquet(first.tables["customers"])) + 1
+    finally:
+        app.close()

@@ -81,12 +81,32 @@ def engine_label(spec: "EngineSpec") -> str:
 
 
 def expand_env(text: str, where: str) -> str:
-    """${NAME} replaced by the environment variable NAME (credentials stay out of params)."""
+    """${NAME} in a URL replaced by the environment variable NAME, URL-quoted (credentials stay out of
+    params; a password with '#', '@', '/' or '+' stays one value instead of cutting the URL apart)."""
+    from urllib.parse import quote
+
     missing = [m for m in _ENV.findall(text) if m not in os.environ]
     if missing:
         raise EngineError(f"{where}: environment variable(s) {', '.join(missing)} are not set. "
                           f"Fix: export {missing[0]}=... before running (credentials are never written in params)")
-    return _ENV.sub(lambda m: os.environ[m.group(1)], text)
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        return _ENV.sub(lambda m: os.environ[m.group(1)], text)
+    # quoted where credentials go: before the '@' of the authority, and in the query's values; a path
+    # (duckdb://${DB_FILE}) is taken as it is
+    authority = re.split(r"[/?]", rest, maxsplit=1)[0]
+    at = authority.rfind("@") + 1
+    path, q, query = rest[at:].partition("?")
+    quoted = lambda part: _ENV.sub(lambda m: quote(os.environ[m.group(1)], safe=""), part)   # noqa: E731
+    return scheme + sep + quoted(rest[:at]) + _ENV.sub(lambda m: os.environ[m.group(1)], path) + q + quoted(query)
+
+
+def _secrets(spec: "EngineSpec") -> list[str]:
+    """The values the spec's URL takes from the environment, raw and quoted: never shown."""
+    from urllib.parse import quote
+
+    values = [os.environ.get(n, "") for n in _ENV.findall(spec.url or "")]
+    return [v for raw in values if raw for v in (raw, quote(raw, safe=""))]
 
 
 def connect(spec: "EngineSpec | dict | str | None" = None):
@@ -128,9 +148,9 @@ def connect(spec: "EngineSpec | dict | str | None" = None):
                           "Fix: make setup ENGINES=1 (installs requirements-engines.lock: pyspark and the warehouse "
                           "drivers)") from exc
     except Exception as exc:
-        raise EngineError(f"data.engine {label}: cannot connect ({type(exc).__name__}: {_short(exc)}). "
+        raise EngineError(f"data.engine {label}: cannot connect ({type(exc).__name__}: {_short(exc, secrets=_secrets(spec))}). "
                           "Fix: check the engine is running and reachable from this machine, and the "
-                          "data.engine settings in the study params") from exc
+                          "data.engine settings in the study params") from None
 
 
 def preflight(prepared, spec: "EngineSpec | dict | str | None" = None) -> str | None:
@@ -187,7 +207,10 @@ def _spark_preflight(spec: "EngineSpec", label: str) -> str:
         else:
             raise EngineError(f"data.engine {label}: the Spark master {master} does not answer ({last}). Fix: "
                               "start the cluster or correct data.engine.master in the study params")
-    return f"data.engine {label}: PySpark and Java found" + ("" if master.startswith("local") else f"; {master} answers")
+    if master.startswith("spark://"):
+        return f"data.engine {label}: PySpark and Java found; {master} answers"
+    return f"data.engine {label}: PySpark and Java found" + ("" if master.startswith("local") else
+                                                               f" ({master} is reached when the first notebook starts)")
 
 
 def reads_files(con) -> bool:
@@ -221,8 +244,15 @@ def _copy_parquet(con, name: str, path: Path) -> None:
     columns = sge.Tuple(expressions=[sg.to_identifier(c, quoted=True) for c in f.schema_arrow.names])
     options = pcsv.WriteOptions(include_header=False)   # strings quoted, a missing value unquoted: NULL
     with con.con.cursor() as cur, con.con.transaction():
+        # one copier per table across machines too (the file lock of _copied holds on one machine only):
+        # a second waits here, then finds the first one's table and leaves it as it is
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (name,))
+        if cur.execute("SELECT to_regclass(%s)", (table.sql("postgres"),)).fetchone()[0] is not None:
+            return
         cur.execute(create.sql("postgres"))
-        with cur.copy(f"COPY {table.sql('postgres')} {columns.sql('postgres')} FROM STDIN (FORMAT csv)") as copy:
+        # Arrow writes UTF-8 whatever the connection's client encoding is
+        with cur.copy(f"COPY {table.sql('postgres')} {columns.sql('postgres')} FROM STDIN "
+                      "(FORMAT csv, ENCODING 'UTF8')") as copy:
             for batch in f.iter_batches(batch_size=65536):
                 buf = io.BytesIO()
                 pcsv.write_csv(batch, buf, options)
@@ -260,8 +290,10 @@ def spark_session(spec: "EngineSpec"):
         return b.getOrCreate()
 
 
-def _short(exc: Exception, n: int = 300) -> str:
+def _short(exc: Exception, n: int = 300, secrets: list[str] = ()) -> str:
     text = " ".join(str(exc).split())
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        text = text.replace(secret, "***")
     return text if len(text) <= n else text[:n] + "..."
 
 
@@ -298,7 +330,7 @@ class StudyEngine:
                 self._tables[name] = self._copied(name, path)
             else:
                 try:
-                    self._tables[name] = self.con.read_parquet(str(path), table_name=f"insight_{name}")
+                    self._tables[name] = self.con.read_parquet(str(path), table_name=self._view_name(name, path))
                 except EngineError:
                     raise
                 except Exception as exc:
@@ -307,6 +339,19 @@ class StudyEngine:
                                       "(.cache/studies) on storage every worker can read") from exc
             _STUDY_TABLES[self._tables[name].op()] = self
         return self._tables[name]
+
+    def _view_name(self, name: str, path: Path) -> str:
+        """`insight_<table>_<digest>`: the digest of the file's contents when the manifest has it, else of
+        its path, size and modification time. ibis takes two tables of the same name and schema on two
+        connections with the same settings for one, so a plain `insight_orders` let a second study (or
+        the same study's new data) in one process get the first one's remembered answers."""
+        import hashlib
+
+        digest = (self.prepared.checksums.get(name) or [None, None])[1]
+        if not digest:
+            st = path.stat()
+            digest = hashlib.blake2b(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode(), digest_size=8).hexdigest()
+        return f"insight_{name}_{digest[:16]}"
 
     def _copied(self, name: str, path: Path) -> "ir.Table":
         """The prepared table copied into an engine that reads no files (PostgreSQL, or any server that
@@ -325,12 +370,19 @@ class StudyEngine:
                 with _lock(path.parent / f".copy-{target}.lock"):   # the notebooks of one run: one copies
                     if target not in con.list_tables(like=target):
                         _copy_parquet(con, target, path)
-            return con.table(target)
+            table = con.table(target)
+            con.raw_sql(f'SELECT 1 FROM "{target}" LIMIT 0').close()   # a copy made by another user: readable?
+            return table
         except Exception as exc:
+            if type(exc).__name__ == "InsufficientPrivilege":
+                fix = ("give the engine's user the right to create tables in its schema and to read the study's "
+                       f"copies (PostgreSQL: GRANT CREATE ON SCHEMA ... TO ...; GRANT SELECT ON {target} TO ...), "
+                       "or leave data.engine out to run on DuckDB in process")
+            else:
+                fix = ("the engine could not take the table as it is (the error names the column or the cause); "
+                       "leave data.engine out to run on DuckDB in process")
             raise EngineError(f"data.engine {self.label}: cannot copy the prepared {name!r} table into it "
-                              f"({type(exc).__name__}: {_short(exc)}). Fix: give the engine's user the right to "
-                              "create tables in its schema (PostgreSQL: GRANT CREATE ON SCHEMA ... TO ...), or "
-                              "leave data.engine out to run on DuckDB in process") from exc
+                              f"({type(exc).__name__}: {_short(exc)}). Fix: {fix}") from exc
 
     def derived(self, what: str, expr: "ir.Table") -> "ir.Table":
         """`expr`, a table derived from this study's tables (e.g. the purchase days of the orders), kept

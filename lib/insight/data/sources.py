@@ -197,7 +197,7 @@ def _connect_file(spec, project) -> _Conn:
             con = ibis.sqlite.from_connection(raw)
     except Exception as exc:  # noqa: BLE001 - every failure to open becomes one clear problem
         text = _first_line(exc, [])
-        if "lock" in text.lower():
+        if "could not set lock" in text.lower() or "database is locked" in text.lower():
             raise SourceProblem(f"the {kind} file {file_path(spec.url)} is open for writing in another program ({text})",
                                 "close that program (or its connection), or point `url:` at a copy of the file") from None
         raise SourceProblem(f"{file_path(spec.url)} could not be opened as a {kind} database ({text})",
@@ -336,7 +336,10 @@ def change_indicator(spec, project=None) -> str:
         from insight.data.prepare import file_hash
 
         _checked(conn, lambda: expr.schema(), spec)
-        return f"file={file_hash(_database_file(spec, project)[0])}"
+        path = _database_file(spec, project)[0]
+        # committed changes may still sit in the write-ahead log beside the file (an app that keeps it open)
+        logs = [w for w in (path.with_name(path.name + "-wal"), path.with_name(path.name + ".wal")) if w.is_file()]
+        return "file=" + "+".join(file_hash(p) for p in [path, *logs])
     sql = ibis.to_sql(expr, dialect="postgres")
     check = (f"SELECT count(*), coalesce(sum(('x' || left(md5(t::text), 16))::bit(64)::bigint::numeric), 0) "
              f"FROM ({sql}) AS t")
