@@ -57,7 +57,6 @@ class EngineError(RuntimeError):
 # --- connecting ---------------------------------------------------------------------------------
 
 _SPARK_LOCK = threading.Lock()
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def engine_spec(spec: "EngineSpec | dict | str | None" = None) -> "EngineSpec":
@@ -80,33 +79,15 @@ def engine_label(spec: "EngineSpec") -> str:
     return spec.backend + (f" ({spec.master})" if spec.backend == "pyspark" else "")
 
 
-def expand_env(text: str, where: str) -> str:
-    """${NAME} in a URL replaced by the environment variable NAME, URL-quoted (credentials stay out of
-    params; a password with '#', '@', '/' or '+' stays one value instead of cutting the URL apart)."""
-    from urllib.parse import quote
+def expand_env(url: str, where: str) -> tuple[str, list[str]]:
+    """${NAME} in an engine URL read from the environment (insight.data.sources.expand_url: credentials
+    stay out of params): the URL and the secret values it now holds, to keep out of messages."""
+    from insight.data.sources import SourceProblem, expand_url
 
-    missing = [m for m in _ENV.findall(text) if m not in os.environ]
-    if missing:
-        raise EngineError(f"{where}: environment variable(s) {', '.join(missing)} are not set. "
-                          f"Fix: export {missing[0]}=... before running (credentials are never written in params)")
-    scheme, sep, rest = text.partition("://")
-    if not sep:
-        return _ENV.sub(lambda m: os.environ[m.group(1)], text)
-    # quoted where credentials go: before the '@' of the authority, and in the query's values; a path
-    # (duckdb://${DB_FILE}) is taken as it is
-    authority = re.split(r"[/?]", rest, maxsplit=1)[0]
-    at = authority.rfind("@") + 1
-    path, q, query = rest[at:].partition("?")
-    quoted = lambda part: _ENV.sub(lambda m: quote(os.environ[m.group(1)], safe=""), part)   # noqa: E731
-    return scheme + sep + quoted(rest[:at]) + _ENV.sub(lambda m: os.environ[m.group(1)], path) + q + quoted(query)
-
-
-def _secrets(spec: "EngineSpec") -> list[str]:
-    """The values the spec's URL takes from the environment, raw and quoted: never shown."""
-    from urllib.parse import quote
-
-    values = [os.environ.get(n, "") for n in _ENV.findall(spec.url or "")]
-    return [v for raw in values if raw for v in (raw, quote(raw, safe=""))]
+    try:
+        return expand_url(url)
+    except SourceProblem as exc:
+        raise EngineError(f"{where}: {exc.message}. Fix: {exc.fix}") from None
 
 
 def connect(spec: "EngineSpec | dict | str | None" = None):
@@ -115,13 +96,15 @@ def connect(spec: "EngineSpec | dict | str | None" = None):
     EngineError naming the engine and the fix."""
     spec = engine_spec(spec)
     label = engine_label(spec)
+    secrets: list[str] = []
     try:
         import ibis
     except ImportError as exc:  # pragma: no cover - ibis is in requirements.lock
         raise EngineError(f"the ibis package is missing ({exc}). Fix: make setup") from exc
     try:
         if spec.url:
-            con = ibis.connect(expand_env(spec.url, "data.engine.url"), **spec.options)
+            url, secrets = expand_env(spec.url, "data.engine.url")
+            con = ibis.connect(url, **spec.options)
             if getattr(con, "name", "") == "postgres":
                 # the study's tables have no indexes, and a join under a time window (the funnel's steps) is
                 # estimated at a row or two: the planner then loops over a whole table per row (the demo's
@@ -148,7 +131,7 @@ def connect(spec: "EngineSpec | dict | str | None" = None):
                           "Fix: make setup ENGINES=1 (installs requirements-engines.lock: pyspark and the warehouse "
                           "drivers)") from exc
     except Exception as exc:
-        raise EngineError(f"data.engine {label}: cannot connect ({type(exc).__name__}: {_short(exc, secrets=_secrets(spec))}). "
+        raise EngineError(f"data.engine {label}: cannot connect ({type(exc).__name__}: {_short(exc, secrets=secrets)}). "
                           "Fix: check the engine is running and reachable from this machine, and the "
                           "data.engine settings in the study params") from None
 

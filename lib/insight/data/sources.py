@@ -127,9 +127,11 @@ class SourceProblem(Exception):
         self.fix = fix
 
 
-def _expand(url: str) -> tuple[str, list[str]]:
-    """The URL with ${NAME} placeholders replaced by environment variables (URL-quoted), and the
-    secret values it now holds (to blot out of any message)."""
+def expand_url(url: str) -> tuple[str, list[str]]:
+    """The URL with ${NAME} placeholders replaced by environment variables, and the secret values it
+    now holds (raw and quoted: to blot out of any message). The values are URL-quoted, so a password
+    with '#', '@', '/' or '+' stays one value, except in a database file's path (duckdb://${DB_FILE}),
+    which is taken as it is. The one way placeholders are read, for sources and for data.engine."""
     missing = [n for n in PLACEHOLDER.findall(url) if n not in os.environ]
     if missing:
         names = ", ".join(dict.fromkeys(missing))
@@ -137,8 +139,10 @@ def _expand(url: str) -> tuple[str, list[str]]:
                             "which is not set",
                             f"export {missing[0]}=... in the shell that runs make (credentials come only from the "
                             "environment), or remove the placeholder to let the driver read PGPASSWORD / ~/.pgpass")
-    secrets = [os.environ[n] for n in PLACEHOLDER.findall(url) if os.environ[n]]
-    return PLACEHOLDER.sub(lambda m: quote(os.environ[m.group(1)], safe=""), url), secrets
+    plain = file_path(url) is not None
+    value = (lambda m: os.environ[m.group(1)]) if plain else (lambda m: quote(os.environ[m.group(1)], safe=""))
+    secrets = [v for n in PLACEHOLDER.findall(url) if (raw := os.environ[n]) for v in (raw, quote(raw, safe=""))]
+    return PLACEHOLDER.sub(value, url), secrets
 
 
 def _blot(text: str, secrets: list[str]) -> str:
@@ -217,7 +221,7 @@ def _connect(spec, project=None) -> _Conn:
         module, how = INSTALL[backend]
         raise SourceProblem(f"the database driver is not installed ({exc.name or module} is missing)",
                             f"install the optional engine packages: {how}") from None
-    url, secrets = _expand(spec.url)
+    url, secrets = expand_url(spec.url)
     memo = (url, spec.timeout, tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("PG"))))
     known = _CONNECTIONS.get(memo)
     if known is not None and not (known.con.con.closed or known.con.con.broken):
